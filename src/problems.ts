@@ -1,0 +1,50 @@
+import { diag } from '@opentelemetry/api';
+import { readString } from './utils.js';
+
+export interface TelemetryProblem {
+  /** What failed: `classify`, `settle`, `countMessages`, `tokens`, `onInvalidToken`, `tracing`, `metrics`, `collect`. */
+  readonly kind: string;
+  /** How many times it has failed since the process started. */
+  readonly count: number;
+  /** Name and message of the last failure, shortened. */
+  readonly lastError: string;
+  /** Unix milliseconds of the last failure. */
+  readonly lastAt: number;
+}
+
+function summarize(error: unknown): string {
+  const name = readString(error, 'name');
+  const message = readString(error, 'message');
+  const text = name !== undefined || message !== undefined ? `${name ?? 'Error'}: ${message ?? ''}` : typeof error;
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+/**
+ * Telemetry failures are swallowed so a send never breaks, but they must not vanish either: the first failure of
+ * each kind goes to `diag.error`, later ones are only counted (a broken classify on a hot sender would otherwise
+ * log thousands of lines a second), and all of them are readable through `health()` and /healthz.
+ */
+export class ProblemLog {
+  readonly #problems = new Map<string, { count: number; lastError: string; lastAt: number }>();
+
+  report(kind: string, error: unknown): void {
+    try {
+      const lastError = summarize(error);
+      const seen = this.#problems.get(kind);
+      if (seen !== undefined) {
+        seen.count++;
+        seen.lastError = lastError;
+        seen.lastAt = Date.now();
+        return;
+      }
+      this.#problems.set(kind, { count: 1, lastError, lastAt: Date.now() });
+      diag.error(`push-telemetry: ${kind} failed (${lastError}); the send was not affected, later ${kind} failures are counted in health(), not logged`);
+    } catch {
+      // A diag logger that throws must not turn a swallowed failure into a thrown one.
+    }
+  }
+
+  list(): TelemetryProblem[] {
+    return [...this.#problems].map(([kind, problem]) => ({ kind, ...problem }));
+  }
+}

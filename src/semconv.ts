@@ -1,0 +1,24 @@
+/*
+ * Copied from @opentelemetry/semantic-conventions (1.45.0), as its README asks libraries to do for conventions
+ * that are not yet stable, so a semconv release cannot change our span shape underneath users. Only `error.type`
+ * is stable; it is copied too so that this file is the one place naming what we emit.
+ */
+
+/** Stable. Describes a class of error the operation ended with. */
+export const ATTR_ERROR_TYPE = 'error.type' as const;
+
+/** Development. The messaging system as identified by the client instrumentation. */
+export const ATTR_MESSAGING_SYSTEM = 'messaging.system' as const;
+/** Development. The system-specific name of the messaging operation. */
+export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name' as const;
+/** Development. A string identifying the type of the messaging operation. */
+export const ATTR_MESSAGING_OPERATION_TYPE = 'messaging.operation.type' as const;
+/** Development. The number of messages sent, received, or processed in the scope of the batching operation. */
+export const ATTR_MESSAGING_BATCH_MESSAGE_COUNT = 'messaging.batch.message_count' as const;
+/** Development. A value used by the messaging system as an identifier for the message. */
+export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id' as const;
+
+/** Enum value "send" for ATTR_MESSAGING_OPERATION_TYPE. */
+export const MESSAGING_OPERATION_TYPE_VALUE_SEND = 'send' as const;
+/** Enum value "aws.sns" for ATTR_MESSAGING_SYSTEM. */
+export const MESSAGING_SYSTEM_VALUE_AWS_SNS = 'aws.sns' as const;

@@ -1,0 +1,176 @@
+import { createHmac } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
+import { Registry as PromRegistry } from 'prom-client';
+import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistry } from './exposition.js';
+import { storeFor } from './metrics.js';
+import { ProblemLog, type TelemetryProblem } from './problems.js';
+import type { SeriesStore } from './series.js';
+import { isErrorType } from './taxonomy.js';
+import { spanTemplate } from './tracing.js';
+import type { PushSender, PushTelemetryOptions, ReceiptsOptions, TokenHashOptions, WrapSenderOptions } from './types.js';
+import { VERSION } from './version.js';
+import { instrumentSender, type SenderRuntime } from './wrap.js';
+import {
+  APP_PATTERN,
+  checkFunction,
+  checkLabelValue,
+  describe,
+  OPERATION_PATTERN,
+  PROVIDER_PATTERN,
+  readProperty,
+  rejectUnknownOptions,
+} from './utils.js';
+
+const TELEMETRY_OPTIONS = ['registry', 'tracerProvider', 'app', 'exemplars', 'tokenHash'] as const;
+const WRAP_OPTIONS = ['provider', 'operation', 'app', 'classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken'] as const;
+const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed'] as const;
+
+export interface TelemetryHealth {
+  /** False once any telemetry failure (a throwing hook, tracer or collector) has been swallowed. Sends are unaffected either way. */
+  readonly ok: boolean;
+  readonly problems: readonly TelemetryProblem[];
+}
+
+/** A request handler for `/metrics`, usable with express, connect or node:http. */
+export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+function isRegistry(value: unknown): value is Registry {
+  if (value instanceof PromRegistry) return true;
+  // Another copy of prom-client in the tree: accept anything with the registry methods we call.
+  return ['registerMetric', 'getSingleMetric', 'getMetricsAsJSON'].every((method) => typeof readProperty(value, method) === 'function');
+}
+
+function tokenHasher(options: unknown): ((token: string) => string) | undefined {
+  if (options === undefined || options === false) return undefined;
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`options.tokenHash must be { secret, length? } or false, got ${describe(options)}`);
+  }
+  rejectUnknownOptions(options, ['secret', 'length'], 'options.tokenHash');
+  const { secret, length = 16 } = options as TokenHashOptions;
+  const bytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
+  if (bytes < 16) {
+    throw new TypeError(`options.tokenHash.secret must be a string or Uint8Array of at least 16 bytes (the HMAC key), got ${bytes < 0 ? describe(secret) : `${bytes} bytes`}`);
+  }
+  if (!Number.isInteger(length) || length < 8 || length > 64) {
+    throw new TypeError(`options.tokenHash.length must be a whole number of hex characters from 8 to 64, got ${describe(length)}`);
+  }
+  const key = typeof secret === 'string' ? Buffer.from(secret) : Buffer.from(secret);
+  return (token) => createHmac('sha256', key).update(token).digest('hex').slice(0, length);
+}
+
+/**
+ * One instrumentation setup: a registry binding, a tracer and the defaults every wrapped sender starts from.
+ * Create one per process (or per registry) and wrap every sender with it.
+ */
+export class PushTelemetry {
+  /** The registry the metrics are registered on. */
+  readonly registry: Registry;
+  readonly #store: SeriesStore;
+  readonly #tracer: Tracer;
+  readonly #app: string | undefined;
+  readonly #exemplars: boolean;
+  readonly #hashToken: ((token: string) => string) | undefined;
+  readonly #problems = new ProblemLog();
+
+  constructor(options: PushTelemetryOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`new PushTelemetry(options): options must be an object, got ${describe(options)}`);
+    }
+    rejectUnknownOptions(options, TELEMETRY_OPTIONS, 'new PushTelemetry(options)');
+    const { registry = new PromRegistry(), tracerProvider, app, exemplars = false, tokenHash } = options;
+    if (!isRegistry(registry)) {
+      throw new TypeError(`options.registry must be a prom-client Registry, got ${describe(registry)}`);
+    }
+    if (tracerProvider !== undefined && typeof readProperty(tracerProvider, 'getTracer') !== 'function') {
+      throw new TypeError(`options.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got ${describe(tracerProvider)}`);
+    }
+    if (typeof exemplars !== 'boolean') throw new TypeError(`options.exemplars must be a boolean, got ${describe(exemplars)}`);
+    this.#app = app === undefined ? undefined : checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    this.#hashToken = tokenHasher(tokenHash);
+    this.#exemplars = exemplars;
+    this.#tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer('push-telemetry', VERSION);
+    this.registry = registry;
+    this.#store = storeFor(registry);
+  }
+
+  /**
+   * Instruments a push sender. The result has the sender's exact type, returns what it returns, throws what it throws
+   * (synchronously when it does), and keeps `this`; every call becomes one span and one duration observation, and
+   * every recipient one `push_messages_total` increment.
+   */
+  wrapSender<F extends PushSender>(fn: F, options: WrapSenderOptions<F>): F {
+    if (typeof fn !== 'function') throw new TypeError(`wrapSender(fn, options): fn must be the sender function, got ${describe(fn)}`);
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`wrapSender(fn, options): options must be an object with at least { provider }, got ${describe(options)}`);
+    }
+    rejectUnknownOptions(options, WRAP_OPTIONS, 'wrapSender(fn, options)');
+    const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "fcm"');
+    const operation = checkLabelValue(options.operation ?? 'send', OPERATION_PATTERN, 'options.operation', 'a snake_case SDK method name such as "send_each"');
+    const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    for (const hook of ['classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken'] as const) checkFunction(options[hook], `options.${hook}`);
+
+    const runtime: SenderRuntime = {
+      provider,
+      app,
+      sender: this.#store.sender(provider, app),
+      operation: this.#store.operation(provider, app, operation),
+      span: spanTemplate(this.#tracer, provider, operation, app, options.countMessages !== undefined || options.tokens !== undefined, this.#hashToken),
+      exemplars: this.#exemplars,
+      problems: this.#problems,
+      classify: options.classify,
+      reason: options.reason,
+      countMessages: options.countMessages as SenderRuntime['countMessages'],
+      tokens: options.tokens as SenderRuntime['tokens'],
+      settle: options.settle as SenderRuntime['settle'],
+      onInvalidToken: options.onInvalidToken,
+    };
+    return instrumentSender(fn, runtime);
+  }
+
+  /** Counts second-phase delivery receipts (Expo's getReceipts) into `push_receipts_total`. */
+  recordReceipts(options: ReceiptsOptions): void {
+    if (options === null || typeof options !== 'object') throw new TypeError(`recordReceipts(options): options must be an object, got ${describe(options)}`);
+    rejectUnknownOptions(options, RECEIPT_OPTIONS, 'recordReceipts(options)');
+    const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "expo"');
+    const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    const { delivered, failed = [] } = options;
+    if (!Number.isInteger(delivered) || delivered < 0) throw new TypeError(`options.delivered must be a whole number >= 0, got ${describe(delivered)}`);
+    if (!Array.isArray(failed)) throw new TypeError(`options.failed must be an array of { errorType }, got ${describe(failed)}`);
+    const types = failed.map((message) => {
+      const type = readProperty(message, 'errorType');
+      return isErrorType(type) ? type : 'unknown';
+    });
+    this.#store.sender(provider, app).countReceipts(delivered, types);
+  }
+
+  /** Telemetry failures swallowed so far; sends never see them. */
+  health(): TelemetryHealth {
+    const problems = this.#problems.list();
+    return { ok: problems.length === 0, problems };
+  }
+
+  /**
+   * Serves the registry: OpenMetrics (with exemplars) when exemplars are on and the scraper accepts it, the
+   * Prometheus text format otherwise. GET and HEAD only.
+   */
+  metricsHandler(): MetricsHandler {
+    return async (req, res) => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+        return;
+      }
+      const openMetrics = this.#exemplars && acceptsOpenMetrics(req.headers.accept);
+      try {
+        const body = await renderRegistry(this.registry, openMetrics ? 'openmetrics' : 'prometheus');
+        res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      } catch (error) {
+        this.#problems.report('collect', error);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('metrics collection failed; see the process diag log\n');
+      }
+    };
+  }
+}

@@ -1,0 +1,120 @@
+import { SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_OPERATION_NAME,
+  ATTR_MESSAGING_OPERATION_TYPE,
+  ATTR_MESSAGING_SYSTEM,
+  MESSAGING_OPERATION_TYPE_VALUE_SEND,
+  MESSAGING_SYSTEM_VALUE_AWS_SNS,
+} from './semconv.js';
+import type { ErrorType } from './taxonomy.js';
+import type { FailedMessage } from './types.js';
+import { readString } from './utils.js';
+
+/** Our own span attributes, beside the messaging conventions. */
+export const PUSH_ATTRIBUTES = {
+  app: 'push.app',
+  reason: 'push.provider.reason',
+  accepted: 'push.messages.accepted',
+  failed: 'push.messages.failed',
+  /** Prefix of the per-error_type failure counts: `push.messages.failed.unregistered`… */
+  failedByType: 'push.messages.failed.',
+  tokenHash: 'push.token.hash',
+} as const;
+
+/** Event recorded for each refused message of a batch, up to MAX_FAILURE_EVENTS a span. */
+export const FAILURE_EVENT = 'push.message.failed';
+export const MAX_FAILURE_EVENTS = 32;
+
+/** The part of a span that is the same for every call of one wrapped sender, built once at wrap time. */
+export interface SpanTemplate {
+  readonly tracer: Tracer;
+  readonly name: string;
+  readonly attributes: Attributes;
+  readonly batch: boolean;
+  readonly hashToken: ((token: string) => string) | undefined;
+}
+
+export function spanTemplate(tracer: Tracer, provider: string, operation: string, app: string | undefined, batch: boolean, hashToken: SpanTemplate['hashToken']): SpanTemplate {
+  const attributes: Attributes = {
+    [ATTR_MESSAGING_SYSTEM]: provider === 'sns' ? MESSAGING_SYSTEM_VALUE_AWS_SNS : provider,
+    [ATTR_MESSAGING_OPERATION_NAME]: operation,
+    [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
+  };
+  if (app !== undefined) attributes[PUSH_ATTRIBUTES.app] = app;
+  return { tracer, name: `${operation} ${provider}`, attributes: Object.freeze(attributes), batch, hashToken };
+}
+
+/** Starts the call's span; undefined when nothing would record it (the API's no-op default, or sampled out). */
+export function startSendSpan(template: SpanTemplate, messageCount: number): Span | undefined {
+  const span = template.tracer.startSpan(template.name, { kind: SpanKind.PRODUCER, attributes: template.attributes });
+  if (!span.isRecording()) return undefined;
+  if (template.batch) span.setAttribute(ATTR_MESSAGING_BATCH_MESSAGE_COUNT, messageCount);
+  return span;
+}
+
+function recordTokenHash(span: Span, template: SpanTemplate, tokens: readonly string[] | undefined): void {
+  if (template.hashToken !== undefined && tokens !== undefined && tokens.length === 1) {
+    span.setAttribute(PUSH_ATTRIBUTES.tokenHash, template.hashToken(tokens[0] as string));
+  }
+}
+
+export interface SettledCall {
+  readonly accepted: number;
+  readonly failed: readonly FailedMessage[];
+  readonly messageId: string | undefined;
+  readonly tokens: readonly string[] | undefined;
+}
+
+/** Ends the span of a call that returned: accepted/failed counts, per-type counts and one event per refused message. */
+export function endSettledSpan(span: Span, template: SpanTemplate, call: SettledCall, failedTypes: readonly ErrorType[]): void {
+  const failedCount = failedTypes.length;
+  span.setAttribute(PUSH_ATTRIBUTES.accepted, call.accepted);
+  span.setAttribute(PUSH_ATTRIBUTES.failed, failedCount);
+  if (call.messageId !== undefined) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, call.messageId);
+  recordTokenHash(span, template, call.tokens);
+  if (failedCount > 0) {
+    const byType = new Map<ErrorType, number>();
+    for (const type of failedTypes) byType.set(type, (byType.get(type) ?? 0) + 1);
+    let dominant: ErrorType = failedTypes[0] as ErrorType;
+    for (const [type, count] of byType) {
+      span.setAttribute(PUSH_ATTRIBUTES.failedByType + type, count);
+      if (count > (byType.get(dominant) as number)) dominant = type;
+    }
+    const events = Math.min(failedCount, MAX_FAILURE_EVENTS);
+    for (let i = 0; i < events; i++) {
+      const message = call.failed[i] as FailedMessage;
+      const attributes: Attributes = { [ATTR_ERROR_TYPE]: failedTypes[i] as ErrorType };
+      const reason = readString(message, 'reason');
+      const token = readString(message, 'token');
+      if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = reason.slice(0, 128);
+      if (token !== undefined && template.hashToken !== undefined) attributes[PUSH_ATTRIBUTES.tokenHash] = template.hashToken(token);
+      span.addEvent(FAILURE_EVENT, attributes);
+    }
+    if (call.accepted === 0) {
+      // Every message failed: the call failed as far as anyone waiting for a notification is concerned.
+      span.setAttribute(ATTR_ERROR_TYPE, dominant);
+      if (failedCount === 1 && call.failed[0]?.reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, String(call.failed[0].reason).slice(0, 128));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `all ${failedCount} messages failed (${dominant})` });
+    }
+  }
+  span.end();
+}
+
+/** Ends the span of a call that threw or rejected. */
+export function endFailedSpan(span: Span, template: SpanTemplate, error: unknown, errorType: ErrorType, reason: string | undefined, messageCount: number, tokens: readonly string[] | undefined): void {
+  span.setAttribute(PUSH_ATTRIBUTES.accepted, 0);
+  span.setAttribute(PUSH_ATTRIBUTES.failed, messageCount);
+  span.setAttribute(ATTR_ERROR_TYPE, errorType);
+  if (reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, reason);
+  recordTokenHash(span, template, tokens);
+  const message = readString(error, 'message') ?? (typeof error === 'string' ? error : undefined);
+  if (error !== null && typeof error === 'object') {
+    const name = readString(error, 'name') ?? 'Error';
+    span.recordException({ name, message: message ?? name, stack: readString(error, 'stack') });
+  }
+  span.setStatus({ code: SpanStatusCode.ERROR, message: message?.slice(0, 500) ?? errorType });
+  span.end();
+}

@@ -1,0 +1,89 @@
+import type { TracerProvider } from '@opentelemetry/api';
+import type { Registry } from 'prom-client';
+import type { ErrorType } from './taxonomy.js';
+
+/** Any function that sends pushes: sync or async, any arguments, any `this`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the widest function type; F itself is what users see
+export type PushSender = (...args: any[]) => unknown;
+
+/** The arguments a sender takes, as a tuple. */
+export type SenderArgs<F extends PushSender> = F extends (...args: infer A) => unknown ? A : never;
+
+/** What a sender resolves to (or returns, when it is synchronous). */
+export type SenderResult<F extends PushSender> = Awaited<ReturnType<F>>;
+
+export interface TokenHashOptions {
+  /** HMAC-SHA256 key, at least 16 bytes. Keep it secret: with it, a token can be tested against its hash. */
+  readonly secret: string | Uint8Array;
+  /** Hex characters kept from the digest, 8 to 64. Default 16 (64 bits): enough to tell tokens apart, too few to matter if leaked. */
+  readonly length?: number;
+}
+
+export interface PushTelemetryOptions {
+  /** The prom-client registry to register the metrics on. Default: a new registry, never prom-client's global one. */
+  readonly registry?: Registry;
+  /** Where spans go. Default: the global tracer provider from @opentelemetry/api (a no-op until an SDK registers one). */
+  readonly tracerProvider?: TracerProvider;
+  /** Default `app` label for every sender wrapped by this instance (a bundle id, a Firebase project…). */
+  readonly app?: string;
+  /** Attach trace and span ids of sampled spans to duration buckets, served when the scraper asks for OpenMetrics. */
+  readonly exemplars?: boolean;
+  /** Record an HMAC of device tokens on spans (`push.token.hash`) so one device's failures can be followed. Off by default. */
+  readonly tokenHash?: TokenHashOptions | false;
+}
+
+/** One recipient message a provider refused, as a `settle` function reports it. */
+export interface FailedMessage {
+  readonly errorType: ErrorType;
+  /** The provider's own code (`BadDeviceToken`, `messaging/registration-token-not-registered`…), recorded on the span only. */
+  readonly reason?: string;
+  /** The recipient's token, for `onInvalidToken` and the opt-in token hash; never recorded raw. */
+  readonly token?: string;
+}
+
+/** Per-message outcome of a call that resolved: how many messages the provider took and which it refused. */
+export interface SettleResult {
+  readonly accepted: number;
+  readonly failed: readonly FailedMessage[];
+  /** The provider's id for the message, when a single message was accepted. */
+  readonly messageId?: string;
+}
+
+export interface InvalidTokenEvent {
+  readonly token: string;
+  readonly errorType: 'unregistered' | 'invalid_token';
+  readonly provider: string;
+  readonly app?: string;
+  readonly reason?: string;
+}
+
+export interface WrapSenderOptions<F extends PushSender> {
+  /** The `provider` label: fcm, apns, webpush, expo, sns, or a name of your own matching [a-z][a-z0-9_]{0,31}. */
+  readonly provider: string;
+  /** The SDK method in snake_case, for the `operation` label and the span name. Default `send`. */
+  readonly operation?: string;
+  /** The `app` label for this sender; overrides the instance's `app`. */
+  readonly app?: string;
+  /** Maps a thrown or rejected error onto the taxonomy. Falls back to classifyError when it throws or returns something else. */
+  readonly classify?: (error: unknown) => ErrorType;
+  /** The provider's raw code for an error, for `push.provider.reason`. Default: the error's string `code`, HTTP status or name. */
+  readonly reason?: (error: unknown) => string | undefined;
+  /** Recipient messages in one call. Default: the length of `tokens(args)` when given, else 1. */
+  readonly countMessages?: (args: SenderArgs<F>) => number;
+  /** The device tokens a call sends to, for `onInvalidToken` and the token hash when the whole call fails. */
+  readonly tokens?: (args: SenderArgs<F>) => readonly string[];
+  /** Reads per-message outcomes from a result, for senders that resolve with partial failures instead of throwing. */
+  readonly settle?: (result: SenderResult<F>, args: SenderArgs<F>) => SettleResult;
+  /** Called once per recipient whose failure is `unregistered` or `invalid_token`, so the app can prune its token store. Never awaited. */
+  readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
+}
+
+export interface ReceiptsOptions {
+  readonly provider: string;
+  readonly app?: string;
+  /** Receipts that report delivery. */
+  readonly delivered: number;
+  /** One entry per failed receipt. */
+  readonly failed?: readonly FailedMessage[];
+  readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
+}

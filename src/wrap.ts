@@ -1,0 +1,210 @@
+import { context, trace, type Span } from '@opentelemetry/api';
+import { classifyError, reasonOf } from './classify.js';
+import type { ProblemLog } from './problems.js';
+import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from './series.js';
+import { endFailedSpan, endSettledSpan, startSendSpan, type SpanTemplate } from './tracing.js';
+import { isErrorType, type ErrorType } from './taxonomy.js';
+import type { FailedMessage, InvalidTokenEvent, PushSender, SettleResult } from './types.js';
+import { isPromiseLike, readProperty } from './utils.js';
+import type { Exemplar } from './internal-types.js';
+
+type Args = readonly unknown[];
+
+/** Everything one wrapped sender needs on its send path, resolved once at wrap time. */
+export interface SenderRuntime {
+  readonly provider: string;
+  readonly app: string | undefined;
+  readonly sender: SenderSeries;
+  readonly operation: OperationSeries;
+  readonly span: SpanTemplate;
+  readonly exemplars: boolean;
+  readonly problems: ProblemLog;
+  readonly classify: ((error: unknown) => ErrorType) | undefined;
+  readonly reason: ((error: unknown) => string | undefined) | undefined;
+  readonly countMessages: ((args: Args) => number) | undefined;
+  readonly tokens: ((args: Args) => readonly string[]) | undefined;
+  readonly settle: ((result: unknown, args: Args) => SettleResult) | undefined;
+  readonly onInvalidToken: ((event: InvalidTokenEvent) => void | Promise<void>) | undefined;
+}
+
+const NO_FAILURES: readonly FailedMessage[] = Object.freeze([]);
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/** Runs a user hook; a throw is reported once and answered with `fallback`. */
+function hook<T, R>(rt: SenderRuntime, kind: string, fn: (arg: T, args: Args) => R, arg: T, args: Args, fallback: R): R {
+  try {
+    return fn(arg, args);
+  } catch (error) {
+    rt.problems.report(kind, error);
+    return fallback;
+  }
+}
+
+function tokensOf(rt: SenderRuntime, args: Args): readonly string[] | undefined {
+  if (rt.tokens === undefined) return undefined;
+  const tokens = hook(rt, 'tokens', (a: Args) => rt.tokens?.(a), args, args, undefined);
+  return Array.isArray(tokens) ? tokens : undefined;
+}
+
+function countOf(rt: SenderRuntime, args: Args): number {
+  if (rt.countMessages !== undefined) {
+    const count = hook(rt, 'countMessages', (a: Args) => rt.countMessages?.(a), args, args, 1);
+    if (isCount(count)) return count;
+    rt.problems.report('countMessages', new TypeError(`countMessages returned ${typeof count}, expected a whole number >= 0`));
+    return 1;
+  }
+  return tokensOf(rt, args)?.length ?? 1;
+}
+
+function classifyWith(rt: SenderRuntime, error: unknown): ErrorType {
+  if (rt.classify !== undefined) {
+    const type = hook(rt, 'classify', (e: unknown) => rt.classify?.(e), error, [], undefined);
+    if (isErrorType(type)) return type;
+  }
+  return classifyError(error);
+}
+
+function isInvalidTokenType(errorType: ErrorType): errorType is InvalidTokenEvent['errorType'] {
+  return errorType === 'unregistered' || errorType === 'invalid_token';
+}
+
+function notifyInvalidToken(rt: SenderRuntime, token: unknown, errorType: ErrorType, reason: unknown): void {
+  if (typeof token !== 'string' || !isInvalidTokenType(errorType)) return;
+  const why = typeof reason === 'string' ? reason : undefined;
+  const event: InvalidTokenEvent = { token, errorType, provider: rt.provider, ...(rt.app !== undefined && { app: rt.app }), ...(why !== undefined && { reason: why }) };
+  try {
+    const pending = rt.onInvalidToken?.(event);
+    // Never awaited: a token store that hangs must not hold up the send.
+    if (isPromiseLike(pending)) pending.then(undefined, (error: unknown) => rt.problems.report('onInvalidToken', error));
+  } catch (error) {
+    rt.problems.report('onInvalidToken', error);
+  }
+}
+
+function exemplarOf(rt: SenderRuntime, span: Span | undefined, seconds: number, end: number): Exemplar | undefined {
+  if (!rt.exemplars || span === undefined) return undefined;
+  const { traceId, spanId } = span.spanContext();
+  return { labelSet: { trace_id: traceId, span_id: spanId }, value: seconds, timestamp: (performance.timeOrigin + end) / 1000 };
+}
+
+function succeed(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, result: unknown): void {
+  const end = performance.now();
+  try {
+    rt.sender.inFlight--;
+    let accepted = count;
+    let failed = NO_FAILURES;
+    let messageId: string | undefined;
+    if (rt.settle !== undefined) {
+      const settled = hook(rt, 'settle', rt.settle, result, args, undefined);
+      const settledFailed = readProperty(settled, 'failed');
+      if (isCount(readProperty(settled, 'accepted')) && Array.isArray(settledFailed)) {
+        accepted = (settled as SettleResult).accepted;
+        failed = settledFailed as FailedMessage[];
+        const id = readProperty(settled, 'messageId');
+        if (typeof id === 'string') messageId = id;
+      } else if (settled !== undefined) {
+        rt.problems.report('settle', new TypeError('settle must return { accepted: whole number >= 0, failed: array }'));
+      }
+    }
+    const failedTypes: ErrorType[] = [];
+    for (const message of failed) {
+      const type = readProperty(message, 'errorType');
+      failedTypes.push(isErrorType(type) ? type : 'unknown');
+    }
+
+    rt.sender.countAccepted(accepted);
+    for (const type of failedTypes) rt.sender.countFailed(type, 1);
+    if (accepted > 0) rt.sender.lastSuccess = (performance.timeOrigin + end) / 1000;
+    const outcome = failedTypes.length === 0 ? OUTCOME_SUCCESS : accepted > 0 ? OUTCOME_PARTIAL : OUTCOME_FAILURE;
+    const seconds = (end - start) / 1000;
+    rt.operation.observe(outcome, seconds, exemplarOf(rt, span, seconds, end));
+
+    const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
+    if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
+    if (rt.onInvalidToken !== undefined) {
+      failed.forEach((message, i) => notifyInvalidToken(rt, readProperty(message, 'token'), failedTypes[i] as ErrorType, readProperty(message, 'reason')));
+    }
+  } catch (error) {
+    rt.problems.report('metrics', error);
+  }
+}
+
+function fail(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, error: unknown): void {
+  const end = performance.now();
+  try {
+    rt.sender.inFlight--;
+    const errorType = classifyWith(rt, error);
+    rt.sender.countFailed(errorType, count);
+    const seconds = (end - start) / 1000;
+    rt.operation.observe(OUTCOME_FAILURE, seconds, exemplarOf(rt, span, seconds, end));
+    const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
+    const needTokens = (span !== undefined && rt.span.hashToken !== undefined) || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
+    const tokens = needTokens ? tokensOf(rt, args) : undefined;
+    if (span !== undefined) endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason.slice(0, 128) : undefined, count, tokens);
+    if (rt.onInvalidToken !== undefined && tokens !== undefined) {
+      for (const token of tokens) notifyInvalidToken(rt, token, errorType, reason);
+    }
+  } catch (telemetryError) {
+    rt.problems.report('metrics', telemetryError);
+  }
+}
+
+function startSpan(rt: SenderRuntime, count: number): Span | undefined {
+  try {
+    return startSendSpan(rt.span, count);
+  } catch (error) {
+    rt.problems.report('tracing', error);
+    return undefined;
+  }
+}
+
+/**
+ * The one instrumented send path. The returned function hands back the sender's own return value (the very same
+ * promise, so identity, subclasses and unhandled-rejection behaviour are untouched) and lets the sender's own errors
+ * through unchanged, synchronously when the sender threw synchronously. Telemetry hangs off a side branch of the
+ * promise and runs before the caller's continuation, so metrics are current when `await wrapped()` returns.
+ */
+export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime): F {
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    const count = countOf(rt, args);
+    const span = startSpan(rt, count);
+    let active;
+    if (span !== undefined) {
+      try {
+        active = trace.setSpan(context.active(), span);
+      } catch (error) {
+        rt.problems.report('tracing', error);
+      }
+    }
+    rt.sender.inFlight++;
+    const start = performance.now();
+    let result: unknown;
+    try {
+      result = active === undefined ? Reflect.apply(fn, this, args) : context.with(active, fn as (...a: unknown[]) => unknown, this, ...args);
+    } catch (error) {
+      fail(rt, args, count, start, span, error);
+      throw error;
+    }
+    if (result instanceof Promise || isPromiseLike(result)) {
+      try {
+        result.then(
+          (value: unknown) => succeed(rt, args, count, start, span, value),
+          (error: unknown) => fail(rt, args, count, start, span, error),
+        );
+      } catch (error) {
+        // A thenable whose then() throws: nothing to wait on, so settle the books now rather than leak in-flight.
+        rt.problems.report('metrics', error);
+        succeed(rt, args, count, start, span, undefined);
+      }
+      return result;
+    }
+    succeed(rt, args, count, start, span, result);
+    return result;
+  };
+  Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });
+  Object.defineProperty(wrapped, 'length', { value: fn.length, configurable: true });
+  return wrapped as F;
+}
