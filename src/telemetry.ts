@@ -116,7 +116,7 @@ export class PushTelemetry {
       app,
       sender: this.#store.sender(provider, app),
       operation: this.#store.operation(provider, app, operation),
-      span: spanTemplate(this.#tracer, provider, operation, app, options.countMessages !== undefined || options.tokens !== undefined, this.#hashToken),
+      span: spanTemplate(this.#tracer, provider, operation, app, options.countMessages !== undefined, this.#hashToken),
       exemplars: this.#exemplars,
       problems: this.#problems,
       classify: options.classify,

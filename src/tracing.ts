@@ -51,7 +51,8 @@ export function spanTemplate(tracer: Tracer, provider: string, operation: string
 export function startSendSpan(template: SpanTemplate, messageCount: number): Span | undefined {
   const span = template.tracer.startSpan(template.name, { kind: SpanKind.PRODUCER, attributes: template.attributes });
   if (!span.isRecording()) return undefined;
-  if (template.batch) span.setAttribute(ATTR_MESSAGING_BATCH_MESSAGE_COUNT, messageCount);
+  // Batch senders always carry the count, a single-message sender only when a call turns out to hold more (or none).
+  if (template.batch || messageCount !== 1) span.setAttribute(ATTR_MESSAGING_BATCH_MESSAGE_COUNT, messageCount);
   return span;
 }
 

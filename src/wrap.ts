@@ -162,10 +162,11 @@ function startSpan(rt: SenderRuntime, count: number): Span | undefined {
 }
 
 /**
- * The one instrumented send path. The returned function hands back the sender's own return value (the very same
- * promise, so identity, subclasses and unhandled-rejection behaviour are untouched) and lets the sender's own errors
- * through unchanged, synchronously when the sender threw synchronously. Telemetry hangs off a side branch of the
- * promise and runs before the caller's continuation, so metrics are current when `await wrapped()` returns.
+ * The one instrumented send path. The wrapped function resolves with the sender's very own value and rejects with its
+ * very own error, synchronously when the sender threw synchronously. For a promise it returns `promise.then(...)`:
+ * the same class (species), settling with the same value, and still an unhandled rejection when nobody listens, as
+ * the bare sender's would be (a side branch would mark the sender's promise handled and silence that). Telemetry runs
+ * in those handlers, so metrics are current when `await wrapped()` returns.
  */
 export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime): F {
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
@@ -190,16 +191,22 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
     }
     if (result instanceof Promise || isPromiseLike(result)) {
       try {
-        result.then(
-          (value: unknown) => succeed(rt, args, count, start, span, value),
-          (error: unknown) => fail(rt, args, count, start, span, error),
+        return result.then(
+          (value: unknown) => {
+            succeed(rt, args, count, start, span, value);
+            return value;
+          },
+          (error: unknown) => {
+            fail(rt, args, count, start, span, error);
+            throw error;
+          },
         );
       } catch (error) {
         // A thenable whose then() throws: nothing to wait on, so settle the books now rather than leak in-flight.
         rt.problems.report('metrics', error);
         succeed(rt, args, count, start, span, undefined);
+        return result;
       }
-      return result;
     }
     succeed(rt, args, count, start, span, result);
     return result;
