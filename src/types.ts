@@ -45,7 +45,7 @@ export interface FailedMessage {
 export interface SettleResult {
   readonly accepted: number;
   readonly failed: readonly FailedMessage[];
-  /** The provider's id for the message, when a single message was accepted. */
+  /** The provider's id for the message; recorded as `messaging.message.id` when the call carried one accepted message. */
   readonly messageId?: string;
 }
 
@@ -85,5 +85,4 @@ export interface ReceiptsOptions {
   readonly delivered: number;
   /** One entry per failed receipt. */
   readonly failed?: readonly FailedMessage[];
-  readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
 }

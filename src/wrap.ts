@@ -1,4 +1,4 @@
-import { context, trace, type Span } from '@opentelemetry/api';
+import { context, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { classifyError, reasonOf } from './classify.js';
 import type { ProblemLog } from './problems.js';
 import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from './series.js';
@@ -86,7 +86,9 @@ function notifyInvalidToken(rt: SenderRuntime, token: unknown, errorType: ErrorT
 
 function exemplarOf(rt: SenderRuntime, span: Span | undefined, seconds: number, end: number): Exemplar | undefined {
   if (!rt.exemplars || span === undefined) return undefined;
-  const { traceId, spanId } = span.spanContext();
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  // A span can record without being sampled; its trace would never reach a backend for the exemplar to point at.
+  if ((traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
   return { labelSet: { trace_id: traceId, span_id: spanId }, value: seconds, timestamp: (performance.timeOrigin + end) / 1000 };
 }
 
@@ -104,7 +106,7 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
         accepted = (settled as SettleResult).accepted;
         failed = settledFailed as FailedMessage[];
         const id = readProperty(settled, 'messageId');
-        if (typeof id === 'string') messageId = id;
+        if (typeof id === 'string' && accepted === 1 && settledFailed.length === 0) messageId = id;
       } else if (settled !== undefined) {
         rt.problems.report('settle', new TypeError('settle must return { accepted: whole number >= 0, failed: array }'));
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { DURATION_BUCKETS, ERROR_TYPES, PushTelemetry, VERSION, type SettleResult } from '../src/index.js';
+import { DURATION_BUCKETS, ERROR_TYPES, PushTelemetry, VERSION, type FailedMessage, type SettleResult } from '../src/index.js';
 import { codeError, createTracing, httpError, scrape, valueOf, type Sample, type Tracing } from './helpers.js';
 
 interface BatchResult {
@@ -17,7 +17,7 @@ const BATCH_TYPES: Record<string, 'unregistered' | 'invalid_token' | 'rate_limit
 function settleBatch(result: BatchResult): SettleResult {
   const failed = result.responses
     .filter((r) => !r.ok)
-    .map((r) => ({ errorType: BATCH_TYPES[r.code as string] ?? 'unknown', reason: r.code, token: r.token }));
+    .map((r): FailedMessage => ({ errorType: BATCH_TYPES[r.code as string] ?? 'unknown', reason: r.code, token: r.token }));
   return { accepted: result.responses.length - failed.length, failed };
 }
 

@@ -213,7 +213,7 @@ describe('telemetry failures never break a send', () => {
       const body = await response.text();
       assert.ok(!body.includes('collector down') && !body.includes('/work/'), body);
       assert.equal(await send(), 'sent');
-      const health = await (await fetch(`${server.url}/healthz`)).json();
+      const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string };
       assert.equal(health.status, 'degraded');
     } finally {
       await server.close();
