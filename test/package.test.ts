@@ -26,6 +26,6 @@ describe('the published package', () => {
     const peers = manifest.peerDependencies as Record<string, string>;
     assert.ok(peers['@opentelemetry/api']);
     assert.deepEqual((manifest.peerDependenciesMeta as Record<string, unknown>)['@opentelemetry/sdk-node'], { optional: true });
-    assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), ['express', 'prom-client']);
+    assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), ['express', 'prom-client', 'selfsigned']);
   });
 });
