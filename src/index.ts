@@ -10,7 +10,7 @@ export type { StartedTelemetry, StartTelemetryOptions } from './sdk.js';
 export { METRIC_NAMES } from './metrics.js';
 export { DURATION_BUCKETS, REQUEST_OUTCOMES } from './series.js';
 export type { RequestOutcome } from './series.js';
-export { FAILURE_EVENT, PUSH_ATTRIBUTES } from './tracing.js';
+export { FAILURE_EVENT, MAX_FAILURE_EVENTS, PUSH_ATTRIBUTES } from './tracing.js';
 export type { TelemetryProblem } from './problems.js';
 export type {
   FailedMessage,

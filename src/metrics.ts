@@ -62,7 +62,9 @@ function register(registry: Registry, store: SeriesStore): void {
   readFrom(
     new Gauge({ name: METRIC_NAMES.lastSuccess, help: HELP.lastSuccess, labelNames: ['provider', 'app'], registers, aggregator: 'max' }),
     family(METRIC_NAMES.lastSuccess, HELP.lastSuccess, 'gauge', 'max', (into) => {
-      for (const s of senders()) if (s.lastSuccess > 0) into.push({ labels: s.labels, value: s.lastSuccess });
+      for (const s of senders()) {
+        if (!Number.isNaN(s.lastSuccessAt)) into.push({ labels: s.labels, value: (performance.timeOrigin + s.lastSuccessAt) / 1000 });
+      }
     }),
   );
   readFrom(

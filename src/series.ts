@@ -35,8 +35,8 @@ export class SenderSeries {
   /** [delivered, failed by ERROR_TYPES order...]; allocated on the first receipt so providers without receipts show none. */
   receipts: Float64Array | undefined;
   inFlight = 0;
-  /** Unix seconds of the last accepted message; 0 until there is one. */
-  lastSuccess = 0;
+  /** performance.now() of the last accepted message, NaN until there is one; made Unix time at scrape time. */
+  lastSuccessAt = Number.NaN;
   readonly #outcomeLabels: readonly Labels[];
   readonly #receiptLabels: readonly Labels[];
 

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { trace, type TracerProvider } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { Registry as PromRegistry } from 'prom-client';
 import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistry } from './exposition.js';
@@ -68,7 +68,7 @@ export class PushTelemetry {
   /** The registry the metrics are registered on. */
   readonly registry: Registry;
   readonly #store: SeriesStore;
-  readonly #tracer: Tracer;
+  readonly #tracerProvider: TracerProvider;
   readonly #app: string | undefined;
   readonly #exemplars: boolean;
   readonly #hashToken: ((token: string) => string) | undefined;
@@ -90,7 +90,7 @@ export class PushTelemetry {
     this.#app = app === undefined ? undefined : checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
     this.#hashToken = tokenHasher(tokenHash);
     this.#exemplars = exemplars;
-    this.#tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer('push-telemetry', VERSION);
+    this.#tracerProvider = tracerProvider ?? trace.getTracerProvider();
     this.registry = registry;
     this.#store = storeFor(registry);
   }
@@ -116,7 +116,7 @@ export class PushTelemetry {
       app,
       sender: this.#store.sender(provider, app),
       operation: this.#store.operation(provider, app, operation),
-      span: spanTemplate(this.#tracer, provider, operation, app, options.countMessages !== undefined, this.#hashToken),
+      span: spanTemplate(this.#tracerProvider, VERSION, provider, operation, app, options.countMessages !== undefined, this.#hashToken),
       exemplars: this.#exemplars,
       problems: this.#problems,
       classify: options.classify,

@@ -28,6 +28,12 @@ export interface SenderRuntime {
 }
 
 const NO_FAILURES: readonly FailedMessage[] = Object.freeze([]);
+const NO_TYPES: readonly ErrorType[] = Object.freeze([]);
+
+function errorTypeOf(message: FailedMessage): ErrorType {
+  const type = readProperty(message, 'errorType');
+  return isErrorType(type) ? type : 'unknown';
+}
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0;
@@ -84,8 +90,8 @@ function notifyInvalidToken(rt: SenderRuntime, token: unknown, errorType: ErrorT
   }
 }
 
-function exemplarOf(rt: SenderRuntime, span: Span | undefined, seconds: number, end: number): Exemplar | undefined {
-  if (!rt.exemplars || span === undefined) return undefined;
+function exemplarOf(span: Span | undefined, seconds: number, end: number): Exemplar | undefined {
+  if (span === undefined) return undefined;
   const { traceId, spanId, traceFlags } = span.spanContext();
   // A span can record without being sampled; its trace would never reach a backend for the exemplar to point at.
   if ((traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
@@ -111,18 +117,14 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
         rt.problems.report('settle', new TypeError('settle must return { accepted: whole number >= 0, failed: array }'));
       }
     }
-    const failedTypes: ErrorType[] = [];
-    for (const message of failed) {
-      const type = readProperty(message, 'errorType');
-      failedTypes.push(isErrorType(type) ? type : 'unknown');
-    }
+    const failedTypes = failed.length === 0 ? NO_TYPES : failed.map(errorTypeOf);
 
     rt.sender.countAccepted(accepted);
     for (const type of failedTypes) rt.sender.countFailed(type, 1);
-    if (accepted > 0) rt.sender.lastSuccess = (performance.timeOrigin + end) / 1000;
+    if (accepted > 0) rt.sender.lastSuccessAt = end;
     const outcome = failedTypes.length === 0 ? OUTCOME_SUCCESS : accepted > 0 ? OUTCOME_PARTIAL : OUTCOME_FAILURE;
     const seconds = (end - start) / 1000;
-    rt.operation.observe(outcome, seconds, exemplarOf(rt, span, seconds, end));
+    rt.operation.observe(outcome, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
 
     const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
@@ -141,7 +143,7 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
     const errorType = classifyWith(rt, error);
     rt.sender.countFailed(errorType, count);
     const seconds = (end - start) / 1000;
-    rt.operation.observe(OUTCOME_FAILURE, seconds, exemplarOf(rt, span, seconds, end));
+    rt.operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
     const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
     const needTokens = (span !== undefined && rt.span.hashToken !== undefined) || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
     const tokens = needTokens ? tokensOf(rt, args) : undefined;
