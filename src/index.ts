@@ -25,3 +25,18 @@ export type {
   WrapSenderOptions,
 } from './types.js';
 export { VERSION } from './version.js';
+export { instrumentFcm, classifyFcmError, FCM_ERROR_TYPES } from './providers/fcm.js';
+export type { FcmMessagingLike } from './providers/fcm.js';
+export { instrumentApns } from './providers/apns.js';
+export type { ApnProviderLike } from './providers/apns.js';
+export { instrumentApns2 } from './providers/apns2.js';
+export type { Apns2ClientLike, Apns2NotificationLike } from './providers/apns2.js';
+export { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason } from './providers/apns-reasons.js';
+export type { ApnsReason } from './providers/apns-reasons.js';
+export { instrumentWebPush, classifyWebPushError, webPushReason, WEBPUSH_STATUS_ERRORS, AUTOPUSH_ERRNO_ERRORS } from './providers/webpush.js';
+export type { WebPushLike, WebPushSubscriptionLike } from './providers/webpush.js';
+export { instrumentExpo, classifyExpoError, expoReason, EXPO_ERROR_TYPES } from './providers/expo.js';
+export type { ExpoLike, ExpoPushMessageLike } from './providers/expo.js';
+export { instrumentSns, classifySnsError, classifySnsCode, snsReason, SNS_ERROR_TYPES } from './providers/sns.js';
+export type { SnsClientLike, SnsCommandLike } from './providers/sns.js';
+export type { AdapterOptions } from './providers/instrument.js';

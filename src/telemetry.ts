@@ -7,7 +7,8 @@ import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, 
 import { storeFor } from './metrics.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
 import type { SeriesStore } from './series.js';
-import { isErrorType } from './taxonomy.js';
+import { isErrorType, type ErrorType } from './taxonomy.js';
+import { notifyInvalidToken } from './invalid-tokens.js';
 import { spanTemplate } from './tracing.js';
 import type { PushSender, PushTelemetryOptions, ReceiptsOptions, TokenHashOptions, WrapSenderOptions } from './types.js';
 import { VERSION } from './version.js';
@@ -25,7 +26,7 @@ import {
 
 const TELEMETRY_OPTIONS = ['registry', 'tracerProvider', 'app', 'exemplars', 'tokenHash'] as const;
 const WRAP_OPTIONS = ['provider', 'operation', 'app', 'classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken'] as const;
-const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed'] as const;
+const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken'] as const;
 
 export interface TelemetryHealth {
   /** False once any telemetry failure (a throwing hook, tracer or collector) has been swallowed. Sends are unaffected either way. */
@@ -135,14 +136,17 @@ export class PushTelemetry {
     rejectUnknownOptions(options, RECEIPT_OPTIONS, 'recordReceipts(options)');
     const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "expo"');
     const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
-    const { delivered, failed = [] } = options;
+    const { delivered, failed = [], onInvalidToken } = options;
     if (!Number.isInteger(delivered) || delivered < 0) throw new TypeError(`options.delivered must be a whole number >= 0, got ${describe(delivered)}`);
     if (!Array.isArray(failed)) throw new TypeError(`options.failed must be an array of { errorType }, got ${describe(failed)}`);
+    checkFunction(onInvalidToken, 'options.onInvalidToken');
     const types = failed.map((message) => {
       const type = readProperty(message, 'errorType');
       return isErrorType(type) ? type : 'unknown';
     });
     this.#store.sender(provider, app).countReceipts(delivered, types);
+    const source = { provider, app, problems: this.#problems, onInvalidToken };
+    failed.forEach((message, i) => notifyInvalidToken(source, readProperty(message, 'token'), types[i] as ErrorType, readProperty(message, 'reason')));
   }
 
   /** Telemetry failures swallowed so far; sends never see them. */

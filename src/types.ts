@@ -83,6 +83,8 @@ export interface ReceiptsOptions {
   readonly app?: string;
   /** Receipts that report delivery. */
   readonly delivered: number;
-  /** One entry per failed receipt. */
+  /** One entry per failed receipt; give `token` where known so `onInvalidToken` can prune it. */
   readonly failed?: readonly FailedMessage[];
+  /** Called once per failed receipt that is `unregistered` or `invalid_token` and carries a token. Never awaited. */
+  readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
 }

@@ -1,30 +1,26 @@
 import { context, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { classifyError, reasonOf } from './classify.js';
-import type { ProblemLog } from './problems.js';
+import { isInvalidTokenType, notifyInvalidToken, type TokenSource } from './invalid-tokens.js';
 import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from './series.js';
 import { endFailedSpan, endSettledSpan, startSendSpan, type SpanTemplate } from './tracing.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
-import type { FailedMessage, InvalidTokenEvent, PushSender, SettleResult } from './types.js';
+import type { FailedMessage, PushSender, SettleResult } from './types.js';
 import { isPromiseLike, readProperty } from './utils.js';
 import type { Exemplar } from './internal-types.js';
 
 type Args = readonly unknown[];
 
 /** Everything one wrapped sender needs on its send path, resolved once at wrap time. */
-export interface SenderRuntime {
-  readonly provider: string;
-  readonly app: string | undefined;
+export interface SenderRuntime extends TokenSource {
   readonly sender: SenderSeries;
   readonly operation: OperationSeries;
   readonly span: SpanTemplate;
   readonly exemplars: boolean;
-  readonly problems: ProblemLog;
   readonly classify: ((error: unknown) => ErrorType) | undefined;
   readonly reason: ((error: unknown) => string | undefined) | undefined;
   readonly countMessages: ((args: Args) => number) | undefined;
   readonly tokens: ((args: Args) => readonly string[]) | undefined;
   readonly settle: ((result: unknown, args: Args) => SettleResult) | undefined;
-  readonly onInvalidToken: ((event: InvalidTokenEvent) => void | Promise<void>) | undefined;
 }
 
 const NO_FAILURES: readonly FailedMessage[] = Object.freeze([]);
@@ -71,23 +67,6 @@ function classifyWith(rt: SenderRuntime, error: unknown): ErrorType {
     if (isErrorType(type)) return type;
   }
   return classifyError(error);
-}
-
-function isInvalidTokenType(errorType: ErrorType): errorType is InvalidTokenEvent['errorType'] {
-  return errorType === 'unregistered' || errorType === 'invalid_token';
-}
-
-function notifyInvalidToken(rt: SenderRuntime, token: unknown, errorType: ErrorType, reason: unknown): void {
-  if (typeof token !== 'string' || !isInvalidTokenType(errorType)) return;
-  const why = typeof reason === 'string' ? reason : undefined;
-  const event: InvalidTokenEvent = { token, errorType, provider: rt.provider, ...(rt.app !== undefined && { app: rt.app }), ...(why !== undefined && { reason: why }) };
-  try {
-    const pending = rt.onInvalidToken?.(event);
-    // Never awaited: a token store that hangs must not hold up the send.
-    if (isPromiseLike(pending)) pending.then(undefined, (error: unknown) => rt.problems.report('onInvalidToken', error));
-  } catch (error) {
-    rt.problems.report('onInvalidToken', error);
-  }
 }
 
 function exemplarOf(span: Span | undefined, seconds: number, end: number): Exemplar | undefined {

@@ -22,6 +22,24 @@ describe('the published package', () => {
     assert.equal(await telemetry.wrapSender(async () => 'ok', { provider: 'fcm' })(), 'ok');
   });
 
+  it('exports each adapter and the simulator from its own subpath', async () => {
+    const subpaths: Record<string, string> = {
+      'push-telemetry/fcm': 'instrumentFcm',
+      'push-telemetry/apns': 'instrumentApns',
+      'push-telemetry/apns2': 'instrumentApns2',
+      'push-telemetry/webpush': 'instrumentWebPush',
+      'push-telemetry/expo': 'instrumentExpo',
+      'push-telemetry/sns': 'instrumentSns',
+      'push-telemetry/simulator': 'startSimulator',
+    };
+    for (const [subpath, name] of Object.entries(subpaths)) {
+      const module = (await import(subpath)) as Record<string, unknown>;
+      assert.equal(typeof module[name], 'function', `${subpath} exports ${name}`);
+    }
+    const root = (await import('push-telemetry')) as Record<string, unknown>;
+    for (const name of Object.values(subpaths).filter((n) => n !== 'startSimulator')) assert.equal(typeof root[name], 'function', `root exports ${name}`);
+  });
+
   it('declares @opentelemetry/api as a peer dependency and sdk-node as an optional one', () => {
     const peers = manifest.peerDependencies as Record<string, string>;
     assert.ok(peers['@opentelemetry/api']);

@@ -49,6 +49,13 @@ export function wrapMethod<F extends PushSender>(
  * own, read through. The client itself is not modified, so code holding it keeps sending uninstrumented.
  */
 export function withMethods<T extends object>(client: T, methods: Readonly<Record<string, PushSender>>): T {
+  for (const key of Object.keys(methods)) {
+    const own = Object.getOwnPropertyDescriptor(client, key);
+    // A Proxy may not report another value for a frozen property: say so now rather than fail on first use.
+    if (own !== undefined && !own.configurable && own.writable === false) {
+      throw new TypeError(`cannot instrument ${key}(): it is a frozen (non-writable, non-configurable) property of the client`);
+    }
+  }
   return new Proxy(client, {
     get(target, key, receiver) {
       return typeof key === 'string' && Object.hasOwn(methods, key) ? methods[key] : Reflect.get(target, key, receiver);
