@@ -4,13 +4,14 @@ import http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import apn from '@parse/node-apn';
-import { ERROR_TYPES, PushTelemetry, type ErrorType, type InvalidTokenEvent } from '../src/index.js';
+import { ERROR_TYPES, PushTelemetry, type InvalidTokenEvent } from '../src/index.js';
 import { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason, instrumentApns } from '../src/providers/apns.js';
 import { startFakeApns } from '../src/simulator/apns.js';
 import type { FakeProvider } from '../src/simulator/fake.js';
-import { FaultPlan, type Fault } from '../src/simulator/faults.js';
+import { FaultPlan } from '../src/simulator/faults.js';
 import { loopbackIdentity } from '../src/simulator/tls.js';
-import { createTracing, scrape, valueOf, type Sample, type Tracing } from './helpers.js';
+import { createTracing, scrape, type Tracing } from './helpers.js';
+import { assertMessages, calls, DOCUMENTED_ROWS, GENERIC_ROWS, REASON_ROWS, rowName, type Row } from './apns-rows.js';
 
 // A fresh P-256 key per run: node-apn signs real ES256 provider JWTs with it; nothing is committed.
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -64,48 +65,8 @@ function harness(providerOptions?: apn.ProviderOptions, prepare?: (raw: apn.Prov
   return { telemetry, raw, provider, invalid };
 }
 
-const LABELS = { provider: 'apns', app: 'com.example.app' };
-
-function messages(samples: readonly Sample[], labels: Record<string, string>): number {
-  return valueOf(samples, 'push_messages_total', { ...LABELS, ...labels }) ?? 0;
-}
-
-function calls(samples: readonly Sample[], operation: string, outcome: string): number {
-  return valueOf(samples, 'push_request_duration_seconds_count', { ...LABELS, operation, outcome }) ?? 0;
-}
-
-/** Every push_messages_total series: accepted, then one per error_type. */
-function assertMessages(samples: readonly Sample[], accepted: number, failed: Partial<Record<ErrorType, number>>): void {
-  assert.equal(messages(samples, { outcome: 'accepted' }), accepted, 'accepted');
-  for (const type of ERROR_TYPES) assert.equal(messages(samples, { outcome: 'failed', error_type: type }), failed[type] ?? 0, type);
-}
-
-interface Row {
-  readonly fault: Fault;
-  readonly errorType: ErrorType;
-  readonly reason: string;
-}
-
-// Apple's documented status for each reason, with the research table's verdict; written out, not derived from APNS_REASONS.
-const REASON_ROWS: ReadonlyArray<readonly [number, string, ErrorType]> = [
-  [410, 'Unregistered', 'unregistered'], [410, 'ExpiredToken', 'unregistered'],
-  [400, 'BadDeviceToken', 'invalid_token'], [400, 'MissingDeviceToken', 'invalid_token'],
-  [403, 'ExpiredProviderToken', 'auth'], [403, 'InvalidProviderToken', 'auth'], [403, 'MissingProviderToken', 'auth'],
-  [403, 'BadCertificate', 'auth'], [403, 'Forbidden', 'auth'], [403, 'UnrelatedKeyIdInToken', 'auth'],
-  [429, 'TooManyProviderTokenUpdates', 'auth'],
-  [400, 'DeviceTokenNotForTopic', 'config'], [400, 'BadTopic', 'config'], [400, 'MissingTopic', 'config'],
-  [400, 'TopicDisallowed', 'config'], [403, 'BadCertificateEnvironment', 'config'], [403, 'BadEnvironmentKeyIdInToken', 'config'],
-  [400, 'BadCollapseId', 'payload_invalid'], [400, 'BadExpirationDate', 'payload_invalid'], [400, 'BadMessageId', 'payload_invalid'],
-  [400, 'BadPriority', 'payload_invalid'], [400, 'DuplicateHeaders', 'payload_invalid'], [400, 'InvalidPushType', 'payload_invalid'],
-  [400, 'PayloadEmpty', 'payload_invalid'], [404, 'BadPath', 'payload_invalid'], [405, 'MethodNotAllowed', 'payload_invalid'],
-  [413, 'PayloadTooLarge', 'payload_too_large'],
-  [429, 'TooManyRequests', 'rate_limited'],
-  [500, 'InternalServerError', 'provider_unavailable'], [503, 'ServiceUnavailable', 'provider_unavailable'], [503, 'Shutdown', 'provider_unavailable'],
-  [400, 'IdleTimeout', 'network'],
-];
-
 const ROWS: readonly Row[] = [
-  ...REASON_ROWS.map(([status, reason, errorType]): Row => ({ fault: { status, reason }, errorType, reason })),
+  ...DOCUMENTED_ROWS,
   // Reasons Apple may add later: the status decides, and a 404 never prunes a token (APNs' only 404 is BadPath).
   { fault: { status: 400, reason: 'SomethingNew' }, errorType: 'payload_invalid', reason: 'SomethingNew' },
   { fault: { status: 403, reason: 'SomethingNew' }, errorType: 'auth', reason: 'SomethingNew' },
@@ -113,23 +74,11 @@ const ROWS: readonly Row[] = [
   { fault: { status: 410, reason: 'SomethingNew' }, errorType: 'unregistered', reason: 'SomethingNew' },
   { fault: { status: 502, reason: 'SomethingNew' }, errorType: 'provider_unavailable', reason: 'SomethingNew' },
   { fault: { status: 418, reason: 'SomethingNew' }, errorType: 'unknown', reason: 'SomethingNew' },
-  // The fake's generic faults answer with Apple's own reason for the class.
-  { fault: 'unregistered', errorType: 'unregistered', reason: 'Unregistered' },
-  { fault: 'invalid_token', errorType: 'invalid_token', reason: 'BadDeviceToken' },
-  { fault: 'auth', errorType: 'auth', reason: 'ExpiredProviderToken' },
-  { fault: 'config', errorType: 'config', reason: 'DeviceTokenNotForTopic' },
-  { fault: 'payload_invalid', errorType: 'payload_invalid', reason: 'BadPriority' },
-  { fault: 'payload_too_large', errorType: 'payload_too_large', reason: 'PayloadTooLarge' },
-  { fault: 'rate_limited', errorType: 'rate_limited', reason: 'TooManyRequests' },
-  { fault: 'provider_unavailable', errorType: 'provider_unavailable', reason: 'ServiceUnavailable' },
+  ...GENERIC_ROWS,
   // node-apn's own failures: a request timeout (requestTimeout 300 ms) and a reset stream.
   { fault: 'hang', errorType: 'timeout', reason: 'apn write timeout' },
   { fault: 'reset', errorType: 'network', reason: 'ERR_HTTP2_STREAM_ERROR' },
 ];
-
-function rowName(row: Row): string {
-  return typeof row.fault === 'string' ? `fault ${row.fault}` : `${row.fault.status} ${row.fault.reason}`;
-}
 
 describe('instrumentApns: every APNs answer through node-apn', () => {
   ROWS.forEach((row, i) => {
