@@ -4,7 +4,7 @@ export { ERROR_TYPES, errorOwner, isErrorType } from './taxonomy.js';
 export type { ErrorOwner, ErrorType } from './taxonomy.js';
 export { classifyError, classifyErrorCode, classifyHttpStatus } from './classify.js';
 export { startMetricsServer } from './server.js';
-export type { MetricsServer, MetricsServerOptions } from './server.js';
+export type { MetricsServer, MetricsServerAuth, MetricsServerOptions } from './server.js';
 export { startTelemetry } from './sdk.js';
 export type { StartedTelemetry, StartTelemetryOptions } from './sdk.js';
 export { METRIC_NAMES } from './metrics.js';

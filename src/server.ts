@@ -1,7 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { PushTelemetry } from './telemetry.js';
 import { describe, rejectUnknownOptions } from './utils.js';
+
+/** Credentials a scraper must present; compared in constant time. */
+export type MetricsServerAuth = { readonly bearerToken: string } | { readonly username: string; readonly password: string };
 
 export interface MetricsServerOptions {
   readonly telemetry: PushTelemetry;
@@ -9,6 +13,8 @@ export interface MetricsServerOptions {
   readonly port?: number;
   /** Default 127.0.0.1: /metrics is reachable from this host only until you choose otherwise. */
   readonly host?: string;
+  /** Require a bearer token or basic auth on every route. Default none. */
+  readonly auth?: MetricsServerAuth;
 }
 
 export interface MetricsServer {
@@ -19,25 +25,68 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Builds the Authorization header check; hashing both sides first makes the comparison length-independent. */
+function authorizer(auth: MetricsServerAuth | undefined): ((header: string | undefined) => boolean) | undefined {
+  if (auth === undefined) return undefined;
+  if (auth === null || typeof auth !== 'object') throw new TypeError(`options.auth must be { bearerToken } or { username, password }, got ${describe(auth)}`);
+  let expected: Buffer;
+  if ('bearerToken' in auth) {
+    rejectUnknownOptions(auth, ['bearerToken'], 'options.auth');
+    if (typeof auth.bearerToken !== 'string' || auth.bearerToken.length < 16) throw new TypeError('options.auth.bearerToken must be a string of at least 16 characters');
+    expected = digest(`Bearer ${auth.bearerToken}`);
+  } else {
+    rejectUnknownOptions(auth, ['username', 'password'], 'options.auth');
+    const { username, password } = auth as { username: unknown; password: unknown };
+    if (typeof username !== 'string' || username === '' || username.includes(':')) throw new TypeError('options.auth.username must be a non-empty string without ":"');
+    if (typeof password !== 'string' || password.length < 8) throw new TypeError('options.auth.password must be a string of at least 8 characters');
+    expected = digest(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
+  }
+  return (header) => header !== undefined && timingSafeEqual(digest(header.trim()), expected);
+}
+
+function plain(res: Response, status: number, text: string): void {
+  res.status(status).type('text/plain; charset=utf-8').send(`${text}\n`);
+}
+
 /** An express app serving `/metrics` and `/healthz`, listening once the promise resolves. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   if (options === null || typeof options !== 'object') throw new TypeError(`startMetricsServer(options): options must be an object, got ${describe(options)}`);
-  rejectUnknownOptions(options, ['telemetry', 'port', 'host'], 'startMetricsServer(options)');
+  rejectUnknownOptions(options, ['telemetry', 'port', 'host', 'auth'], 'startMetricsServer(options)');
   const { telemetry, port = 9464, host = '127.0.0.1' } = options;
   if (telemetry === null || typeof telemetry !== 'object' || typeof telemetry.metricsHandler !== 'function') {
     throw new TypeError(`options.telemetry must be a PushTelemetry instance, got ${describe(telemetry)}`);
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`options.port must be a whole number from 0 to 65535, got ${describe(port)}`);
   if (typeof host !== 'string' || host === '') throw new TypeError(`options.host must be a host name or address, got ${describe(host)}`);
+  const authorized = authorizer(options.auth);
 
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag');
+  if (authorized !== undefined) {
+    app.use((req, res, next) => {
+      if (authorized(req.headers.authorization)) return next();
+      res.set('www-authenticate', 'bearerToken' in (options.auth as object) ? 'Bearer' : 'Basic realm="metrics"');
+      plain(res, 401, 'unauthorized');
+    });
+  }
   const metrics = telemetry.metricsHandler();
   app.all('/metrics', (req, res) => void metrics(req, res));
-  app.get('/healthz', (_req, res) => {
+  app.all('/healthz', (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.set('allow', 'GET, HEAD').status(405).type('text/plain').send('method not allowed\n');
     // Telemetry trouble is reported, never turned into a failing probe: the sender itself is fine.
+    // Kinds and counts only: error texts can hold paths or secrets and stay in the diag log and health().
     const health = telemetry.health();
-    res.json({ status: health.ok ? 'ok' : 'degraded', problems: health.problems });
+    const problems = health.problems.map(({ kind, count, lastAt }) => ({ kind, count, lastAt: new Date(lastAt).toISOString() }));
+    res.set('cache-control', 'no-store').json({ status: health.ok ? 'ok' : 'degraded', problems });
+  });
+  app.use((_req, res) => plain(res, 404, 'not found'));
+  // Express's default handler answers with a stack trace outside production; a metrics port must never show one.
+  app.use((error: { status?: unknown }, _req: Request, res: Response, _next: NextFunction) => {
+    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 600 ? error.status : 500;
+    plain(res, status, status < 500 ? 'bad request' : 'internal error');
   });
 
   const server = app.listen(port, host);
@@ -45,6 +94,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  // Scrapers send small requests: cap how long a slow client may hold a connection open.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {

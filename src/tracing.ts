@@ -106,7 +106,7 @@ export function endSettledSpan(span: Span, template: SpanTemplate, call: Settled
       const attributes: Attributes = { [ATTR_ERROR_TYPE]: failedTypes[i] as ErrorType };
       const reason = readString(message, 'reason');
       const token = readString(message, 'token');
-      if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = reason.slice(0, 128);
+      if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = redactMessage(reason, token === undefined ? undefined : [token]);
       if (token !== undefined && template.hashToken !== undefined) attributes[PUSH_ATTRIBUTES.tokenHash] = template.hashToken(token);
       span.addEvent(FAILURE_EVENT, attributes);
     }
@@ -120,18 +120,34 @@ export function endSettledSpan(span: Span, template: SpanTemplate, call: Settled
   span.end();
 }
 
+/** Longest exception or status message recorded; SDK messages past this are noise, and unbounded ones are a risk. */
+const MAX_MESSAGE_LENGTH = 256;
+
+/**
+ * An error message fit for a span: the call's own tokens cut out (some SDKs quote the device token or endpoint ARN in
+ * their messages) and the length bounded. Stacks are never recorded: they repeat the message and add only SDK frames.
+ */
+export function redactMessage(message: string, tokens: readonly string[] | undefined): string {
+  let text = message.length > 4 * MAX_MESSAGE_LENGTH ? message.slice(0, 4 * MAX_MESSAGE_LENGTH) : message;
+  for (const token of tokens ?? []) {
+    if (typeof token === 'string' && token.length >= 4) text = text.split(token).join('<token>');
+  }
+  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
+}
+
 /** Ends the span of a call that threw or rejected. */
 export function endFailedSpan(span: Span, template: SpanTemplate, error: unknown, errorType: ErrorType, reason: string | undefined, messageCount: number, tokens: readonly string[] | undefined): void {
   span.setAttribute(PUSH_ATTRIBUTES.accepted, 0);
   span.setAttribute(PUSH_ATTRIBUTES.failed, messageCount);
   span.setAttribute(ATTR_ERROR_TYPE, errorType);
-  if (reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, reason);
+  if (reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, redactMessage(reason, tokens));
   recordTokenHash(span, template, tokens);
-  const message = readString(error, 'message') ?? (typeof error === 'string' ? error : undefined);
+  const raw = readString(error, 'message') ?? (typeof error === 'string' ? error : undefined);
+  const message = raw === undefined ? undefined : redactMessage(raw, tokens);
   if (error !== null && typeof error === 'object') {
     const name = readString(error, 'name') ?? 'Error';
-    span.recordException({ name, message: message ?? name, stack: readString(error, 'stack') });
+    span.recordException({ name, message: message ?? name });
   }
-  span.setStatus({ code: SpanStatusCode.ERROR, message: message?.slice(0, 500) ?? errorType });
+  span.setStatus({ code: SpanStatusCode.ERROR, message: message ?? errorType });
   span.end();
 }

@@ -25,10 +25,14 @@ export function toHttpStatus(value: unknown): number | undefined {
 }
 
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  if (value instanceof Promise) return true;
-  return (
-    value !== null && (typeof value === 'object' || typeof value === 'function') && typeof readProperty(value, 'then') === 'function'
-  );
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  try {
+    // instanceof runs a Proxy's getPrototypeOf trap, which may throw (a revoked Proxy always does).
+    if (value instanceof Promise) return true;
+  } catch {
+    return false;
+  }
+  return typeof readProperty(value, 'then') === 'function';
 }
 
 /** Label values for provider and operation: Prometheus-friendly and bounded, rejected at wrap time otherwise. */

@@ -124,7 +124,8 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
     const seconds = (end - start) / 1000;
     rt.operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
     const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
-    const needTokens = (span !== undefined && rt.span.hashToken !== undefined) || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
+    // Tokens are read for the span too, to cut them out of the SDK's error message.
+    const needTokens = span !== undefined || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
     const tokens = needTokens ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason.slice(0, 128) : undefined, count, tokens);
     if (rt.onInvalidToken !== undefined && tokens !== undefined) {
@@ -172,7 +173,7 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
       fail(rt, args, count, start, span, error);
       throw error;
     }
-    if (result instanceof Promise || isPromiseLike(result)) {
+    if (isPromiseLike(result)) {
       try {
         return result.then(
           (value: unknown) => {
