@@ -32,8 +32,8 @@ export function notifyInvalidToken(source: TokenSource, token: unknown, errorTyp
   };
   try {
     const pending = source.onInvalidToken(event);
-    if (isPromiseLike(pending)) pending.then(undefined, (error: unknown) => source.problems.report('onInvalidToken', error));
+    if (isPromiseLike(pending)) pending.then(undefined, (error: unknown) => source.problems.report('onInvalidToken', error, [token]));
   } catch (error) {
-    source.problems.report('onInvalidToken', error);
+    source.problems.report('onInvalidToken', error, [token]);
   }
 }

@@ -1,4 +1,5 @@
 import { diag } from '@opentelemetry/api';
+import { redactMessage } from './redact.js';
 import { readString } from './utils.js';
 
 export interface TelemetryProblem {
@@ -12,11 +13,11 @@ export interface TelemetryProblem {
   readonly lastAt: number;
 }
 
-function summarize(error: unknown): string {
+/** Name and message, with the tokens of the call cut out: a token store's error may well quote the token. */
+function summarize(error: unknown, tokens: readonly string[] | undefined): string {
   const name = readString(error, 'name');
   const message = readString(error, 'message');
-  const text = name !== undefined || message !== undefined ? `${name ?? 'Error'}: ${message ?? ''}` : typeof error;
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+  return name !== undefined || message !== undefined ? redactMessage(`${name ?? 'Error'}: ${message ?? ''}`, tokens) : typeof error;
 }
 
 /**
@@ -27,9 +28,9 @@ function summarize(error: unknown): string {
 export class ProblemLog {
   readonly #problems = new Map<string, { count: number; lastError: string; lastAt: number }>();
 
-  report(kind: string, error: unknown): void {
+  report(kind: string, error: unknown, tokens?: readonly string[]): void {
     try {
-      const lastError = summarize(error);
+      const lastError = summarize(error, tokens);
       const seen = this.#problems.get(kind);
       if (seen !== undefined) {
         seen.count++;

@@ -11,6 +11,7 @@ import {
 } from './semconv.js';
 import type { ErrorType } from './taxonomy.js';
 import type { FailedMessage } from './types.js';
+import { redactMessage, redactReason } from './redact.js';
 import { readString } from './utils.js';
 
 /** Our own span attributes, beside the messaging conventions. */
@@ -106,33 +107,22 @@ export function endSettledSpan(span: Span, template: SpanTemplate, call: Settled
       const attributes: Attributes = { [ATTR_ERROR_TYPE]: failedTypes[i] as ErrorType };
       const reason = readString(message, 'reason');
       const token = readString(message, 'token');
-      if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = redactMessage(reason, token === undefined ? undefined : [token]);
+      if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = redactReason(reason, token === undefined ? undefined : [token]);
       if (token !== undefined && template.hashToken !== undefined) attributes[PUSH_ATTRIBUTES.tokenHash] = template.hashToken(token);
       span.addEvent(FAILURE_EVENT, attributes);
     }
     if (call.accepted === 0) {
       // Every message failed: the call failed as far as anyone waiting for a notification is concerned.
       span.setAttribute(ATTR_ERROR_TYPE, dominant);
-      if (failedCount === 1 && call.failed[0]?.reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, String(call.failed[0].reason).slice(0, 128));
+      if (failedCount === 1 && call.failed[0]?.reason !== undefined) {
+        // Redacted like the event's copy: a settle may pass the provider's message, which can quote the token.
+        const token = readString(call.failed[0], 'token');
+        span.setAttribute(PUSH_ATTRIBUTES.reason, redactReason(String(call.failed[0].reason), token === undefined ? call.tokens : [token, ...(call.tokens ?? [])]));
+      }
       span.setStatus({ code: SpanStatusCode.ERROR, message: `all ${failedCount} messages failed (${dominant})` });
     }
   }
   span.end();
-}
-
-/** Longest exception or status message recorded; SDK messages past this are noise, and unbounded ones are a risk. */
-const MAX_MESSAGE_LENGTH = 256;
-
-/**
- * An error message fit for a span: the call's own tokens cut out (some SDKs quote the device token or endpoint ARN in
- * their messages) and the length bounded. Stacks are never recorded: they repeat the message and add only SDK frames.
- */
-export function redactMessage(message: string, tokens: readonly string[] | undefined): string {
-  let text = message.length > 4 * MAX_MESSAGE_LENGTH ? message.slice(0, 4 * MAX_MESSAGE_LENGTH) : message;
-  for (const token of tokens ?? []) {
-    if (typeof token === 'string' && token.length >= 4) text = text.split(token).join('<token>');
-  }
-  return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
 }
 
 /** Ends the span of a call that threw or rejected. */
@@ -140,7 +130,7 @@ export function endFailedSpan(span: Span, template: SpanTemplate, error: unknown
   span.setAttribute(PUSH_ATTRIBUTES.accepted, 0);
   span.setAttribute(PUSH_ATTRIBUTES.failed, messageCount);
   span.setAttribute(ATTR_ERROR_TYPE, errorType);
-  if (reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, redactMessage(reason, tokens));
+  if (reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, redactReason(reason, tokens));
   recordTokenHash(span, template, tokens);
   const raw = readString(error, 'message') ?? (typeof error === 'string' ? error : undefined);
   const message = raw === undefined ? undefined : redactMessage(raw, tokens);

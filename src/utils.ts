@@ -54,7 +54,7 @@ export function describe(value: unknown): string {
 export function rejectUnknownOptions(given: object, allowed: readonly string[], where: string): void {
   const unknown = Object.keys(given).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw new TypeError(`${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}; expected one of ${allowed.join(', ')}`);
+    throw new TypeError(`${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map(describe).join(', ')}; expected one of ${allowed.join(', ')}`);
   }
 }
 

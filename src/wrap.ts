@@ -40,7 +40,8 @@ function hook<T, R>(rt: SenderRuntime, kind: string, fn: (arg: T, args: Args) =>
   try {
     return fn(arg, args);
   } catch (error) {
-    rt.problems.report(kind, error);
+    // The tokens hook itself failing has no tokens to offer; every other hook's error is scrubbed of the call's.
+    rt.problems.report(kind, error, kind === 'tokens' ? undefined : tokensOf(rt, args));
     return fallback;
   }
 }
@@ -127,7 +128,8 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
     // Tokens are read for the span too, to cut them out of the SDK's error message.
     const needTokens = span !== undefined || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
     const tokens = needTokens ? tokensOf(rt, args) : undefined;
-    if (span !== undefined) endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason.slice(0, 128) : undefined, count, tokens);
+    // The reason is bounded only after the tokens are cut out of it, or a token at the cut would survive in part.
+    if (span !== undefined) endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason : undefined, count, tokens);
     if (rt.onInvalidToken !== undefined && tokens !== undefined) {
       for (const token of tokens) notifyInvalidToken(rt, token, errorType, reason);
     }

@@ -24,7 +24,8 @@ export function checkAdapterOptions(options: unknown, adapter: string): AdapterO
   if (options === undefined) return {};
   if (options === null || typeof options !== 'object') throw new TypeError(`${adapter}: options must be an object, got ${describe(options)}`);
   const unknown = Object.keys(options).filter((key) => !(ADAPTER_OPTIONS as readonly string[]).includes(key));
-  if (unknown.length > 0) throw new TypeError(`${adapter}: unknown option "${unknown[0]}"; expected one of ${ADAPTER_OPTIONS.join(', ')}`);
+  // describe(), not the key itself: an options object mistaken for a map keyed by tokens must not echo one.
+  if (unknown.length > 0) throw new TypeError(`${adapter}: unknown option ${describe(unknown[0])}; expected one of ${ADAPTER_OPTIONS.join(', ')}`);
   return options as AdapterOptions;
 }
 
