@@ -50,7 +50,18 @@ export const RECORDED = {
   sloErrorRatio: (window: SloWindow) => `push:slo_errors:ratio_rate${window}`,
   /** Provider call latency quantiles by job, provider, app. */
   latency: (quantile: 'p50' | 'p95' | 'p99') => `push:request_duration_seconds:${quantile}_rate5m`,
+  /** Messages per second over 2m: the window of the alerts that must page within minutes (outage, credentials). */
+  messagesRate2m: 'push:messages:rate2m',
+  /** Failed messages per second over 2m, by error_type as well. */
+  failedRate2m: 'push:messages_failed:rate2m',
+  /** Provider API calls per second (a batch is one call): the traffic behind a latency quantile. */
+  requestsRate: 'push:requests:rate5m',
+  /** Audience-owned failures (unregistered, invalid_token) / all messages: now (15m) against a baseline (1d). */
+  audienceErrorRatio: (window: AudienceWindow) => `push:audience_errors:ratio_rate${window}`,
 } as const;
+
+export const AUDIENCE_WINDOWS = ['15m', '1d'] as const;
+export type AudienceWindow = (typeof AUDIENCE_WINDOWS)[number];
 
 export const SLO_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
 export type SloWindow = (typeof SLO_WINDOWS)[number];
@@ -80,5 +91,71 @@ export function recordingRules(config: ResolvedMonitoringConfig): RecordingRule[
     { record: RECORDED.latency('p50'), expr: latencyQuantile(config, 0.5, '5m') },
     { record: RECORDED.latency('p95'), expr: latencyQuantile(config, 0.95, '5m') },
     { record: RECORDED.latency('p99'), expr: latencyQuantile(config, 0.99, '5m') },
+    { record: RECORDED.messagesRate2m, expr: messageRate(config, '2m') },
+    { record: RECORDED.failedRate2m, expr: `sum by (job, provider, app, error_type) (rate(${MESSAGES}${matchers(config, 'outcome="failed"')}[2m]))` },
+    { record: RECORDED.requestsRate, expr: `sum ${BY} (rate(${DURATION}_count${matchers(config)}[5m]))` },
+    ...AUDIENCE_WINDOWS.map((window) => ({
+      record: RECORDED.audienceErrorRatio(window),
+      expr: `${messageRate(config, window, 'outcome="failed"', `error_type=~"${AUDIENCE_ERRORS}"`)}\n/\n${messageRate(config, window)}`,
+    })),
   ];
+}
+
+/*
+ * Added for the dashboards; the alert generator may use them too, so a threshold line on a panel and the alert that
+ * fires at it come from one definition.
+ */
+
+/** Grafana's window for rate(): at least four scrapes at any zoom, so a panel never shows gaps from too short a range. */
+export const RATE_INTERVAL = '$__rate_interval';
+
+/** `sum by (by…) (rate(metric{config matchers, extra…}[window]))`; an empty `by` sums into one series. */
+export function sumRate(config: ResolvedMonitoringConfig, metric: string, by: readonly string[], window: string, ...extra: string[]): string {
+  const grouping = by.length > 0 ? ` by (${by.join(', ')})` : '';
+  return `sum${grouping} (rate(${metric}${matchers(config, ...extra)}[${window}]))`;
+}
+
+/** A quantile of provider call latency, grouped by `by` (`le` is added). */
+export function durationQuantile(config: ResolvedMonitoringConfig, quantile: number, by: readonly string[], window: string, ...extra: string[]): string {
+  return `histogram_quantile(${quantile}, ${sumRate(config, `${DURATION}_bucket`, [...by, 'le'], window, ...extra)})`;
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+
+/** Seconds in a Prometheus duration (`1h30m` → 5400). */
+export function durationSeconds(duration: string): number {
+  let seconds = 0;
+  for (const [, amount, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) seconds += Number(amount) * (DURATION_UNITS[unit as string] as number);
+  return seconds;
+}
+
+/** The share of messages allowed to fail (1 − target), rounded so that 1 − 0.995 prints as 0.005 in PromQL. */
+export function errorBudget(config: ResolvedMonitoringConfig): number {
+  return Number((1 - config.sloTarget).toPrecision(12));
+}
+
+export interface BurnRateTier {
+  readonly severity: 'critical' | 'warning';
+  readonly long: SloWindow;
+  readonly short: SloWindow;
+  /** Share of the period's error budget the tier lets burn within its long window before it fires. */
+  readonly budgetPercent: number;
+}
+
+/** Multi-window, multi-burn-rate tiers of the Google SRE workbook: fire when both windows burn faster than the factor. */
+export const BURN_RATE_TIERS: readonly BurnRateTier[] = [
+  { severity: 'critical', long: '1h', short: '5m', budgetPercent: 2 },
+  { severity: 'critical', long: '6h', short: '30m', budgetPercent: 5 },
+  { severity: 'warning', long: '1d', short: '2h', budgetPercent: 10 },
+  { severity: 'warning', long: '3d', short: '6h', budgetPercent: 10 },
+];
+
+/** budget% × period ÷ long window: 14.4 for 2% of 30 days in 1 h. Rounded to keep float noise out of the JSON. */
+export function burnRateFactor(config: ResolvedMonitoringConfig, tier: BurnRateTier): number {
+  return Number(((tier.budgetPercent / 100) * (durationSeconds(config.sloPeriod) / durationSeconds(tier.long))).toPrecision(12));
+}
+
+/** `<runbookUrlBase><alert-name-in-kebab-case>.md`, the link every alert's runbook_url annotation carries. */
+export function runbookUrl(config: ResolvedMonitoringConfig, alert: string): string {
+  return `${config.runbookUrlBase}${alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.md`;
 }

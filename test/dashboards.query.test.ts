@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { after, before, describe, it } from 'node:test';
+import webpush from 'web-push';
+import { generateDashboards } from '../src/dashboards/index.js';
+import { PushTelemetry, startMetricsServer, type MetricsServer } from '../src/index.js';
+import { resolveMonitoringConfig } from '../src/monitoring/config.js';
+import { recordingRules } from '../src/monitoring/promql.js';
+import { instrumentExpo } from '../src/providers/expo.js';
+import { instrumentWebPush } from '../src/providers/webpush.js';
+import { startSimulator, webPushSubscription, type Simulator } from '../src/simulator/index.js';
+import { everyTarget, substitute, type Located } from './dashboard-model.js';
+import { startPrometheus, type Prometheus } from './prometheus.js';
+
+/**
+ * Every panel's PromQL against a real Prometheus (Debian package) that scrapes a sender instrumented with the real
+ * web-push and expo-server-sdk clients, driven through the fake providers into accepted sends, six error types,
+ * partial batches, latency and Expo receipts. Prometheus also loads the recording rules (so the burn-rate panels
+ * have data) and two test alerts (one firing, one pending) so that the ALERTS panels do too.
+ */
+
+/** Panels that may be empty (or all zero) for a given provider, by design; everything else must show a value. */
+const CONDITIONAL: ReadonlyArray<{ readonly panel: string; readonly when: string; readonly reason: string }> = [
+  { panel: 'Receipts', when: 'webpush', reason: 'only providers with delivery receipts (Expo) have push_receipts_total' },
+];
+
+/** A gauge that is 0 whenever no call is under way, as between and after the waves. */
+const IDLE = ['push-overview: Calls in flight A'];
+
+// $__rate_interval is max(4 × scrape interval, step + scrape); 1m covers the whole run at a 1 s scrape.
+const WINDOW = '1m';
+const APP = 'com.example.app';
+const WAVES = 5;
+
+const TEST_ALERTS = `groups:
+  - name: dashboard-test-alerts
+    rules:
+      - alert: PushDashboardTestFiring
+        expr: push:provider_errors:ratio_rate5m > 0
+        labels: { severity: warning }
+      - alert: PushDashboardTestPending
+        expr: push:provider_errors:ratio_rate5m > 0
+        for: 1h
+        labels: { severity: info }
+`;
+
+function recordingRulesYaml(): string {
+  // JSON strings are YAML double-quoted scalars, so multi-line expressions need no YAML library.
+  const rules = recordingRules(resolveMonitoringConfig()).map((rule) => `      - record: ${rule.record}\n        expr: ${JSON.stringify(rule.expr)}`);
+  return `groups:\n  - name: push-recording\n    interval: 1s\n    rules:\n${rules.join('\n')}\n`;
+}
+
+let simulator: Simulator;
+let server: MetricsServer;
+let prometheus: Prometheus;
+const agent = new https.Agent({ rejectUnauthorized: false });
+
+/** One round of traffic through both providers: every outcome the panels show. */
+async function wave(i: number, web: typeof webpush, expo: InstanceType<(typeof import('expo-server-sdk'))['Expo']>, simulatorUrl: string): Promise<void> {
+  const options = { agent, vapidDetails: { subject: 'mailto:ops@example.com', ...vapid }, TTL: 60 };
+  const ids = ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'ok-6', 'down', 'auth', 'gone', 'bad', 'limit', 'teapot', 'big'];
+  await Promise.allSettled(ids.map((id) => web.sendNotification(webPushSubscription(simulatorUrl, `${id}-${i}`), 'hello', options)));
+  const token = (name: string) => `ExponentPushToken[${name}-${i}]`;
+  const tickets = await expo.sendPushNotificationsAsync([{ to: ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'gone', 'limit', 'err', 'late'].map(token), body: 'hello' }]);
+  await expo.getPushNotificationReceiptsAsync(tickets.flatMap((ticket) => (ticket.status === 'ok' ? [ticket.id] : [])));
+}
+
+const vapid = (() => {
+  const keys = webpush.generateVAPIDKeys();
+  return { publicKey: keys.publicKey, privateKey: keys.privateKey };
+})();
+
+async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Prometheus never had ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+before(async () => {
+  simulator = await startSimulator({
+    providers: ['webpush', 'expo'],
+    faults: {
+      webpush: {
+        latencyMs: 20,
+        rules: [
+          { match: 'down-*', fault: 'provider_unavailable' },
+          { match: 'auth-*', fault: 'auth' },
+          { match: 'gone-*', fault: 'unregistered' },
+          { match: 'bad-*', fault: 'invalid_token' },
+          { match: 'limit-*', fault: 'rate_limited' },
+          { match: 'teapot-*', fault: { status: 418, reason: 'Teapot' } },
+          { match: 'big-*', fault: 'payload_too_large' },
+        ],
+      },
+      expo: {
+        latencyMs: 5,
+        rules: [
+          { match: 'ExponentPushToken[gone*', fault: 'unregistered' },
+          { match: 'ExponentPushToken[limit*', fault: 'rate_limited' },
+          { match: 'ExponentPushToken[err*', fault: { status: 200, reason: 'ticket:ProviderError' } },
+          { match: 'ExponentPushToken[late*', fault: { status: 200, reason: 'DeviceNotRegistered' } },
+        ],
+      },
+    },
+  });
+  // expo-server-sdk reads EXPO_BASE_URL once, when first imported: this file is its own process under node --test.
+  process.env.EXPO_BASE_URL = simulator.fake('expo').url;
+  const { Expo } = await import('expo-server-sdk');
+  const telemetry = new PushTelemetry();
+  // web-push without an app label, Expo with one: the `.*` of "All" must match both.
+  const web = instrumentWebPush(webpush, telemetry);
+  const expo = instrumentExpo(new Expo({ retryMinTimeout: 1 }), telemetry, { app: APP });
+  server = await startMetricsServer({ telemetry, port: 0 });
+  prometheus = await startPrometheus({ targets: [new URL(server.url).host], rules: [recordingRulesYaml(), TEST_ALERTS] });
+  const scraped = async (expr: string, count = 1) => (await prometheus.query(expr)).length >= count;
+  // Prometheus's first scrape comes some seconds after it is ready (target discovery): traffic before it would be
+  // one flat sample, with no increase for rate() to see.
+  await until('a first scrape', () => scraped('up{job="push-sender"} == 1'));
+  // Waves a second apart, so that every rate has increases between scrapes to work with.
+  for (let i = 0; i < WAVES; i++) {
+    await wave(i, web, expo, simulator.fake('webpush').url);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  await until('the last wave', async () => (await prometheus.query('sum(push_receipts_total)'))[0]?.value[1] === String(WAVES * 6));
+  await until('the burn-rate recording rules', () => scraped('push:slo_errors:ratio_rate3d', 2));
+  await until('a firing and a pending test alert', () => scraped('count by (alertstate) (ALERTS{alertname=~"PushDashboardTest.+"})', 2));
+});
+
+after(async () => {
+  await prometheus?.close();
+  await server?.close();
+  await simulator?.close();
+  agent.destroy();
+});
+
+async function evaluate(located: Located, values: Record<string, string>): Promise<number[]> {
+  const result = await prometheus.query(substitute(located.target.expr, values)).catch((error: Error) => {
+    throw new Error(`${located.dashboard}: ${located.panel} ${located.target.refId}: ${error.message}`);
+  });
+  return result.map((sample) => Number(sample.value[1])).filter(Number.isFinite);
+}
+
+const dashboards = generateDashboards();
+const ALL = { __rate_interval: WINDOW, job: 'push-sender', provider: '.*', app: '.*' };
+
+describe('every dashboard query against a real Prometheus', () => {
+  it('parses and returns finite, non-zero data for every target of every panel, with all providers and apps selected', async () => {
+    const targets = everyTarget(Object.values(dashboards));
+    assert.ok(targets.length >= 35);
+    const empty: string[] = [];
+    const zero: string[] = [];
+    for (const located of targets) {
+      const values = await evaluate(located, ALL);
+      const name = `${located.dashboard}: ${located.panel} ${located.target.refId}`;
+      if (values.length === 0) empty.push(name);
+      // The senders expose every error_type at 0 from the start, so "has a series" alone would prove little.
+      else if (values.every((value) => value === 0)) zero.push(name);
+    }
+    assert.deepEqual(empty, []);
+    assert.deepEqual(zero, IDLE);
+  });
+
+  for (const provider of ['webpush', 'expo']) {
+    it(`Provider health, as its row repeated for ${provider} shows it: data in every panel but the documented conditional ones`, async () => {
+      const empty: string[] = [];
+      for (const located of everyTarget([dashboards.providerHealth])) {
+        if ((await evaluate(located, { ...ALL, provider })).every((value) => value === 0)) empty.push(located.panel);
+      }
+      assert.deepEqual(empty, CONDITIONAL.filter((entry) => entry.when === provider).map((entry) => entry.panel));
+    });
+  }
+
+  it('filters by app: Expo\'s app alone, and a made-up app gives nothing', async () => {
+    const overview = everyTarget([dashboards.overview]).find((t) => t.panel === 'Messages by outcome') as Located;
+    assert.ok((await evaluate(overview, { ...ALL, app: APP })).length > 0);
+    assert.deepEqual(await evaluate(overview, { ...ALL, app: 'com.example.nothing' }), []);
+  });
+
+  it('the variable queries list the job, both providers and the app', async () => {
+    const found: Record<string, string[]> = {};
+    for (const variable of dashboards.overview.templating.list ?? []) {
+      const match = /^label_values\((.+), (\w+)\)$/.exec(String(variable.query));
+      if (variable.type !== 'query' || match === null) continue;
+      const series = await prometheus.query(substitute(match[1] as string, ALL));
+      found[variable.name] = [...new Set(series.map((s) => s.metric[match[2] as string]).filter((v) => v !== undefined))].sort() as string[];
+    }
+    assert.deepEqual(found, { job: ['push-sender'], provider: ['expo', 'webpush'], app: [APP] });
+  });
+
+  it('the alert annotation finds the firing test alert, not the pending one', async () => {
+    for (const dashboard of Object.values(dashboards)) {
+      const annotation = (dashboard.annotations.list?.[0] ?? {}) as { expr?: string };
+      const alerts = await prometheus.query(substitute(annotation.expr ?? '', ALL));
+      assert.deepEqual([...new Set(alerts.map((a) => a.metric.alertname))], ['PushDashboardTestFiring']);
+    }
+  });
+
+  it('reads the numbers the traffic implies: the SLI, the owners, the failure table', async () => {
+    const one = async (panel: string, refId = 'A', values = ALL) => {
+      const located = everyTarget(Object.values(dashboards)).find((t) => t.panel === panel && t.target.refId === refId) as Located;
+      return evaluate(located, values);
+    };
+    // Per wave, SLO-counted: webpush 6 ok + down, auth, limit, teapot, big (5 bad); Expo 5 ok + late (ok ticket) + limit, err (2 bad).
+    const [acceptance] = await one('Acceptance vs SLO 99.5%');
+    assert.ok(acceptance !== undefined && Math.abs(acceptance - 12 / 19) < 0.02, String(acceptance));
+    const owners = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((refId) => one('Failures by owner', refId)));
+    assert.ok(owners.every((values) => values.length === 1 && (values[0] as number) > 0), JSON.stringify(owners));
+    const table = await prometheus.query(substitute(everyTarget([dashboards.overview]).find((t) => t.panel.startsWith('Failures: error_type'))?.target.expr ?? '', ALL));
+    assert.deepEqual(
+      table.filter((s) => Number(s.value[1]) > 0).map((s) => `${s.metric.error_type} ${s.metric.provider}`).sort(),
+      ['auth webpush', 'invalid_token webpush', 'payload_too_large webpush', 'provider_unavailable expo', 'provider_unavailable webpush', 'rate_limited expo', 'rate_limited webpush', 'unknown webpush', 'unregistered expo', 'unregistered webpush'],
+    );
+  });
+});
