@@ -40,3 +40,7 @@ export type { ExpoLike, ExpoPushMessageLike } from './providers/expo.js';
 export { instrumentSns, classifySnsError, classifySnsCode, snsReason, SNS_ERROR_TYPES } from './providers/sns.js';
 export type { SnsClientLike, SnsCommandLike } from './providers/sns.js';
 export type { AdapterOptions } from './providers/instrument.js';
+export { generateAlertRules, toPrometheusRule, toPrometheusRuleYaml, toPrometheusRulesYaml } from './alerts/index.js';
+export type { AlertingRule, PrometheusRuleManifest, PrometheusRuleOptions, Rule, RuleGroup } from './alerts/index.js';
+export { ALERT_NAMES, DEFAULT_RUNBOOK_URL_BASE, resolveMonitoringConfig } from './monitoring/config.js';
+export type { AlertName, AlertOverride, MonitoringConfig, ResolvedMonitoringConfig, Severity } from './monitoring/config.js';

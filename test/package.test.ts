@@ -31,19 +31,21 @@ describe('the published package', () => {
       'push-telemetry/expo': 'instrumentExpo',
       'push-telemetry/sns': 'instrumentSns',
       'push-telemetry/simulator': 'startSimulator',
+      'push-telemetry/alerts': 'generateAlertRules',
+      'push-telemetry/dashboards': 'generateDashboards',
     };
     for (const [subpath, name] of Object.entries(subpaths)) {
       const module = (await import(subpath)) as Record<string, unknown>;
       assert.equal(typeof module[name], 'function', `${subpath} exports ${name}`);
     }
     const root = (await import('push-telemetry')) as Record<string, unknown>;
-    for (const name of Object.values(subpaths).filter((n) => n !== 'startSimulator')) assert.equal(typeof root[name], 'function', `root exports ${name}`);
+    for (const name of Object.values(subpaths).filter((n) => n !== 'startSimulator' && n !== 'generateDashboards')) assert.equal(typeof root[name], 'function', `root exports ${name}`);
   });
 
   it('declares @opentelemetry/api as a peer dependency and sdk-node as an optional one', () => {
     const peers = manifest.peerDependencies as Record<string, string>;
     assert.ok(peers['@opentelemetry/api']);
     assert.deepEqual((manifest.peerDependenciesMeta as Record<string, unknown>)['@opentelemetry/sdk-node'], { optional: true });
-    assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), ['express', 'prom-client', 'selfsigned']);
+    assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), ['@grafana/grafana-foundation-sdk', 'express', 'prom-client', 'selfsigned']);
   });
 });

@@ -1,0 +1,281 @@
+import { ALERT_NAMES, resolveMonitoringConfig, type AlertName, type MonitoringConfig, type ResolvedMonitoringConfig, type Severity } from '../monitoring/config.js';
+import {
+  BURN_RATE_TIERS,
+  burnRateFactor,
+  CREDENTIAL_ERRORS,
+  errorBudget,
+  errorTypesOf,
+  matchers,
+  messageRate,
+  MESSAGES,
+  NOT_SLO_ERRORS,
+  PAYLOAD_ERRORS,
+  PROVIDER_ERRORS,
+  RECORDED,
+  recordingRules,
+  runbookUrl,
+  type RecordingRule,
+  type SloWindow,
+} from '../monitoring/promql.js';
+import { describe } from '../utils.js';
+
+/**
+ * The alerting rules, as data. Every ratio is per (job, provider, app) — the labels the recording rules keep — and
+ * every ratio alert is ANDed with a traffic guard, so a sender pushing one message every few minutes cannot page on
+ * one failure. Thresholds, `for:` and severities are the defaults of config.alerts; docs/runbooks/ explains each.
+ */
+
+export interface AlertingRule {
+  readonly alert: AlertName;
+  readonly expr: string;
+  readonly for: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: { readonly summary: string; readonly description: string; readonly runbook_url: string };
+}
+
+export type Rule = RecordingRule | AlertingRule;
+
+export interface RuleGroup {
+  readonly name: string;
+  readonly rules: readonly Rule[];
+}
+
+export const RECORDING_GROUP = 'push-telemetry.rules';
+export const ALERTING_GROUP = 'push-telemetry.alerts';
+
+const BY = 'job, provider, app';
+const ON = `on (${BY})`;
+/** Labels the generator sets or the series carry; extraLabels may not override them (inhibition relies on them). */
+const RESERVED_LABELS = ['alertname', 'severity', 'tier', 'job', 'instance', 'provider', 'app'];
+/**
+ * When nothing gets through: failures the sender cannot have caused (provider, capacity, unclassified). Sender-owned
+ * ones have their own alerts (credentials page; payloads ticket, and burn the budget), audience ones never page.
+ */
+const OUTAGE_ERRORS = errorTypesOf('provider', 'capacity', 'unknown');
+/** The invalid-token share must also rise by this much (absolute) over its baseline, so 0.1% → 0.3% stays quiet. */
+const SURGE_MIN_RISE = 0.05;
+/** `for:` of each burn-rate tier, by long window (kubernetes-mixin's holds). */
+const BURN_FOR: Readonly<Record<string, string>> = { '1h': '2m', '6h': '15m', '1d': '1h', '3d': '3h' };
+
+const WHO = '{{ $labels.provider }}{{ with $labels.app }} ({{ . }}){{ end }} from {{ $labels.job }}';
+
+/** A number as PromQL and prose print it, without float noise (1 - 0.995 is 0.0050000000000000044). */
+function num(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+function percent(ratio: number): string {
+  return `${num(ratio * 100)}%`;
+}
+
+function failedShare(types: string, window: '2m' | '5m'): string {
+  const failed = window === '2m' ? RECORDED.failedRate2m : RECORDED.failedRate;
+  const all = window === '2m' ? RECORDED.messagesRate2m : RECORDED.messagesRate;
+  return `sum by (${BY}) (${failed}{error_type=~"${types}"})\n  / ${all}`;
+}
+
+/** Traffic guard: the ratio alerts stay silent below minMessagesPerSecond. */
+function guard(config: ResolvedMonitoringConfig, series: string): string {
+  return `and ${ON}\n  ${series} >= ${num(config.minMessagesPerSecond)}`;
+}
+
+function increase(config: ResolvedMonitoringConfig, window: string, ...extra: string[]): string {
+  return `sum by (${BY}) (increase(${MESSAGES}${matchers(config, ...extra)}[${window}]))`;
+}
+
+function indent(expr: string): string {
+  return expr.replace(/^/gm, '  ');
+}
+
+interface Definition {
+  readonly severity: Severity;
+  readonly for: string;
+  /** The default threshold; `ratio` ones must lie in (0, 1]. Absent when there is nothing to tune. */
+  readonly threshold?: { readonly value: number; readonly ratio: boolean };
+  readonly summary: string;
+  readonly description: (threshold: number) => string;
+  readonly expr: (config: ResolvedMonitoringConfig, threshold: number) => string;
+}
+
+const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, Definition>> = {
+  PushSenderDown: {
+    severity: 'critical',
+    for: '3m',
+    summary: 'A push sender is down or no longer instrumented.',
+    description: () =>
+      '{{ if not $labels.instance }}No target of {{ with $labels.job }}job {{ . }}{{ else }}the push senders{{ end }} is left to scrape' +
+      '{{ else if eq $value 0.0 }}Prometheus cannot scrape {{ $labels.job }}/{{ $labels.instance }} (up = {{ $value }})' +
+      '{{ else }}{{ $labels.job }}/{{ $labels.instance }} answers scrapes but exposes no push_telemetry_info (up = {{ $value }}){{ end }}. ' +
+      'Nothing shows whether notifications are going out.',
+    // Target down; scraped but push-telemetry gone; or no target left at all (a deployment scaled to zero).
+    expr: (config) =>
+      `up${matchers(config)} == 0\nor\n(up${matchers(config)} == 1 unless on (job, instance) push_telemetry_info${matchers(config)})\nor\nabsent(up${matchers(config)})`,
+  },
+  PushProviderOutage: {
+    severity: 'critical',
+    for: '1m',
+    threshold: { value: 0.5, ratio: true },
+    summary: 'Push provider {{ $labels.provider }} is failing most messages.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the messages ${WHO} sends are failing: above ${percent(t)} with provider_unavailable, timeout ` +
+      'or network errors over 2 minutes, or with those, rate_limited or unknown errors while none was accepted for 5 minutes. ' +
+      'Users are not receiving these notifications.',
+    // Fast clause: provider-owned errors over 2m. Slow clause: nothing accepted for 5m, the provider refusing or failing in a way nobody classified.
+    expr: (config, t) =>
+      `(\n${indent(`${failedShare(PROVIDER_ERRORS, '2m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate2m)}`)}\n)\nor\n(\n` +
+      indent(
+        `${failedShare(OUTAGE_ERRORS, '5m')}\n> ${num(t)}\nand ${ON}\n  ${messageRate(config, '5m', 'outcome="accepted"')} == 0\n${guard(config, RECORDED.messagesRate)}`,
+      ) +
+      '\n)',
+  },
+  PushProviderErrorRateHigh: {
+    severity: 'warning',
+    for: '10m',
+    threshold: { value: 0.05, ratio: true },
+    summary: 'Push provider {{ $labels.provider }} is failing more messages than usual.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the messages ${WHO} sent in the last 5 minutes failed with provider_unavailable, ` +
+      `timeout or network errors (alert above ${percent(t)}). Retries may hide it from users for now.`,
+    expr: (config, t) => `${RECORDED.providerErrorRatio} > ${num(t)}\n${guard(config, RECORDED.messagesRate)}`,
+  },
+  PushCredentialsRejected: {
+    severity: 'critical',
+    for: '1m',
+    threshold: { value: 0.2, ratio: true },
+    summary: 'Push provider {{ $labels.provider }} rejects the sender credentials.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the messages ${WHO} sends are refused with auth or config errors (alert above ${percent(t)}): ` +
+      'an expired APNs key or certificate, a revoked FCM credential, a wrong sender id, topic or environment. ' +
+      'Every such send fails until someone fixes the credentials.',
+    // Credentials never heal by themselves, so a trickle pages too: 3+ rejections in 30m and nothing accepted.
+    expr: (config, t) => {
+      const rejected = increase(config, '30m', 'outcome="failed"', `error_type=~"${CREDENTIAL_ERRORS.join('|')}"`);
+      return (
+        `(\n${indent(`${failedShare(CREDENTIAL_ERRORS.join('|'), '2m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate2m)}`)}\n)\nor\n(\n` +
+        indent(`${rejected}\n  / ${increase(config, '30m')}\n> ${num(t)}\nand ${ON}\n  ${rejected} >= 3\nunless ${ON}\n  ${increase(config, '30m', 'outcome="accepted"')} > 0`) +
+        '\n)'
+      );
+    },
+  },
+  PushPayloadRejected: {
+    severity: 'warning',
+    for: '5m',
+    threshold: { value: 0.01, ratio: true },
+    summary: 'Push provider {{ $labels.provider }} rejects message payloads.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the messages ${WHO} sent in the last 5 minutes were refused as payload_invalid or ` +
+      `payload_too_large (alert above ${percent(t)}). Usually a deploy changed the message format; those users get nothing.`,
+    expr: (config, t) => `${failedShare(PAYLOAD_ERRORS.join('|'), '5m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate)}`,
+  },
+  PushRateLimited: {
+    severity: 'warning',
+    for: '10m',
+    threshold: { value: 0.05, ratio: true },
+    summary: 'Push provider {{ $labels.provider }} is rate limiting the sender.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the messages ${WHO} sent in the last 5 minutes were refused as rate_limited ` +
+      `(alert above ${percent(t)}). They arrive late, or never unless the sender backs off and retries.`,
+    expr: (config, t) => `${failedShare('rate_limited', '5m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate)}`,
+  },
+  PushInvalidTokenSurge: {
+    severity: 'warning',
+    for: '15m',
+    threshold: { value: 2, ratio: false },
+    summary: 'Invalid push tokens for {{ $labels.provider }} jumped above their baseline.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the messages ${WHO} sent in the last 15 minutes were refused as unregistered or ` +
+      `invalid_token: over ${num(t)} times the share of the past day and ${percent(SURGE_MIN_RISE)} above it. ` +
+      'A sudden wave usually means tokens sent to the wrong environment (APNs sandbox vs production) or the wrong app.',
+    // A steady high share is churn, not an incident: only a jump against the sender's own last day counts.
+    expr: (config, t) => {
+      const [now, baseline] = [RECORDED.audienceErrorRatio('15m'), RECORDED.audienceErrorRatio('1d')];
+      return `${now} > ${num(t)} * ${baseline}\nand ${ON}\n  ${now} - ${baseline} > ${num(SURGE_MIN_RISE)}\n${guard(config, RECORDED.messagesRate)}`;
+    },
+  },
+  PushLatencyHigh: {
+    severity: 'warning',
+    for: '10m',
+    threshold: { value: 2.5, ratio: false },
+    summary: 'Push provider {{ $labels.provider }} is slow to answer.',
+    description: (t) =>
+      `The p99 latency of the calls ${WHO} makes is {{ $value | humanizeDuration }} over the last 5 minutes (alert above ${num(t)}s). ` +
+      'Notifications arrive late and senders may time out.',
+    // The guard counts calls, not messages: a p99 needs calls behind it, and a batch of 500 is one call.
+    expr: (config, t) => `${RECORDED.latency('p99')} > ${num(t)}\n${guard(config, RECORDED.requestsRate)}`,
+  },
+};
+
+const SLO_NOTE = `Every failure counts except ${NOT_SLO_ERRORS.replace(/\|([^|]*)$/, ' and $1').replaceAll('|', ', ')} (the audience's or the caller's).`;
+
+function labels(config: ResolvedMonitoringConfig, severity: Severity, extra: Record<string, string> = {}): Record<string, string> {
+  return { severity, ...extra, ...config.extraLabels };
+}
+
+/** One rule per tier, all named PushErrorBudgetBurn; `tier` (the long window) is what Alertmanager inhibits on. */
+function burnRateRules(config: ResolvedMonitoringConfig): AlertingRule[] {
+  const override = config.alerts.PushErrorBudgetBurn ?? {};
+  const budget = errorBudget(config);
+  return BURN_RATE_TIERS.map((tier) => {
+    const factor = burnRateFactor(config, tier);
+    const over = (window: SloWindow) => `${RECORDED.sloErrorRatio(window)} / ${num(budget)} > ${num(factor)}`;
+    return {
+      alert: 'PushErrorBudgetBurn',
+      expr: `${over(tier.long)}\nand ${ON}\n  ${over(tier.short)}\nand ${ON}\n  ${messageRate(config, tier.short)} >= ${num(config.minMessagesPerSecond)}`,
+      for: override.for ?? (BURN_FOR[tier.long] as string),
+      labels: labels(config, override.severity ?? tier.severity, { tier: tier.long }),
+      annotations: {
+        summary: 'The push error budget of {{ $labels.provider }} is burning too fast.',
+        description:
+          `${WHO} is failing messages {{ $value | humanize }} times faster than its ${percent(config.sloTarget)} SLO over ${config.sloPeriod} allows, ` +
+          `over the last ${tier.long} and ${tier.short} (alert above ${num(factor)}×, which spends ${tier.budgetPercent}% of the budget in ${tier.long}). ${SLO_NOTE}`,
+        runbook_url: runbookUrl(config, 'PushErrorBudgetBurn'),
+      },
+    };
+  });
+}
+
+function checkConfig(config: ResolvedMonitoringConfig): void {
+  for (const name of Object.keys(config.extraLabels)) {
+    if (RESERVED_LABELS.includes(name)) throw new TypeError(`config.extraLabels.${name}: ${name} is set by the alert rules or their series and cannot be overridden`);
+  }
+  for (const [name, override] of Object.entries(config.alerts)) {
+    if (override?.threshold === undefined) continue;
+    const threshold = name === 'PushErrorBudgetBurn' ? undefined : DEFINITIONS[name as keyof typeof DEFINITIONS].threshold;
+    if (threshold === undefined) {
+      const why = name === 'PushErrorBudgetBurn' ? 'its thresholds follow from config.sloTarget and config.sloPeriod' : 'it fires on a state, not a value';
+      throw new TypeError(`config.alerts.${name}.threshold: ${name} has no threshold to set (${why})`);
+    }
+    if (threshold.ratio && override.threshold > 1) throw new TypeError(`config.alerts.${name}.threshold must be a ratio from 0 to 1, got ${describe(override.threshold)}`);
+  }
+}
+
+/**
+ * The rule groups to load into Prometheus: the shared recording rules, then the alerts. Throws a TypeError naming the
+ * option when the config is invalid.
+ */
+export function generateAlertRules(config?: MonitoringConfig): RuleGroup[] {
+  const resolved = resolveMonitoringConfig(config);
+  checkConfig(resolved);
+  const alerts: AlertingRule[] = [];
+  for (const name of ALERT_NAMES) {
+    const override = resolved.alerts[name] ?? {};
+    if (override.disabled === true) continue;
+    if (name === 'PushErrorBudgetBurn') {
+      alerts.push(...burnRateRules(resolved));
+      continue;
+    }
+    const definition = DEFINITIONS[name];
+    const threshold = override.threshold ?? definition.threshold?.value ?? 0;
+    alerts.push({
+      alert: name,
+      expr: definition.expr(resolved, threshold),
+      for: override.for ?? definition.for,
+      labels: labels(resolved, override.severity ?? definition.severity),
+      annotations: { summary: definition.summary, description: definition.description(threshold), runbook_url: runbookUrl(resolved, name) },
+    });
+  }
+  return [
+    { name: RECORDING_GROUP, rules: recordingRules(resolved) },
+    { name: ALERTING_GROUP, rules: alerts },
+  ];
+}

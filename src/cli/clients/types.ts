@@ -1,0 +1,50 @@
+import type { ErrorType } from '../../taxonomy.js';
+import type { PushTelemetry } from '../../telemetry.js';
+import type { FakeProvider } from '../../simulator/fake.js';
+
+/** The providers the demo sends to, one real SDK each. */
+export const DEMO_PROVIDERS = ['fcm', 'apns', 'webpush', 'expo', 'sns'] as const;
+export type DemoProvider = (typeof DEMO_PROVIDERS)[number];
+
+/** The `app` label of every demo sender: one app sending through five providers. */
+export const DEMO_APP = 'com.example.pushdemo';
+
+export interface Notification {
+  readonly title: string;
+  readonly body: string;
+  readonly data?: Readonly<Record<string, string>>;
+}
+
+export interface FailedToken {
+  readonly token: string;
+  readonly errorType: ErrorType;
+  /** The provider's own code, as the adapter puts on the span. */
+  readonly reason?: string;
+}
+
+/** What one send came to, per token, in the service's own vocabulary (the same classifiers as the adapters). */
+export interface SendOutcome {
+  readonly accepted: number;
+  readonly failed: readonly FailedToken[];
+}
+
+/** One instrumented SDK client behind a provider-neutral send. */
+export interface ProviderClient {
+  send(tokens: readonly string[], notification: Notification): Promise<SendOutcome>;
+  close(): Promise<void>;
+}
+
+export interface ClientContext {
+  /** The simulator's fake for this provider: where the SDK is pointed. */
+  readonly fake: FakeProvider;
+  readonly telemetry: PushTelemetry;
+  /** Called with the demo's own token (not the provider's endpoint or ARN) when the provider says it is gone. */
+  readonly onInvalidToken?: (provider: DemoProvider, token: string) => void;
+  /** Per-request timeout given to each SDK, so a `hang` fault ends as a timeout and shutdown never waits long. */
+  readonly timeoutMs: number;
+}
+
+/** Every token of a call that failed as a whole, with one classification. */
+export function allFailed(tokens: readonly string[], errorType: ErrorType, reason: string | undefined): SendOutcome {
+  return { accepted: 0, failed: tokens.map((token) => ({ token, errorType, ...(reason !== undefined && { reason }) })) };
+}

@@ -1,0 +1,203 @@
+import { PushTelemetry } from '../telemetry.js';
+import { startSimulator, type Simulator } from '../simulator/index.js';
+import { parseChoice, parseDuration, parseNumber, parsePort, stringFlag, UsageError, type CommandSpec, type Flags } from './args.js';
+import { createClients, DEMO_PROVIDERS, type DemoClients, type DemoProvider } from './clients/index.js';
+import { Lifecycle } from './lifecycle.js';
+import { LiveStats } from './live-stats.js';
+import { LiveView } from './live-view.js';
+import { monitoringBinaries, startMonitoring, type Monitoring } from './monitoring.js';
+import { describeRules, SCENARIO_NAMES, SCENARIOS, Timeline, type Scenario } from './scenarios.js';
+import { startSenderService, type SenderService } from './sender-service.js';
+import { TokenStore } from './tokens.js';
+import { Traffic } from './traffic.js';
+
+export const DEMO_SPEC: CommandSpec = {
+  name: 'demo',
+  brief: 'a game day: real SDKs, injected provider failures, live metrics and alerts',
+  summary:
+    'A self-contained game day: the provider simulator, a sender service pushing steady traffic through the real SDKs\n' +
+    '(firebase-admin, @parse/node-apn, web-push, expo-server-sdk, @aws-sdk/client-sns) instrumented by push-telemetry,\n' +
+    'faults injected on a schedule, /metrics live, and with Prometheus and Alertmanager installed, alerts firing.',
+  flags: {
+    scenario: { type: 'string', value: 'NAME', description: `what goes wrong, and when (default mixed):\n${SCENARIOS.map((s) => `  ${s.name.padEnd(25)} ${s.summary}`).join('\n')}` },
+    rate: { type: 'string', value: 'N', description: 'messages per second, shared by the five providers (default 50)' },
+    duration: { type: 'string', value: 'D', description: 'stop by itself after D (20s, 5m, 1h); default: run until Ctrl-C' },
+    port: { type: 'string', value: 'P', description: 'port of the sender service (POST /send, GET /metrics, /healthz); default 9464,\nor a free one if 9464 is taken; 0 for a free one' },
+    host: { type: 'string', value: 'H', description: 'address the sender service listens on (default 127.0.0.1)' },
+    prometheus: { type: 'boolean', description: 'require Prometheus and Alertmanager (fail if they are not on PATH); by default they\nare started when found and skipped when not' },
+    'no-prometheus': { type: 'boolean', description: 'never start Prometheus and Alertmanager' },
+    'alert-for': { type: 'string', value: 'D', description: "cap every alert's for: at D so alerts fire within a demo (default 15s);\n'shipped' keeps the production hold times (2m and more)" },
+  },
+  details:
+    'The table shows, per provider, messages/s, acceptance, the top error types and p95 call latency over the last\n' +
+    'seconds, and the fault the simulator is injecting. Output is plain lines when stdout is not a terminal.\n' +
+    'Try: curl -s localhost:9464/send -d \'{"provider":"fcm","tokens":["t1"],"notification":{"title":"Hi","body":"there"}}\'',
+};
+
+const DEFAULT_PORT = 9464;
+const SDK_TIMEOUT_MS = 2_000;
+
+interface DemoOptions {
+  readonly scenario: string;
+  readonly rate: number;
+  readonly durationMs: number | undefined;
+  readonly port: number | undefined;
+  readonly host: string;
+  readonly prometheus: 'require' | 'auto' | 'off';
+  readonly alertForMs: number | undefined;
+}
+
+function demoOptions(flags: Flags): DemoOptions {
+  const scenario = parseChoice('scenario', stringFlag(flags, 'scenario') ?? 'mixed', SCENARIO_NAMES);
+  if (flags.prometheus === true && flags['no-prometheus'] === true) throw new UsageError('--prometheus and --no-prometheus contradict each other');
+  const rate = stringFlag(flags, 'rate');
+  const duration = stringFlag(flags, 'duration');
+  const port = stringFlag(flags, 'port');
+  const host = stringFlag(flags, 'host') ?? '127.0.0.1';
+  if (host === '') throw new UsageError('--host must be an address such as 127.0.0.1');
+  const alertFor = stringFlag(flags, 'alert-for') ?? '15s';
+  return {
+    scenario,
+    rate: rate === undefined ? 50 : parseNumber('rate', rate, 0.1, 5000, 'messages per second'),
+    durationMs: duration === undefined ? undefined : parseDuration('duration', duration),
+    port: port === undefined ? undefined : parsePort('port', port),
+    host,
+    prometheus: flags.prometheus === true ? 'require' : flags['no-prometheus'] === true ? 'off' : 'auto',
+    alertForMs: alertFor === 'shipped' ? undefined : parseDuration('alert-for', alertFor),
+  };
+}
+
+/** The sender service on --port, or on 9464 falling back to a free port when 9464 is taken and no port was asked for. */
+async function listen(start: (port: number) => Promise<SenderService>, port: number | undefined, say: (text: string) => void): Promise<SenderService> {
+  try {
+    return await start(port ?? DEFAULT_PORT);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    if (port !== undefined) throw new Error(`port ${port} is in use (--port); pass another, or --port 0 for a free one`);
+    say(`port ${DEFAULT_PORT} is in use; using a free port instead`);
+    return start(0);
+  }
+}
+
+/** A process warning the AWS SDK prints on Node 20 (its text starts with the name): true, and noise mid-table. */
+function quietSdkWarnings(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+    if (typeof warning === 'string' && warning.startsWith('NodeVersionSupportWarning')) return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
+interface Started {
+  readonly simulator: Simulator;
+  readonly telemetry: PushTelemetry;
+  readonly tokens: TokenStore;
+  readonly clients: DemoClients;
+  readonly service: SenderService;
+  readonly monitoring: Monitoring | undefined;
+}
+
+/** Everything but the traffic: the fakes, the SDK clients, the sender service, and Prometheus when wanted. */
+async function startParts(options: DemoOptions, life: Lifecycle, view: LiveView, say: (text: string) => void): Promise<Started> {
+  const simulator = await startSimulator({ providers: DEMO_PROVIDERS });
+  life.defer(() => simulator.close());
+  const telemetry = new PushTelemetry();
+  const tokens = new TokenStore();
+  // onInvalidToken does what it does in a real sender: the token leaves the store (and a new install replaces it).
+  const clients = await createClients(simulator, { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken: (provider, token) => tokens.prune(provider, token) });
+  life.defer(() => clients.close());
+  const service = await listen((port) => startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port, host: options.host }), options.port, say);
+  life.defer(() => service.close());
+  say(`metrics: ${service.url}/metrics`);
+  say(`send:    curl -s ${service.url}/send -d '{"provider":"fcm","tokens":["t1"],"notification":{"title":"Hi","body":"there"}}'`);
+
+  if (options.prometheus === 'off' || (options.prometheus === 'auto' && monitoringBinaries() === undefined)) {
+    if (options.prometheus === 'auto') say('Prometheus and Alertmanager are not on PATH: running without alerts (install them to see alerts fire)');
+    return { simulator, telemetry, tokens, clients, service, monitoring: undefined };
+  }
+  say('starting Prometheus and Alertmanager…');
+  const monitoring = await startMonitoring({
+    target: new URL(service.url).host,
+    alertForMs: options.alertForMs,
+    onEvent: (text) => view.event(text),
+    onKill: (kill) => life.lastResort(kill),
+  });
+  life.defer(monitoring.close);
+  say(`prometheus: ${monitoring.prometheusUrl}/alerts   alertmanager: ${monitoring.alertmanagerUrl}`);
+  for (const note of monitoring.notes) say(`  ${note}`);
+  return { simulator, telemetry, tokens, clients, service, monitoring };
+}
+
+const byProvider = <T>(value: (provider: DemoProvider) => T) => Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, value(p)])) as Record<DemoProvider, T>;
+
+/** Plays the scenario with steady traffic, redrawing each second, until Ctrl-C or --duration; then a summary. */
+async function play(parts: Started, scenario: Scenario, options: DemoOptions, life: Lifecycle, view: LiveView, say: (text: string) => void): Promise<void> {
+  const { simulator, telemetry, tokens, clients, service, monitoring } = parts;
+  // The clock (and the scenario's timeline) starts with the traffic, once everything is up.
+  const start = Date.now();
+  view.startClock(start);
+  const timeline = new Timeline(scenario, simulator, (phase) => view.event(`phase: ${phase.label}`));
+  const traffic = new Traffic({ rate: options.rate, tokens, send: clients.send });
+  const stats = new LiveStats(telemetry);
+  life.defer(() => traffic.stop(SDK_TIMEOUT_MS + 1_000));
+  const header = [
+    `push-telemetry demo · scenario ${scenario.name} · ${options.rate} msg/s · metrics ${service.url}/metrics · POST ${service.url}/send`,
+    ...(monitoring ? [`prometheus ${monitoring.prometheusUrl}/alerts · alertmanager ${monitoring.alertmanagerUrl}`] : []),
+  ];
+  const refresh = async () => {
+    const elapsedMs = Date.now() - start;
+    timeline.advance(elapsedMs);
+    await stats.sample();
+    const alerts = monitoring?.alerts();
+    view.render({
+      elapsedMs,
+      header,
+      phase: timeline.phase?.label ?? '',
+      rows: stats.rows(),
+      faults: byProvider((provider) => describeRules(timeline.activeRules(provider))),
+      pruned: byProvider((provider) => tokens.pruned(provider)),
+      ...(alerts !== undefined && { alerts }),
+    });
+  };
+
+  timeline.advance(0);
+  traffic.start();
+  let busy = false;
+  const ticker = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    refresh().catch((error: unknown) => view.event(`table: ${(error as Error).message}`)).finally(() => (busy = false));
+  }, 1_000);
+  life.defer(() => clearInterval(ticker));
+
+  const reason = await life.untilStopped(options.durationMs);
+  const ranFor = Date.now() - start;
+  clearInterval(ticker);
+  view.close();
+  say(reason === 'signal' ? 'stopping…' : '--duration reached; stopping…');
+  await traffic.stop(SDK_TIMEOUT_MS + 1_000);
+  await stats.sample();
+  say(`summary after ${Math.round(ranFor / 1000)} s (${traffic.sent} messages sent):`);
+  for (const row of stats.rows()) say(`  ${row.provider.padEnd(8)} accepted ${row.totalAccepted}, failed ${row.totalFailed}, tokens pruned ${tokens.pruned(row.provider)}`);
+}
+
+export async function runDemo(flags: Flags, out: NodeJS.WriteStream): Promise<number> {
+  const options = demoOptions(flags);
+  const scenario = SCENARIOS.find((candidate) => candidate.name === options.scenario) as Scenario;
+  quietSdkWarnings();
+  const life = new Lifecycle();
+  const view = new LiveView(out);
+  life.stopOn(out);
+  const say = (text: string) => out.write(`${text}\n`);
+  try {
+    say(`push-telemetry demo: scenario ${scenario.name} (${scenario.summary}), ${options.rate} msg/s`);
+    await play(await startParts(options, life, view, say), scenario, options, life, view, say);
+  } catch (error) {
+    // Whatever failed, every process and file started so far is gone before the error is reported.
+    await life.close().catch(() => undefined);
+    throw error;
+  }
+  await life.close();
+  say('stopped; every process and temp file is gone');
+  return 0;
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { ERROR_TYPES } from '../src/index.js';
+import { parseExposition, valueOf, type Sample } from './helpers.js';
+import { freePort, requireBinary } from './prometheus.js';
+import { startCli, type Running } from './cli-run.js';
+
+/**
+ * `push-telemetry demo` end to end, non-interactively (stdout a pipe): real SDKs through the simulator, the
+ * fcm-outage scenario (FCM answers 503 to everything from 10 s), asserted from the demo's own /metrics and, with
+ * --prometheus, from the real Prometheus it starts.
+ */
+
+const PROVIDERS = ['fcm', 'apns', 'webpush', 'expo', 'sns'] as const;
+const APP = 'com.example.pushdemo';
+const OWNED_BY_PROVIDER = ['provider_unavailable', 'timeout', 'network'];
+
+const running: Running[] = [];
+after(() => {
+  for (const run of running) run.kill();
+});
+
+function messages(samples: readonly Sample[], provider: string, outcome: string, errorType?: string): number {
+  return valueOf(samples, 'push_messages_total', { provider, app: APP, outcome, ...(errorType !== undefined && { error_type: errorType }) }) ?? 0;
+}
+
+async function scrape(url: string): Promise<Sample[]> {
+  return parseExposition(await (await fetch(url, { signal: AbortSignal.timeout(2_000) })).text());
+}
+
+describe('push-telemetry demo --scenario fcm-outage', () => {
+  it('classifies FCM failures as provider_unavailable while the other providers stay healthy (20 s, plain output)', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const demo = startCli(['demo', '--scenario', 'fcm-outage', '--duration', '20s', '--rate', '50', '--port', String(port), '--no-prometheus']);
+    running.push(demo);
+    const [, metricsUrl] = await demo.waitFor(/^metrics: (\S+)$/m, 20_000);
+    assert.equal(metricsUrl, `http://127.0.0.1:${port}/metrics`);
+
+    // Scrape until the demo stops; the last scrape holds ten seconds of outage.
+    let samples: Sample[] = [];
+    while (!/--duration reached/.test(demo.stdout())) {
+      try {
+        samples = await scrape(metricsUrl as string);
+      } catch {
+        break; // shutting down
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.equal(await demo.exited, 0, demo.stderr());
+
+    const fcmUnavailable = messages(samples, 'fcm', 'failed', 'provider_unavailable');
+    assert.ok(fcmUnavailable > 0, 'fcm failures counted as provider_unavailable');
+    for (const type of ERROR_TYPES.filter((t) => t !== 'provider_unavailable')) assert.equal(messages(samples, 'fcm', 'failed', type), 0, `fcm ${type}`);
+    for (const provider of PROVIDERS.filter((p) => p !== 'fcm')) {
+      assert.ok(messages(samples, provider, 'accepted') > 50, `${provider} accepted messages`);
+      for (const type of OWNED_BY_PROVIDER) assert.equal(messages(samples, provider, 'failed', type), 0, `${provider} ${type}`);
+    }
+
+    const out = demo.stdout();
+    assert.doesNotMatch(out, /\x1b\[/, 'no escape codes when stdout is not a terminal');
+    assert.match(out, /phase: FCM outage/);
+    assert.match(out, /\] fcm +[\d.]+ msg\/s .*errors provider_unavailable \d+%.*fault provider_unavailable 100%/);
+    assert.match(out, /\] apns +[\d.]+ msg\/s +accepted 100\.0%/);
+    assert.match(out, /summary after 20 s/);
+    assert.match(out, /stopped; every process and temp file is gone/);
+  });
+});
+
+describe('push-telemetry demo --prometheus', () => {
+  it('takes PushProviderOutage for fcm to firing in a real Prometheus, pages through Alertmanager, and cleans up on SIGTERM', { timeout: 90_000 }, async () => {
+    requireBinary('prometheus');
+    requireBinary('prometheus-alertmanager');
+    const demo = startCli(['demo', '--scenario', 'fcm-outage', '--port', '0', '--prometheus', '--duration', '80s']);
+    running.push(demo);
+    const [, prometheusUrl] = await demo.waitFor(/^prometheus: (\S+)\/alerts/m, 45_000);
+    const [, rulesNote] = await demo.waitFor(/^ {2}rules: (.*)$/m, 1_000);
+    assert.match(rulesNote as string, /for: capped at 15s/);
+    if (existsSync(new URL('../alerts/push-alerts.yaml', import.meta.url))) assert.match(rulesNote as string, /^alerts\/push-alerts\.yaml/);
+    const [, routingNote] = await demo.waitFor(/^ {2}routing: (.*)$/m, 1_000);
+    // The shipped routing, its receivers rewritten to the demo's webhook, not the one-route fallback.
+    if (existsSync(new URL('../alerts/alertmanager.example.yml', import.meta.url))) assert.match(routingNote as string, /^alerts\/alertmanager\.example\.yml, receivers \S+/);
+
+    // PushProviderOutage holds `for: 1m` as shipped; --alert-for's default 15s cap is what fits it in a test.
+    let firing: Array<{ labels: Record<string, string>; state: string }> = [];
+    for (let i = 0; i < 140 && firing.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const body = (await (await fetch(`${prometheusUrl}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
+      firing = body.data.alerts.filter((a) => a.labels.alertname === 'PushProviderOutage' && a.state === 'firing');
+      const others = body.data.alerts.filter((a) => a.labels.provider !== undefined && a.labels.provider !== 'fcm');
+      assert.deepEqual(others, [], 'no alert about a healthy provider');
+    }
+    assert.equal(firing.length, 1, `PushProviderOutage firing\n${demo.stdout().slice(-3000)}`);
+    assert.equal(firing[0]?.labels.provider, 'fcm');
+    assert.equal(firing[0]?.labels.severity, 'critical');
+    await demo.waitFor(/alert FIRING: PushProviderOutage\{provider="fcm"\}/, 5_000);
+    await demo.waitFor(/Alertmanager → \S+: firing PushProviderOutage\{provider="fcm"\}/, 15_000);
+
+    demo.child.kill('SIGTERM');
+    assert.equal(await demo.exited, 0, demo.stderr());
+    await assert.rejects(fetch(`${prometheusUrl}/-/ready`), 'Prometheus is stopped');
+    const [, tempDir] = demo.stdout().match(/^ {2}files: (\S+)/m) ?? [];
+    assert.ok(tempDir !== undefined && !existsSync(tempDir), `${tempDir} removed`);
+    assert.match(demo.stdout(), /stopped; every process and temp file is gone/);
+  });
+});
