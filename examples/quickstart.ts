@@ -1,4 +1,4 @@
-// Run: npm start   (or: node --import tsx examples/quickstart.ts)
+// Run: node --import tsx examples/quickstart.ts
 //
 // Wraps a simulated push sender, sends a mix of successes and failures, serves /metrics and prints a few lines of
 // what Prometheus would scrape. No network beyond 127.0.0.1.
