@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { MAX_FAILURE_EVENTS, METRIC_NAMES, PushTelemetry } from '../src/index.js';
 import {
   apiNoopSpanOnly,
@@ -99,7 +99,7 @@ function variants(s: SetUp, scrape: () => Promise<void>): Variant[] {
 // Sanity checks: a variant that silently skipped its work (a hook that threw, a span that was dropped) would time
 // something cheaper than what it claims to. These throw, and so exit non-zero.
 
-async function sampleSum(registry: Registry, metricName: string, where: (labels: Record<string, unknown>) => boolean): Promise<number> {
+async function sampleSum(registry: Registry<RegistryContentType>, metricName: string, where: (labels: Record<string, unknown>) => boolean): Promise<number> {
   const families = await registry.getMetricsAsJSON();
   let sum = 0;
   for (const family of families) {

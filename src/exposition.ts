@@ -1,4 +1,7 @@
-import type { Registry } from 'prom-client';
+import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
+
+/** A prom-client registry of either exposition format (an AggregatorRegistry included). */
+type Registry = PromClientRegistry<RegistryContentType>;
 import type { Labels, MetricFamily, Sample } from './internal-types.js';
 
 /**

@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry as PromClientRegistry, type RegistryContentType } from 'prom-client';
+
+type Registry = PromClientRegistry<RegistryContentType>;
 import { DURATION_BUCKETS, SeriesStore } from './series.js';
 import type { MetricFamily, Sample } from './internal-types.js';
 import { VERSION } from './version.js';

@@ -1,7 +1,7 @@
 /*
  * Copied from @opentelemetry/semantic-conventions (1.45.0), as its README asks libraries to do for conventions
- * that are not yet stable, so a semconv release cannot change our span shape underneath users. Only `error.type`
- * is stable; it is copied too so that this file is the one place naming what we emit.
+ * that are not yet stable, so a semconv release cannot change our span or metric shape underneath users. Only
+ * `error.type` is stable; it is copied too so that this file is the one place naming what we emit.
  */
 
 /** Stable. Describes a class of error the operation ended with. */
@@ -22,3 +22,8 @@ export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id' as const;
 export const MESSAGING_OPERATION_TYPE_VALUE_SEND = 'send' as const;
 /** Enum value "aws.sns" for ATTR_MESSAGING_SYSTEM. */
 export const MESSAGING_SYSTEM_VALUE_AWS_SNS = 'aws.sns' as const;
+
+/** Development. Counter, unit `{message}`: number of messages producer attempted to send to the broker. */
+export const METRIC_MESSAGING_CLIENT_SENT_MESSAGES = 'messaging.client.sent.messages' as const;
+/** Development. Histogram, unit `s`: duration of messaging operation initiated by a producer or consumer client. */
+export const METRIC_MESSAGING_CLIENT_OPERATION_DURATION = 'messaging.client.operation.duration' as const;

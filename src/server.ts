@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { TelemetryProblem } from './problems.js';
 import type { PushTelemetry } from './telemetry.js';
 import { describe, rejectUnknownOptions } from './utils.js';
 
@@ -50,17 +52,29 @@ function plain(res: Response, status: number, text: string): void {
   res.status(status).type('text/plain; charset=utf-8').send(`${text}\n`);
 }
 
-/** An express app serving `/metrics` and `/healthz`, listening once the promise resolves. */
-export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`startMetricsServer(options): options must be an object, got ${describe(options)}`);
-  rejectUnknownOptions(options, ['telemetry', 'port', 'host', 'auth'], 'startMetricsServer(options)');
-  const { telemetry, port = 9464, host = '127.0.0.1' } = options;
-  if (telemetry === null || typeof telemetry !== 'object' || typeof telemetry.metricsHandler !== 'function') {
-    throw new TypeError(`options.telemetry must be a PushTelemetry instance, got ${describe(telemetry)}`);
-  }
+/** What /healthz may show of a ProblemLog: kinds and counts only, since error texts can hold paths or secrets. */
+export function publicProblems(problems: readonly TelemetryProblem[]): { kind: string; count: number; lastAt: string }[] {
+  return problems.map(({ kind, count, lastAt }) => ({ kind, count, lastAt: new Date(lastAt).toISOString() }));
+}
+
+/** The two things a metrics server serves; auth, method checks on /healthz, 404, error pages and timeouts are shared. */
+export interface MetricsRoutes {
+  /** Answers /metrics, every method included (it must send the 405 itself). */
+  readonly metrics: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The JSON body of GET /healthz. */
+  readonly health: () => object;
+}
+
+/**
+ * The hardened express server behind startMetricsServer and startClusterMetricsServer: validates `port`, `host` and
+ * `auth` (the caller has checked everything else), then builds the routes, and resolves once it listens.
+ */
+export async function serveMetrics(options: Pick<MetricsServerOptions, 'port' | 'host' | 'auth'>, routes: () => MetricsRoutes): Promise<MetricsServer> {
+  const { port = 9464, host = '127.0.0.1' } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`options.port must be a whole number from 0 to 65535, got ${describe(port)}`);
   if (typeof host !== 'string' || host === '') throw new TypeError(`options.host must be a host name or address, got ${describe(host)}`);
   const authorized = authorizer(options.auth);
+  const { metrics, health } = routes();
 
   const app = express();
   app.disable('x-powered-by');
@@ -72,15 +86,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       plain(res, 401, 'unauthorized');
     });
   }
-  const metrics = telemetry.metricsHandler();
   app.all('/metrics', (req, res) => void metrics(req, res));
   app.all('/healthz', (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return void res.set('allow', 'GET, HEAD').status(405).type('text/plain').send('method not allowed\n');
-    // Telemetry trouble is reported, never turned into a failing probe: the sender itself is fine.
-    // Kinds and counts only: error texts can hold paths or secrets and stay in the diag log and health().
-    const health = telemetry.health();
-    const problems = health.problems.map(({ kind, count, lastAt }) => ({ kind, count, lastAt: new Date(lastAt).toISOString() }));
-    res.set('cache-control', 'no-store').json({ status: health.ok ? 'ok' : 'degraded', problems });
+    res.set('cache-control', 'no-store').json(health());
   });
   app.use((_req, res) => plain(res, 404, 'not found'));
   // Express's default handler answers with a stack trace outside production; a metrics port must never show one.
@@ -108,4 +117,22 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
         server.closeIdleConnections();
       }),
   };
+}
+
+/** An express app serving `/metrics` and `/healthz`, listening once the promise resolves. */
+export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  if (options === null || typeof options !== 'object') throw new TypeError(`startMetricsServer(options): options must be an object, got ${describe(options)}`);
+  rejectUnknownOptions(options, ['telemetry', 'port', 'host', 'auth'], 'startMetricsServer(options)');
+  const { telemetry } = options;
+  if (telemetry === null || typeof telemetry !== 'object' || typeof telemetry.metricsHandler !== 'function') {
+    throw new TypeError(`options.telemetry must be a PushTelemetry instance, got ${describe(telemetry)}`);
+  }
+  return serveMetrics(options, () => ({
+    metrics: telemetry.metricsHandler(),
+    health: () => {
+      // Telemetry trouble is reported, never turned into a failing probe: the sender itself is fine.
+      const health = telemetry.health();
+      return { status: health.ok ? 'ok' : 'degraded', problems: publicProblems(health.problems) };
+    },
+  }));
 }

@@ -1,12 +1,16 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { trace, type TracerProvider } from '@opentelemetry/api';
-import type { Registry } from 'prom-client';
+import { trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
+
+/** A prom-client registry of either exposition format (an AggregatorRegistry included). */
+type Registry = PromClientRegistry<RegistryContentType>;
 import { Registry as PromRegistry } from 'prom-client';
 import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistry } from './exposition.js';
 import { storeFor } from './metrics.js';
+import { otelMetricsFor, type OtelMetrics } from './otel-metrics.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
-import type { SeriesStore } from './series.js';
+import { SeriesStore } from './series.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
 import { notifyInvalidToken } from './invalid-tokens.js';
 import { spanTemplate } from './tracing.js';
@@ -24,7 +28,7 @@ import {
   rejectUnknownOptions,
 } from './utils.js';
 
-const TELEMETRY_OPTIONS = ['registry', 'tracerProvider', 'app', 'exemplars', 'tokenHash'] as const;
+const TELEMETRY_OPTIONS = ['registry', 'tracerProvider', 'meterProvider', 'app', 'exemplars', 'tokenHash'] as const;
 const WRAP_OPTIONS = ['provider', 'operation', 'app', 'classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken'] as const;
 const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken'] as const;
 
@@ -33,6 +37,8 @@ export interface TelemetryHealth {
   readonly ok: boolean;
   readonly problems: readonly TelemetryProblem[];
 }
+
+const NO_REGISTRY = 'this PushTelemetry was created with registry: false, so its metrics go to options.meterProvider only and there is no Prometheus registry to serve';
 
 /** A request handler for `/metrics`, usable with express, connect or node:http. */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -61,14 +67,22 @@ function tokenHasher(options: unknown): ((token: string) => string) | undefined 
   return (token) => createHmac('sha256', key).update(token).digest('hex').slice(0, length);
 }
 
+function otelInstruments(meterProvider: MeterProvider): OtelMetrics {
+  try {
+    return otelMetricsFor(meterProvider);
+  } catch (error) {
+    throw new TypeError('options.meterProvider could not create the push-telemetry instruments (getMeter() or an instrument threw)', { cause: error });
+  }
+}
+
 /**
  * One instrumentation setup: a registry binding, a tracer and the defaults every wrapped sender starts from.
  * Create one per process (or per registry) and wrap every sender with it.
  */
 export class PushTelemetry {
-  /** The registry the metrics are registered on. */
-  readonly registry: Registry;
+  readonly #registry: Registry | undefined;
   readonly #store: SeriesStore;
+  readonly #otel: OtelMetrics | undefined;
   readonly #tracerProvider: TracerProvider;
   readonly #app: string | undefined;
   readonly #exemplars: boolean;
@@ -80,20 +94,37 @@ export class PushTelemetry {
       throw new TypeError(`new PushTelemetry(options): options must be an object, got ${describe(options)}`);
     }
     rejectUnknownOptions(options, TELEMETRY_OPTIONS, 'new PushTelemetry(options)');
-    const { registry = new PromRegistry(), tracerProvider, app, exemplars = false, tokenHash } = options;
-    if (!isRegistry(registry)) {
+    const { registry = new PromRegistry(), tracerProvider, meterProvider, app, exemplars = false, tokenHash } = options;
+    if (registry !== false && !isRegistry(registry)) {
       throw new TypeError(`options.registry must be a prom-client Registry, got ${describe(registry)}`);
     }
     if (tracerProvider !== undefined && typeof readProperty(tracerProvider, 'getTracer') !== 'function') {
       throw new TypeError(`options.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got ${describe(tracerProvider)}`);
     }
+    if (meterProvider !== undefined && typeof readProperty(meterProvider, 'getMeter') !== 'function') {
+      throw new TypeError(`options.meterProvider must be an OpenTelemetry MeterProvider (with getMeter()), got ${describe(meterProvider)}`);
+    }
+    if (registry === false && meterProvider === undefined) {
+      throw new TypeError('options.registry: false turns the Prometheus metrics off, which leaves no metrics at all; give options.meterProvider too (OTLP-only metrics), or leave registry out');
+    }
     if (typeof exemplars !== 'boolean') throw new TypeError(`options.exemplars must be a boolean, got ${describe(exemplars)}`);
+    if (exemplars && registry === false) {
+      throw new TypeError('options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off');
+    }
     this.#app = app === undefined ? undefined : checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
     this.#hashToken = tokenHasher(tokenHash);
     this.#exemplars = exemplars;
     this.#tracerProvider = tracerProvider ?? trace.getTracerProvider();
-    this.registry = registry;
-    this.#store = storeFor(registry);
+    this.#registry = registry === false ? undefined : registry;
+    // Without a registry the send path still counts into a store of its own that nothing reads: one path, no branches.
+    this.#store = registry === false ? new SeriesStore() : storeFor(registry);
+    this.#otel = meterProvider === undefined ? undefined : otelInstruments(meterProvider);
+  }
+
+  /** The registry the metrics are registered on. Throws a TypeError when they are off (`registry: false`). */
+  get registry(): Registry {
+    if (this.#registry === undefined) throw new TypeError(`telemetry.registry: ${NO_REGISTRY}`);
+    return this.#registry;
   }
 
   /**
@@ -117,6 +148,7 @@ export class PushTelemetry {
       app,
       sender: this.#store.sender(provider, app),
       operation: this.#store.operation(provider, app, operation),
+      otel: this.#otel?.sender(provider, app, operation, this.#problems),
       span: spanTemplate(this.#tracerProvider, VERSION, provider, operation, app, options.countMessages !== undefined, this.#hashToken),
       exemplars: this.#exemplars,
       problems: this.#problems,
@@ -145,6 +177,7 @@ export class PushTelemetry {
       return isErrorType(type) ? type : 'unknown';
     });
     this.#store.sender(provider, app).countReceipts(delivered, types);
+    this.#otel?.countReceipts(provider, app, delivered, types);
     const source = { provider, app, problems: this.#problems, onInvalidToken };
     failed.forEach((message, i) => notifyInvalidToken(source, readProperty(message, 'token'), types[i] as ErrorType, readProperty(message, 'reason')));
   }
@@ -160,6 +193,8 @@ export class PushTelemetry {
    * Prometheus text format otherwise. GET and HEAD only.
    */
   metricsHandler(): MetricsHandler {
+    const registry = this.#registry;
+    if (registry === undefined) throw new TypeError(`metricsHandler(): ${NO_REGISTRY}`);
     return async (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
@@ -167,7 +202,7 @@ export class PushTelemetry {
       }
       const openMetrics = this.#exemplars && acceptsOpenMetrics(req.headers.accept);
       try {
-        const body = await renderRegistry(this.registry, openMetrics ? 'openmetrics' : 'prometheus');
+        const body = await renderRegistry(registry, openMetrics ? 'openmetrics' : 'prometheus');
         res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
         res.end(req.method === 'HEAD' ? undefined : body);
       } catch (error) {

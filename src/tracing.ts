@@ -14,9 +14,11 @@ import type { FailedMessage } from './types.js';
 import { redactMessage, redactReason } from './redact.js';
 import { readString } from './utils.js';
 
-/** Our own span attributes, beside the messaging conventions. */
+/** Our own span and metric attributes, beside the messaging conventions. */
 export const PUSH_ATTRIBUTES = {
   app: 'push.app',
+  /** OTel metrics only: the Prometheus twin's `outcome` label (accepted|failed, success|partial|failure, delivered|failed). */
+  outcome: 'push.outcome',
   reason: 'push.provider.reason',
   accepted: 'push.messages.accepted',
   failed: 'push.messages.failed',
@@ -45,9 +47,14 @@ export interface SpanTemplate {
 // The provider a global proxy delegates to while no SDK is registered: a singleton in @opentelemetry/api.
 const NOOP_DELEGATE = new ProxyTracerProvider().getDelegate();
 
+/** `messaging.system` for a provider label: the provider itself, except SNS's well-known `aws.sns`. */
+export function messagingSystem(provider: string): string {
+  return provider === 'sns' ? MESSAGING_SYSTEM_VALUE_AWS_SNS : provider;
+}
+
 export function spanTemplate(tracerProvider: TracerProvider, version: string, provider: string, operation: string, app: string | undefined, batch: boolean, hashToken: SpanTemplate['hashToken']): SpanTemplate {
   const attributes: Attributes = {
-    [ATTR_MESSAGING_SYSTEM]: provider === 'sns' ? MESSAGING_SYSTEM_VALUE_AWS_SNS : provider,
+    [ATTR_MESSAGING_SYSTEM]: messagingSystem(provider),
     [ATTR_MESSAGING_OPERATION_NAME]: operation,
     [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
   };

@@ -1,5 +1,8 @@
-import type { TracerProvider } from '@opentelemetry/api';
-import type { Registry } from 'prom-client';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
+
+/** A prom-client registry of either exposition format (an AggregatorRegistry included). */
+type Registry = PromClientRegistry<RegistryContentType>;
 import type { ErrorType } from './taxonomy.js';
 
 /** Any function that sends pushes: sync or async, any arguments, any `this`. */
@@ -20,10 +23,20 @@ export interface TokenHashOptions {
 }
 
 export interface PushTelemetryOptions {
-  /** The prom-client registry to register the metrics on. Default: a new registry, never prom-client's global one. */
-  readonly registry?: Registry;
+  /**
+   * The prom-client registry to register the metrics on. Default: a new registry, never prom-client's global one.
+   * `false` turns the Prometheus metrics off (`telemetry.registry` and `metricsHandler()` then throw); it needs a
+   * `meterProvider`, for OTLP-only metrics.
+   */
+  readonly registry?: Registry | false;
   /** Where spans go. Default: the global tracer provider from @opentelemetry/api (a no-op until an SDK registers one). */
   readonly tracerProvider?: TracerProvider;
+  /**
+   * Also record the metrics as OpenTelemetry instruments (`messaging.client.sent.messages`,
+   * `messaging.client.operation.duration`, `push.client.*`) on this meter provider. Default: none, and the send path
+   * does no OpenTelemetry metrics work at all. Prometheus metrics stay on unless `registry: false`.
+   */
+  readonly meterProvider?: MeterProvider;
   /** Default `app` label for every sender wrapped by this instance (a bundle id, a Firebase project…). */
   readonly app?: string;
   /** Attach trace and span ids of sampled spans to duration buckets, served when the scraper asks for OpenMetrics. */

@@ -1,6 +1,7 @@
 import { context, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { classifyError, reasonOf } from './classify.js';
 import { isInvalidTokenType, notifyInvalidToken, type TokenSource } from './invalid-tokens.js';
+import type { OtelSender } from './otel-metrics.js';
 import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from './series.js';
 import { endFailedSpan, endSettledSpan, startSendSpan, type SpanTemplate } from './tracing.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
@@ -14,6 +15,8 @@ type Args = readonly unknown[];
 export interface SenderRuntime extends TokenSource {
   readonly sender: SenderSeries;
   readonly operation: OperationSeries;
+  /** The OpenTelemetry recorder when a meterProvider was given; without one, a call pays only for the `!== undefined` checks. */
+  readonly otel: OtelSender | undefined;
   readonly span: SpanTemplate;
   readonly exemplars: boolean;
   readonly classify: ((error: unknown) => ErrorType) | undefined;
@@ -82,6 +85,7 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
   const end = performance.now();
   try {
     rt.sender.inFlight--;
+    if (rt.otel !== undefined) rt.otel.end();
     let accepted = count;
     let failed = NO_FAILURES;
     let messageId: string | undefined;
@@ -105,6 +109,7 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
     const outcome = failedTypes.length === 0 ? OUTCOME_SUCCESS : accepted > 0 ? OUTCOME_PARTIAL : OUTCOME_FAILURE;
     const seconds = (end - start) / 1000;
     rt.operation.observe(outcome, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
+    if (rt.otel !== undefined) rt.otel.settled(accepted, failedTypes, outcome, seconds, end);
 
     const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
@@ -120,10 +125,12 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
   const end = performance.now();
   try {
     rt.sender.inFlight--;
+    if (rt.otel !== undefined) rt.otel.end();
     const errorType = classifyWith(rt, error);
     rt.sender.countFailed(errorType, count);
     const seconds = (end - start) / 1000;
     rt.operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
+    if (rt.otel !== undefined) rt.otel.failed(errorType, count, seconds);
     const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
     // Tokens are read for the span too, to cut them out of the SDK's error message.
     const needTokens = span !== undefined || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
@@ -167,6 +174,7 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
       }
     }
     rt.sender.inFlight++;
+    if (rt.otel !== undefined) rt.otel.start();
     const start = performance.now();
     let result: unknown;
     try {

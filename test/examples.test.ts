@@ -223,6 +223,22 @@ describe('examples', () => {
     assert.match(out, /^store now has 3 tokens: alice \[alice-phone\], bob \[bob-phone, bob-tablet\], carol \[\]$/m);
   });
 
+  it('cluster.ts sums three node:cluster workers on the primary’s /metrics, then stops them', async () => {
+    const out = await ok('cluster');
+    assert.match(out, /^worker 1: 4 of 5 accepted$/m);
+    assert.match(out, /^worker 2: 3 of 5 accepted$/m);
+    assert.match(out, /^worker 3: 2 of 4 accepted$/m);
+    assert.match(out, /^aggregated \/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics \(3 workers\)$/m);
+    // The sums of the three mixes, from the primary: no worker's own numbers.
+    assertMessages(out, 'fcm', 'com.example.app', 4 + 3 + 2, { unregistered: 1 + 1, rate_limited: 2, provider_unavailable: 1 });
+    assertCalls(out, 'fcm', 'com.example.app', 'send', { success: 9, failure: 5 });
+    assert.equal(sample(out, 'push_requests_in_flight', { provider: 'fcm', app: 'com.example.app' }), 0);
+    const lastSuccess = sample(out, 'push_last_success_timestamp_seconds', { provider: 'fcm', app: 'com.example.app' });
+    assert.ok(lastSuccess !== undefined && Math.abs(lastSuccess - Date.now() / 1000) < 120, `a recent Unix time, not a sum of three: ${lastSuccess}`);
+    assert.match(out, /^push_telemetry_info\{version="[^"]+"\} 1$/m);
+    assert.match(out, /^workers stopped$/m);
+  });
+
   it('otel-sdk-node.ts prints spans with the console exporter when no OTEL_* variable is set', async () => {
     const out = await ok('otel-sdk-node');
     assert.match(out, /^traces: console exporter$/m);

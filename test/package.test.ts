@@ -14,7 +14,7 @@ describe('the published package', () => {
 
   it('loads by name and exposes the public API', async () => {
     const api = await import('push-telemetry');
-    for (const name of ['PushTelemetry', 'classifyError', 'errorOwner', 'startMetricsServer', 'startTelemetry']) {
+    for (const name of ['PushTelemetry', 'classifyError', 'errorOwner', 'startMetricsServer', 'startClusterMetricsServer', 'startTelemetry', 'generateAlertRules']) {
       assert.equal(typeof (api as Record<string, unknown>)[name], 'function', name);
     }
     assert.equal(api.ERROR_TYPES.length, 12);

@@ -1,0 +1,548 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { diag, DiagLogLevel, metrics, type Attributes, type Histogram, type Meter, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import {
+  AggregationTemporality,
+  DataPointType,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type Histogram as HistogramValue,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import { DURATION_BUCKETS, ERROR_TYPES, OTEL_METRIC_NAMES, PushTelemetry, startMetricsServer, type ErrorType, type FailedMessage } from '../src/index.js';
+import { codeError, httpError, scrape, type Sample } from './helpers.js';
+
+const APP = 'com.example';
+const SENT = 'messaging.client.sent.messages';
+const DURATION = 'messaging.client.operation.duration';
+const RECEIPTS = 'push.client.receipts';
+const ACTIVE = 'push.client.active_requests';
+const LAST_SUCCESS = 'push.client.last_success.timestamp';
+
+interface Point {
+  readonly name: string;
+  readonly attributes: Attributes;
+  readonly value: number | HistogramValue;
+}
+
+/** Every data point of one collection, flattened. */
+function pointsOf(resourceMetrics: ResourceMetrics): Point[] {
+  return resourceMetrics.scopeMetrics.flatMap((scope) =>
+    scope.metrics.flatMap((metric) => metric.dataPoints.map((point) => ({ name: metric.descriptor.name, attributes: point.attributes, value: point.value as number | HistogramValue }))),
+  );
+}
+
+/** The one point of `name` whose attributes are exactly `attributes`; undefined when there is none. */
+function find(points: readonly Point[], name: string, attributes: Attributes): Point | undefined {
+  const found = points.filter((p) => p.name === name && isDeepEqual(p.attributes, attributes));
+  if (found.length > 1) throw new Error(`${found.length} points of ${name} match ${JSON.stringify(attributes)}`);
+  return found[0];
+}
+
+function isDeepEqual(a: unknown, b: unknown): boolean {
+  try {
+    assert.deepEqual(a, b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sum(points: readonly Point[], name: string, attributes: Attributes): number | undefined {
+  const value = find(points, name, attributes)?.value;
+  return typeof value === 'number' ? value : undefined;
+}
+
+function histogram(points: readonly Point[], attributes: Attributes): HistogramValue | undefined {
+  const value = find(points, DURATION, attributes)?.value;
+  return typeof value === 'object' ? value : undefined;
+}
+
+interface BatchResult {
+  readonly responses: ReadonlyArray<{ token: string; code?: 'NOT_FOUND' | 'INVALID_TOKEN' | 'QUOTA' }>;
+  readonly reject?: number;
+}
+
+const BATCH_TYPES = { NOT_FOUND: 'unregistered', INVALID_TOKEN: 'invalid_token', QUOTA: 'rate_limited' } as const;
+
+function settleBatch(result: BatchResult) {
+  const failed = result.responses.filter((r) => r.code !== undefined).map((r): FailedMessage => ({ errorType: BATCH_TYPES[r.code as keyof typeof BATCH_TYPES], reason: r.code, token: r.token }));
+  return { accepted: result.responses.length - failed.length, failed };
+}
+
+const batch = (...codes: Array<'ok' | 'NOT_FOUND' | 'INVALID_TOKEN' | 'QUOTA'>): BatchResult => ({
+  responses: codes.map((code, i) => (code === 'ok' ? { token: `t${i}` } : { token: `t${i}`, code })),
+});
+
+/**
+ * The scripted mix both tests send, and what it must produce. fcm/send: 3 ok, then rejections classified unregistered,
+ * provider_unavailable and timeout, and one synchronous throw (network). fcm/send_each: a partial batch, two batches
+ * where every message failed (one a 2–2 tie between unregistered and rate_limited), and a whole call rejected with
+ * 429. sns/publish (app billing) succeeds once, webpush only fails (401), and Expo receipts come in.
+ */
+async function sendScriptedMix(telemetry: PushTelemetry): Promise<void> {
+  const send = telemetry.wrapSender(
+    (outcome: 'ok' | 410 | 503 | 'timeout' | 'refused') => {
+      if (outcome === 'refused') throw codeError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:443');
+      if (outcome === 'timeout') return Promise.reject(Object.assign(new Error('deadline'), { name: 'TimeoutError' }));
+      if (outcome !== 'ok') return Promise.reject(httpError(outcome));
+      return Promise.resolve('id');
+    },
+    { provider: 'fcm' },
+  );
+  const sendEach = telemetry.wrapSender(
+    async (result: BatchResult) => {
+      if (result.reject !== undefined) throw httpError(result.reject);
+      return result;
+    },
+    { provider: 'fcm', operation: 'send_each', countMessages: ([result]) => result.responses.length, settle: settleBatch },
+  );
+  const publish = telemetry.wrapSender(async () => ({ MessageId: 'm-1' }), { provider: 'sns', operation: 'publish', app: 'billing' });
+  const webpush = telemetry.wrapSender(async () => Promise.reject(httpError(401)), { provider: 'webpush' });
+
+  for (let i = 0; i < 3; i++) await send('ok');
+  await assert.rejects(send(410));
+  await assert.rejects(send(503));
+  await assert.rejects(send('timeout'));
+  assert.throws(() => send('refused'), /ECONNREFUSED/);
+  await sendEach(batch('ok', 'ok', 'ok', 'NOT_FOUND', 'INVALID_TOKEN'));
+  await sendEach(batch('NOT_FOUND', 'QUOTA', 'NOT_FOUND', 'QUOTA'));
+  await sendEach(batch('INVALID_TOKEN', 'QUOTA', 'QUOTA'));
+  await assert.rejects(sendEach({ ...batch('ok', 'ok'), reject: 429 }));
+  await publish();
+  await assert.rejects(webpush());
+  telemetry.recordReceipts({ provider: 'expo', delivered: 5, failed: [{ errorType: 'unregistered' }, { errorType: 'bogus' as ErrorType }] });
+}
+
+const fcm = (operation: string) => ({ 'messaging.system': 'fcm', 'messaging.operation.name': operation, 'push.app': APP });
+const sent = (base: Attributes, errorType?: ErrorType): Attributes =>
+  errorType === undefined ? { ...base, 'push.outcome': 'accepted' } : { ...base, 'push.outcome': 'failed', 'error.type': errorType };
+const duration = (base: Attributes, outcome: 'success' | 'partial' | 'failure', errorType?: ErrorType): Attributes => ({
+  ...base,
+  'messaging.operation.type': 'send',
+  'push.outcome': outcome,
+  ...(errorType === undefined ? {} : { 'error.type': errorType }),
+});
+
+/** [attributes, value] of every messaging.client.sent.messages point that is not 0. */
+const EXPECTED_SENT: ReadonlyArray<readonly [Attributes, number]> = [
+  [sent(fcm('send')), 3],
+  [sent(fcm('send'), 'unregistered'), 1],
+  [sent(fcm('send'), 'provider_unavailable'), 1],
+  [sent(fcm('send'), 'timeout'), 1],
+  [sent(fcm('send'), 'network'), 1],
+  [sent(fcm('send_each')), 3],
+  [sent(fcm('send_each'), 'unregistered'), 3],
+  [sent(fcm('send_each'), 'invalid_token'), 2],
+  [sent(fcm('send_each'), 'rate_limited'), 6],
+  [sent({ 'messaging.system': 'aws.sns', 'messaging.operation.name': 'publish', 'push.app': 'billing' }), 1],
+  [sent({ 'messaging.system': 'webpush', 'messaging.operation.name': 'send', 'push.app': APP }, 'auth'), 1],
+];
+
+/** [attributes, count] of every messaging.client.operation.duration point. */
+const EXPECTED_DURATIONS: ReadonlyArray<readonly [Attributes, number]> = [
+  [duration(fcm('send'), 'success'), 3],
+  [duration(fcm('send'), 'failure', 'unregistered'), 1],
+  [duration(fcm('send'), 'failure', 'provider_unavailable'), 1],
+  [duration(fcm('send'), 'failure', 'timeout'), 1],
+  [duration(fcm('send'), 'failure', 'network'), 1],
+  [duration(fcm('send_each'), 'partial'), 1],
+  // The 2–2 tie goes to the type that appears first, as error.type on the span does.
+  [duration(fcm('send_each'), 'failure', 'unregistered'), 1],
+  [duration(fcm('send_each'), 'failure', 'rate_limited'), 2],
+  [duration({ 'messaging.system': 'aws.sns', 'messaging.operation.name': 'publish', 'push.app': 'billing' }, 'success'), 1],
+  [duration({ 'messaging.system': 'webpush', 'messaging.operation.name': 'send', 'push.app': APP }, 'failure', 'auth'), 1],
+];
+
+const EXPO = { 'messaging.system': 'expo', 'push.app': APP };
+
+describe('OTel metrics through the SDK in-memory exporter, after a scripted mix of outcomes', () => {
+  let exporter: InMemoryMetricExporter;
+  let meterProvider: MeterProvider;
+  let telemetry: PushTelemetry;
+  let points: Point[];
+  let descriptors: Map<string, { kind: string; unit: string; monotonic: boolean | undefined; scope: string }>;
+  let prometheus: Sample[];
+  const releases: Array<() => void> = [];
+  let pending: Promise<unknown>[];
+  let pendingPoints: Point[];
+  const sendStart = Date.now() / 1000;
+
+  async function collect(): Promise<ResourceMetrics> {
+    exporter.reset();
+    await meterProvider.forceFlush();
+    const [last] = exporter.getMetrics().slice(-1);
+    assert.ok(last, 'the reader exported');
+    return last;
+  }
+
+  before(async () => {
+    exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })] });
+    telemetry = new PushTelemetry({ meterProvider, app: APP });
+    await sendScriptedMix(telemetry);
+
+    // Two calls left hanging for the in-flight instrument.
+    const hang = telemetry.wrapSender(() => new Promise<string>((resolve) => releases.push(() => resolve('late'))), { provider: 'apns' });
+    pending = [hang(), hang()];
+    pendingPoints = pointsOf(await collect());
+    releases.forEach((release) => release());
+    await Promise.all(pending);
+
+    const collected = await collect();
+    points = pointsOf(collected);
+    descriptors = new Map(
+      collected.scopeMetrics.flatMap((scope) =>
+        scope.metrics.map((m) => [
+          m.descriptor.name,
+          { kind: DataPointType[m.dataPointType], unit: m.descriptor.unit, monotonic: 'isMonotonic' in m ? m.isMonotonic : undefined, scope: `${scope.scope.name}@${scope.scope.version}` },
+        ]),
+      ),
+    );
+    prometheus = (await scrape(telemetry)).samples;
+  });
+  after(() => meterProvider.shutdown());
+
+  it('creates the five instruments, with the conventions names, kinds and units, under the push-telemetry scope', () => {
+    assert.deepEqual(Object.fromEntries(descriptors), {
+      [SENT]: { kind: 'SUM', unit: '{message}', monotonic: true, scope: 'push-telemetry@0.1.0' },
+      [DURATION]: { kind: 'HISTOGRAM', unit: 's', monotonic: undefined, scope: 'push-telemetry@0.1.0' },
+      [RECEIPTS]: { kind: 'SUM', unit: '{receipt}', monotonic: true, scope: 'push-telemetry@0.1.0' },
+      [ACTIVE]: { kind: 'SUM', unit: '{request}', monotonic: false, scope: 'push-telemetry@0.1.0' },
+      [LAST_SUCCESS]: { kind: 'GAUGE', unit: 's', monotonic: undefined, scope: 'push-telemetry@0.1.0' },
+    });
+    assert.deepEqual(Object.values(OTEL_METRIC_NAMES).sort(), [...descriptors.keys()].sort());
+  });
+
+  it('counts messaging.client.sent.messages per recipient, by push.outcome and error.type', () => {
+    for (const [attributes, value] of EXPECTED_SENT) assert.equal(sum(points, SENT, attributes), value, JSON.stringify(attributes));
+    const nonZero = points.filter((p) => p.name === SENT && p.value !== 0);
+    assert.equal(nonZero.length, EXPECTED_SENT.length + 1, 'plus apns, accepted 2');
+    assert.equal(sum(points, SENT, sent({ 'messaging.system': 'apns', 'messaging.operation.name': 'send', 'push.app': APP })), 2);
+  });
+
+  it('starts every message series at 0: accepted and all 12 error types, per wrapped operation', () => {
+    const operations = [fcm('send'), fcm('send_each'), { 'messaging.system': 'aws.sns', 'messaging.operation.name': 'publish', 'push.app': 'billing' }];
+    for (const base of operations) {
+      assert.notEqual(sum(points, SENT, sent(base)), undefined);
+      for (const type of ERROR_TYPES) assert.notEqual(sum(points, SENT, sent(base, type)), undefined, type);
+    }
+    assert.equal(points.filter((p) => p.name === SENT).length, 5 * (1 + ERROR_TYPES.length), '5 operations × 13');
+  });
+
+  it('never puts error.type on accepted messages, and no attribute beyond the documented ones', () => {
+    for (const point of points.filter((p) => p.attributes['push.outcome'] === 'accepted' || p.attributes['push.outcome'] === 'success')) {
+      assert.equal(point.attributes['error.type'], undefined);
+    }
+    const allowed: Record<string, readonly string[]> = {
+      [SENT]: ['messaging.system', 'messaging.operation.name', 'push.app', 'push.outcome', 'error.type'],
+      [DURATION]: ['messaging.system', 'messaging.operation.name', 'messaging.operation.type', 'push.app', 'push.outcome', 'error.type'],
+      [RECEIPTS]: ['messaging.system', 'push.app', 'push.outcome', 'error.type'],
+      [ACTIVE]: ['messaging.system', 'push.app'],
+      [LAST_SUCCESS]: ['messaging.system', 'push.app'],
+    };
+    for (const point of points) for (const key of Object.keys(point.attributes)) assert.ok(allowed[point.name]?.includes(key), `${point.name}: ${key}`);
+  });
+
+  it('observes one messaging.client.operation.duration per call, error.type only when the call failed', () => {
+    const observed = points.filter((p) => p.name === DURATION);
+    assert.equal(observed.length, EXPECTED_DURATIONS.length + 1, 'plus apns success');
+    for (const [attributes, count] of EXPECTED_DURATIONS) {
+      const value = histogram(points, attributes);
+      assert.ok(value, JSON.stringify(attributes));
+      assert.equal(value.count, count, JSON.stringify(attributes));
+      assert.deepEqual(value.buckets.boundaries, [...DURATION_BUCKETS]);
+      assert.equal(value.buckets.counts.length, DURATION_BUCKETS.length + 1);
+      assert.equal(value.buckets.counts.reduce((a, b) => a + b, 0), count);
+      assert.ok(value.sum !== undefined && value.sum > 0 && value.sum < 1, `sum ${value.sum}`);
+      assert.ok(value.min !== undefined && value.max !== undefined && value.min <= value.max);
+    }
+  });
+
+  it('matches the Prometheus duration histogram: the same seconds in the same buckets', () => {
+    const promSum = prometheus.find((s) => s.name === 'push_request_duration_seconds_sum' && s.labels.operation === 'send' && s.labels.outcome === 'success' && s.labels.provider === 'fcm');
+    const otel = histogram(points, duration(fcm('send'), 'success'));
+    assert.equal(otel?.sum, promSum?.value);
+    const promBuckets = prometheus.filter((s) => s.name === 'push_request_duration_seconds_bucket' && s.labels.operation === 'send' && s.labels.outcome === 'success' && s.labels.provider === 'fcm');
+    let cumulative = 0;
+    otel?.buckets.counts.forEach((count, i) => {
+      cumulative += count;
+      assert.equal(promBuckets[i]?.value, cumulative, `bucket ${promBuckets[i]?.labels.le}`);
+    });
+  });
+
+  it('keeps the Prometheus series on by default, and they agree with their OTel twins', () => {
+    for (const sample of prometheus.filter((s) => s.name === 'push_messages_total')) {
+      const system = sample.labels.provider === 'sns' ? 'aws.sns' : sample.labels.provider;
+      const twin = points
+        .filter((p) => p.name === SENT && p.attributes['messaging.system'] === system && p.attributes['push.app'] === sample.labels.app)
+        .filter((p) => p.attributes['push.outcome'] === sample.labels.outcome && p.attributes['error.type'] === sample.labels.error_type);
+      assert.equal(twin.reduce((total, p) => total + (p.value as number), 0), sample.value, JSON.stringify(sample.labels));
+    }
+    for (const sample of prometheus.filter((s) => s.name === 'push_receipts_total')) {
+      assert.equal(sum(points, RECEIPTS, { ...EXPO, 'push.outcome': sample.labels.outcome, ...(sample.labels.error_type ? { 'error.type': sample.labels.error_type } : {}) }), sample.value);
+    }
+  });
+
+  it('counts push.client.receipts, unknown error types as unknown, all 13 series from the first receipt', () => {
+    assert.equal(sum(points, RECEIPTS, { ...EXPO, 'push.outcome': 'delivered' }), 5);
+    assert.equal(sum(points, RECEIPTS, { ...EXPO, 'push.outcome': 'failed', 'error.type': 'unregistered' }), 1);
+    assert.equal(sum(points, RECEIPTS, { ...EXPO, 'push.outcome': 'failed', 'error.type': 'unknown' }), 1);
+    assert.equal(points.filter((p) => p.name === RECEIPTS).length, 13);
+    assert.equal(points.filter((p) => p.name === RECEIPTS && p.value !== 0).length, 3);
+  });
+
+  it('observes push.client.active_requests per (system, app): 2 while two calls hang, 0 once they settle', () => {
+    const apns = { 'messaging.system': 'apns', 'push.app': APP };
+    assert.equal(sum(pendingPoints, ACTIVE, apns), 2);
+    assert.equal(sum(points, ACTIVE, apns), 0);
+    for (const system of ['fcm', 'webpush', 'expo']) assert.equal(sum(points, ACTIVE, { 'messaging.system': system, 'push.app': APP }), 0, system);
+    assert.equal(sum(points, ACTIVE, { 'messaging.system': 'aws.sns', 'push.app': 'billing' }), 0);
+    assert.equal(points.filter((p) => p.name === ACTIVE).length, 5);
+  });
+
+  it('observes push.client.last_success.timestamp in Unix seconds, only where a message was accepted', () => {
+    const now = Date.now() / 1000;
+    for (const attributes of [{ 'messaging.system': 'fcm', 'push.app': APP }, { 'messaging.system': 'aws.sns', 'push.app': 'billing' }, { 'messaging.system': 'apns', 'push.app': APP }]) {
+      const value = sum(points, LAST_SUCCESS, attributes) ?? 0;
+      assert.ok(value >= sendStart - 1 && value <= now + 1, `${JSON.stringify(attributes)}: ${value}`);
+    }
+    assert.equal(sum(points, LAST_SUCCESS, { 'messaging.system': 'webpush', 'push.app': APP }), undefined, 'webpush never succeeded');
+    assert.equal(sum(pendingPoints, LAST_SUCCESS, { 'messaging.system': 'apns', 'push.app': APP }), undefined, 'not before apns succeeded');
+    assert.equal(points.filter((p) => p.name === LAST_SUCCESS).length, 3);
+  });
+
+  it('reports no telemetry problems', () => {
+    assert.deepEqual(telemetry.health(), { ok: true, problems: [] });
+  });
+});
+
+describe('registry and meterProvider together and apart', () => {
+  function inMemory() {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })] });
+    return {
+      meterProvider,
+      async points() {
+        exporter.reset();
+        await meterProvider.forceFlush();
+        return pointsOf(exporter.getMetrics().at(-1) as ResourceMetrics);
+      },
+    };
+  }
+
+  it('records OTel only with registry: false; registry and metricsHandler then throw a TypeError', async () => {
+    const otel = inMemory();
+    const telemetry = new PushTelemetry({ meterProvider: otel.meterProvider, registry: false });
+    const send = telemetry.wrapSender(async () => 'ok', { provider: 'fcm' });
+    await send();
+    assert.equal(sum(await otel.points(), SENT, sent({ 'messaging.system': 'fcm', 'messaging.operation.name': 'send' })), 1);
+    assert.throws(() => telemetry.registry, { name: 'TypeError', message: /telemetry\.registry: .*registry: false/ });
+    assert.throws(() => telemetry.metricsHandler(), { name: 'TypeError', message: /metricsHandler\(\): .*registry: false/ });
+    await assert.rejects(startMetricsServer({ telemetry, port: 0 }), { name: 'TypeError', message: /registry: false/ });
+    assert.ok(telemetry.health().ok);
+    await otel.meterProvider.shutdown();
+  });
+
+  it('does nothing OTel-side without a meterProvider', async () => {
+    const telemetry = new PushTelemetry();
+    await telemetry.wrapSender(async () => 'ok', { provider: 'fcm' })();
+    assert.match(await telemetry.registry.metrics(), /push_messages_total\{provider="fcm",outcome="accepted"\} 1/);
+  });
+
+  it('shares instruments between instances given one meterProvider, so their in-flight calls add up', async () => {
+    const otel = inMemory();
+    const a = new PushTelemetry({ meterProvider: otel.meterProvider });
+    const b = new PushTelemetry({ meterProvider: otel.meterProvider });
+    const releases: Array<() => void> = [];
+    const hang = () => new Promise<void>((resolve) => releases.push(resolve));
+    const calls = [a.wrapSender(hang, { provider: 'fcm' })(), b.wrapSender(hang, { provider: 'fcm' })(), b.wrapSender(hang, { provider: 'fcm', operation: 'send_each' })()];
+    const during = await otel.points();
+    assert.equal(sum(during, ACTIVE, { 'messaging.system': 'fcm' }), 3);
+    releases.forEach((release) => release());
+    await Promise.all(calls);
+    const settled = await otel.points();
+    assert.equal(sum(settled, ACTIVE, { 'messaging.system': 'fcm' }), 0);
+    assert.equal(sum(settled, SENT, sent({ 'messaging.system': 'fcm', 'messaging.operation.name': 'send' })), 2);
+    assert.equal(settled.filter((p) => p.name === SENT).length, 2 * 13);
+    await otel.meterProvider.shutdown();
+  });
+
+  it('never lets a throwing meter reach a send: the call returns, the problem is in health()', async () => {
+    const throwing = () => {
+      throw new Error('meter broke');
+    };
+    const meter = {
+      createHistogram: () => ({ record: throwing }) as unknown as Histogram,
+      createObservableCounter: () => ({}),
+      createObservableUpDownCounter: () => ({}),
+      createObservableGauge: () => ({}),
+      addBatchObservableCallback: () => undefined,
+    } as unknown as Meter;
+    const telemetry = new PushTelemetry({ meterProvider: { getMeter: () => meter } as ApiMeterProvider });
+    const send = telemetry.wrapSender(async (fail: boolean) => (fail ? Promise.reject(httpError(503)) : 'ok'), { provider: 'fcm' });
+    assert.equal(await send(false), 'ok');
+    await assert.rejects(send(true), /HTTP 503/);
+    telemetry.recordReceipts({ provider: 'expo', delivered: 1 });
+    const problems = telemetry.health().problems;
+    assert.deepEqual(problems.map((p) => [p.kind, p.count]), [['metrics', 2]]);
+    assert.match(problems[0]?.lastError ?? '', /meter broke/);
+  });
+
+  it('warns through diag when given the API no-op provider (metrics.getMeterProvider() before an SDK started)', () => {
+    const warnings: string[] = [];
+    const ignore = () => undefined;
+    diag.setLogger({ warn: (message: string) => void warnings.push(message), error: ignore, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
+    try {
+      const telemetry = new PushTelemetry({ meterProvider: metrics.getMeterProvider() });
+      assert.equal(telemetry.wrapSender(() => 'sent', { provider: 'fcm' })(), 'sent');
+    } finally {
+      diag.disable();
+    }
+    assert.equal(warnings.filter((w) => /no-op provider, so no OTel metrics will be recorded/.test(w)).length, 1, warnings.join('\n'));
+  });
+
+  it('rejects bad input with a TypeError naming the option', () => {
+    const otel = inMemory();
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ meterProvider: {} }, /^options\.meterProvider must be an OpenTelemetry MeterProvider \(with getMeter\(\)\), got an object$/],
+      [{ meterProvider: 'otlp' }, /^options\.meterProvider must be an OpenTelemetry MeterProvider \(with getMeter\(\)\), got "otlp"$/],
+      [{ meterProvider: null }, /^options\.meterProvider must be an OpenTelemetry MeterProvider .* got null$/],
+      [{ registry: false }, /^options\.registry: false turns the Prometheus metrics off.*give options\.meterProvider too/],
+      [{ registry: true, meterProvider: otel.meterProvider }, /^options\.registry must be a prom-client Registry, got boolean true$/],
+      [{ registry: false, meterProvider: otel.meterProvider, exemplars: true }, /^options\.exemplars needs the Prometheus metrics/],
+      [{ meterProvider: { getMeter: () => { throw new Error('no'); } } }, /^options\.meterProvider could not create the push-telemetry instruments/],
+      [{ meterProvidr: otel.meterProvider }, /unknown option "meterProvidr"; expected one of registry, tracerProvider, meterProvider,/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(() => new PushTelemetry(options as never), (error: unknown) => error instanceof TypeError && message.test(error.message), `${Object.keys(options).join(', ')}: ${message}`);
+    }
+  });
+});
+
+interface OtlpAttribute {
+  readonly key: string;
+  readonly value: { readonly stringValue?: string; readonly intValue?: number | string; readonly doubleValue?: number };
+}
+interface OtlpPoint {
+  readonly attributes?: readonly OtlpAttribute[];
+  readonly asDouble?: number;
+  readonly asInt?: number | string;
+  readonly count?: number | string;
+  readonly sum?: number;
+  readonly bucketCounts?: ReadonlyArray<number | string>;
+  readonly explicitBounds?: readonly number[];
+}
+interface OtlpMetric {
+  readonly name: string;
+  readonly unit?: string;
+  readonly description?: string;
+  readonly sum?: { readonly dataPoints: readonly OtlpPoint[]; readonly isMonotonic?: boolean; readonly aggregationTemporality?: number };
+  readonly gauge?: { readonly dataPoints: readonly OtlpPoint[] };
+  readonly histogram?: { readonly dataPoints: readonly OtlpPoint[]; readonly aggregationTemporality?: number };
+}
+interface OtlpRequest {
+  readonly resourceMetrics: ReadonlyArray<{
+    readonly resource?: { readonly attributes?: readonly OtlpAttribute[] };
+    readonly scopeMetrics: ReadonlyArray<{ readonly scope?: { readonly name?: string; readonly version?: string }; readonly metrics: readonly OtlpMetric[] }>;
+  }>;
+}
+
+function attributesOf(point: { readonly attributes?: readonly OtlpAttribute[] }): Record<string, string | number> {
+  return Object.fromEntries((point.attributes ?? []).map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue ?? value.doubleValue)]));
+}
+
+describe('OTLP/HTTP export to a loopback collector', () => {
+  const received: Array<{ path: string | undefined; headers: IncomingHttpHeaders; body: OtlpRequest }> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      received.push({ path: req.url, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest });
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  let metrics: Map<string, OtlpMetric>;
+  let request: OtlpRequest;
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const exporter = new OTLPMetricExporter({ url: `http://127.0.0.1:${port}/v1/metrics` });
+    const meterProvider = new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })],
+    });
+    // OTLP only: the Prometheus side is off, so whatever the test reads came over the wire.
+    const telemetry = new PushTelemetry({ meterProvider, registry: false, app: APP });
+    await sendScriptedMix(telemetry);
+    await meterProvider.forceFlush();
+    await meterProvider.shutdown();
+    assert.ok(received.length >= 1, 'the collector received an export');
+    request = (received.at(-1) as (typeof received)[number]).body;
+    const scopes = request.resourceMetrics.flatMap((rm) => rm.scopeMetrics);
+    metrics = new Map(scopes.flatMap((scope) => scope.metrics.map((m) => [m.name, m])));
+    assert.deepEqual(telemetry.health(), { ok: true, problems: [] });
+  });
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const point = (metric: OtlpMetric | undefined, attributes: Record<string, string>) => {
+    const points = (metric?.sum ?? metric?.gauge ?? metric?.histogram)?.dataPoints ?? [];
+    const found = points.filter((p) => isDeepEqual(attributesOf(p), attributes));
+    assert.equal(found.length, 1, `${metric?.name} ${JSON.stringify(attributes)}: ${found.length} points`);
+    return found[0] as OtlpPoint;
+  };
+
+  it('posts OTLP JSON to /v1/metrics with the resource and the push-telemetry scope', () => {
+    const last = received.at(-1);
+    assert.equal(last?.path, '/v1/metrics');
+    assert.equal(last?.headers['content-type'], 'application/json');
+    assert.match(String(attributesOf(request.resourceMetrics[0]?.resource ?? {})['service.name']), /^unknown_service/);
+    const scope = request.resourceMetrics[0]?.scopeMetrics.find((s) => s.scope?.name === 'push-telemetry')?.scope;
+    assert.deepEqual(scope, { name: 'push-telemetry', version: '0.1.0' });
+  });
+
+  it('carries every instrument with its unit and kind', () => {
+    assert.deepEqual([...metrics.keys()].sort(), [ACTIVE, LAST_SUCCESS, DURATION, SENT, RECEIPTS].sort());
+    const shape = (m: OtlpMetric | undefined) => [m?.unit, m?.sum ? `sum monotonic=${m.sum.isMonotonic}` : m?.gauge ? 'gauge' : m?.histogram ? 'histogram' : '?'];
+    assert.deepEqual(shape(metrics.get(SENT)), ['{message}', 'sum monotonic=true']);
+    assert.deepEqual(shape(metrics.get(DURATION)), ['s', 'histogram']);
+    assert.deepEqual(shape(metrics.get(RECEIPTS)), ['{receipt}', 'sum monotonic=true']);
+    assert.deepEqual(shape(metrics.get(ACTIVE)), ['{request}', 'sum monotonic=false']);
+    assert.deepEqual(shape(metrics.get(LAST_SUCCESS)), ['s', 'gauge']);
+  });
+
+  it('delivers the sent-message counts with their attributes', () => {
+    const sentMetric = metrics.get(SENT);
+    for (const [attributes, value] of EXPECTED_SENT) {
+      const p = point(sentMetric, attributes as Record<string, string>);
+      assert.equal(Number(p.asDouble ?? p.asInt), value, JSON.stringify(attributes));
+    }
+    const nonZero = (sentMetric?.sum?.dataPoints ?? []).filter((p) => Number(p.asDouble ?? p.asInt) !== 0);
+    assert.equal(nonZero.length, EXPECTED_SENT.length);
+  });
+
+  it('delivers the duration histograms with the contract buckets', () => {
+    const durationMetric = metrics.get(DURATION);
+    assert.equal(durationMetric?.histogram?.dataPoints.length, EXPECTED_DURATIONS.length);
+    for (const [attributes, count] of EXPECTED_DURATIONS) {
+      const p = point(durationMetric, attributes as Record<string, string>);
+      assert.equal(Number(p.count), count, JSON.stringify(attributes));
+      assert.deepEqual(p.explicitBounds, [...DURATION_BUCKETS]);
+      assert.equal((p.bucketCounts ?? []).reduce((a: number, b) => a + Number(b), 0), count);
+      assert.ok((p.sum ?? 0) > 0);
+    }
+  });
+
+  it('delivers receipts, in-flight and last success', () => {
+    assert.equal(Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'delivered' }).asDouble), 5);
+    assert.equal(Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'failed', 'error.type': 'unknown' }).asDouble), 1);
+    assert.equal(Number(point(metrics.get(ACTIVE), { 'messaging.system': 'fcm', 'push.app': APP }).asInt ?? 0), 0);
+    const last = Number(point(metrics.get(LAST_SUCCESS), { 'messaging.system': 'aws.sns', 'push.app': 'billing' }).asDouble);
+    assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success ${last}`);
+    assert.equal(metrics.get(LAST_SUCCESS)?.gauge?.dataPoints.length, 2, 'fcm and sns; webpush never succeeded');
+  });
+});
