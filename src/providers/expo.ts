@@ -2,6 +2,7 @@ import { classifyError, reasonOf } from '../classify.js';
 import type { PushTelemetry } from '../telemetry.js';
 import type { ErrorType } from '../taxonomy.js';
 import type { FailedMessage, SettleResult } from '../types.js';
+import { BoundedMap } from '../bounded-map.js';
 import { readProperty, readString } from '../utils.js';
 import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
 
@@ -100,10 +101,9 @@ function recipientsOf(messages: unknown): (string | undefined)[] {
 
 /** Ticket id → token, oldest forgotten first: receipts carry no token of their own (at best `details.expoPushToken`). */
 class TicketTokens {
-  readonly #tokens = new Map<string, string>();
+  readonly #tokens = new BoundedMap<string, string>(REMEMBERED_TICKETS);
   remember(id: string, token: string): void {
     this.#tokens.set(id, token);
-    if (this.#tokens.size > REMEMBERED_TICKETS) this.#tokens.delete(this.#tokens.keys().next().value as string);
   }
   /** A receipt is final, so its id is forgotten once read. */
   take(id: string): string | undefined {

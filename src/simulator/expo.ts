@@ -25,6 +25,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { closer, listen, newStats, type FakeProvider, type FakeProviderOptions } from './fake.js';
 import { delay, type Fault } from './faults.js';
+import { BoundedMap } from '../bounded-map.js';
 
 const TICKET_ERRORS: Readonly<Record<string, readonly [string, (token: string) => string]>> = {
   unregistered: ['DeviceNotRegistered', (token) => `"${token}" is not a registered push notification recipient`],
@@ -71,7 +72,7 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
   const { faults } = options;
   const stats = newStats();
   // Receipts the fake owes, by ticket id; bounded like the real service's one-day retention, by count instead.
-  const receipts = new Map<string, object>();
+  const receipts = new BoundedMap<string, object>(MAX_RECEIPTS_KEPT);
 
   function send(payload: unknown, res: ServerResponse): RequestFault | undefined {
     const tokens: string[] = [];
@@ -103,7 +104,6 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
       const id = randomUUID();
       // No expoPushToken in failed receipts: the harder case, which the adapter must answer from its own memory.
       receipts.set(id, reason === undefined ? { status: 'ok' } : { status: 'error', message: `The push provider refused the notification (${reason}).`, details: { error: reason } });
-      if (receipts.size > MAX_RECEIPTS_KEPT) receipts.delete(receipts.keys().next().value as string);
       return { status: 'ok', id };
     });
     answer(res, 200, { data: tickets });

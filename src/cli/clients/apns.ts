@@ -24,7 +24,7 @@ export async function apnsClient(context: ClientContext): Promise<ProviderClient
     connectionRetryLimit: 1,
   });
   const onInvalidToken = context.onInvalidToken;
-  const provider = instrumentApns(raw, context.telemetry, {
+  const provider = context.instrument === false ? raw : instrumentApns(raw, context.telemetry, {
     app: DEMO_APP,
     ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('apns', token) }),
   });

@@ -14,7 +14,8 @@ export async function expoClient(context: ClientContext): Promise<ProviderClient
   loadedFor = context.fake.url;
   const { Expo } = await loadSdk('expo-server-sdk', () => import('expo-server-sdk'));
   const onInvalidToken = context.onInvalidToken;
-  const expo = instrumentExpo(new Expo(), context.telemetry, {
+  const raw = new Expo();
+  const expo = context.instrument === false ? raw : instrumentExpo(raw, context.telemetry, {
     app: DEMO_APP,
     ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('expo', token) }),
   });

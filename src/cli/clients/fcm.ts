@@ -26,7 +26,7 @@ export async function fcmClient(context: ClientContext): Promise<ProviderClient>
   const raw = getMessaging(app);
   raw.enableLegacyHttpTransport();
   const onInvalidToken = context.onInvalidToken;
-  const messaging = instrumentFcm(raw, context.telemetry, {
+  const messaging = context.instrument === false ? raw : instrumentFcm(raw, context.telemetry, {
     app: DEMO_APP,
     ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('fcm', token) }),
   });

@@ -17,7 +17,7 @@ export async function snsClient(context: ClientContext): Promise<ProviderClient>
     requestHandler: { requestTimeout: context.timeoutMs, throwOnRequestTimeout: true },
   });
   const onInvalidToken = context.onInvalidToken;
-  const sns = instrumentSns(raw, context.telemetry, {
+  const sns = context.instrument === false ? raw : instrumentSns(raw, context.telemetry, {
     app: DEMO_APP,
     ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('sns', token.startsWith(DEMO_ENDPOINT_PREFIX) ? token.slice(DEMO_ENDPOINT_PREFIX.length) : token) }),
   });

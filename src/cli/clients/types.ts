@@ -42,6 +42,12 @@ export interface ClientContext {
   readonly onInvalidToken?: (provider: DemoProvider, token: string) => void;
   /** Per-request timeout given to each SDK, so a `hang` fault ends as a timeout and shutdown never waits long. */
   readonly timeoutMs: number;
+  /**
+   * Default true. False hands back the bare SDK clients, not wrapped by push-telemetry: nothing is recorded and
+   * onInvalidToken is never called. For the load bench (bench/load.bench.ts), which compares the same service with
+   * and without instrumentation.
+   */
+  readonly instrument?: boolean;
 }
 
 /** Every token of a call that failed as a whole, with one classification. */

@@ -24,7 +24,7 @@ export async function webPushClient(context: ClientContext): Promise<ProviderCli
   const subscriptions = new Map<string, FakePushSubscription>();
   const endpointPrefix = `${context.fake.url}/push/`;
   const onInvalidToken = context.onInvalidToken;
-  const client = instrumentWebPush(webpush, context.telemetry, {
+  const client = context.instrument === false ? webpush : instrumentWebPush(webpush, context.telemetry, {
     app: DEMO_APP,
     // The adapter reports the subscription endpoint; the demo's token is its last path segment.
     ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('webpush', decodeURIComponent(token.slice(endpointPrefix.length))) }),
