@@ -27,14 +27,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
 import { DEMO_PROVIDERS, type DemoProvider } from '../src/cli/clients/index.js';
 import { startSimulator } from '../src/simulator/index.js';
 import { startExpoEndpoint, type ExpoEndpoint } from './expo-endpoint.js';
 import { median } from './harness.js';
-import { info, targets, type TargetLine } from './report.js';
+import { info, packageVersion, targets, type TargetLine } from './report.js';
 import { httpScrape, type LabelSpaceResult } from './label-space.js';
 import type { Reply, Request, Scrape, StartMessage, Usage } from './load-service.js';
 
@@ -512,13 +511,7 @@ function labelSpaceTable(space: LabelSpaceResult): string {
 const loadAverage = () => os.loadavg().map((value) => value.toFixed(2)).join(' ');
 
 function environment(): string {
-  const version = (name: string) => {
-    try {
-      return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      return '?';
-    }
-  };
+  const version = packageVersion;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return [
     `node ${process.version}, ${os.cpus().length} cores (${cpu}), ${os.platform()} ${os.arch()}`,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /** Formatting of the benchmark's table and target lines. Pure functions over the harness's measurements. */
 import { median, type Measurement } from './harness.js';
 
@@ -64,4 +65,13 @@ export function targets(lines: readonly TargetLine[]): string {
   return lines
     .map((line) => `${line.verdict}  ${line.what.padEnd(whatWidth)}  ${line.measured.padEnd(measuredWidth)}  ${line.target.padEnd(targetWidth)}`.trimEnd())
     .join('\n');
+}
+
+/** A dependency's installed version, read from node_modules (not every package exports its package.json). */
+export function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
 }

@@ -6,7 +6,6 @@
  * a sanity check showing a variant did not do the work it is supposed to time).
  */
 import os from 'node:os';
-import { readFileSync } from 'node:fs';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { MAX_FAILURE_EVENTS, METRIC_NAMES, PushTelemetry } from '../src/index.js';
 import {
@@ -27,7 +26,7 @@ import {
   type SdkTracing,
 } from './fixtures.js';
 import { runInterleaved, type Measurement, type Variant } from './harness.js';
-import { check, info, overheadNs, table, targets, type TargetLine } from './report.js';
+import { check, info, overheadNs, packageVersion, table, targets, type TargetLine } from './report.js';
 
 const OPTIONS = {
   warmupPasses: 2,
@@ -152,14 +151,7 @@ async function verify(s: SetUp, byName: Map<string, Measurement>, scrape: Scrape
 // ---------------------------------------------------------------------------------------------------------------
 
 function environment(): string {
-  // Read from node_modules: @opentelemetry/api does not export its package.json.
-  const version = (name: string) => {
-    try {
-      return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      return '?';
-    }
-  };
+  const version = packageVersion;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return [
     `node ${process.version}, ${os.cpus().length} cores (${cpu}), ${os.platform()} ${os.arch()}`,

@@ -50,7 +50,8 @@ function requestFault(fault: Fault | undefined): RequestFault | undefined {
   return undefined;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** The JSON body of a request, gunzipped or inflated as expo-server-sdk sends bodies over 1 KiB. */
+export async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   let body = Buffer.concat(chunks);
