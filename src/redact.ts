@@ -27,11 +27,19 @@ function safeCut(message: string, end: number, tokens: readonly string[]): numbe
   return end;
 }
 
+function quotesAnyToken(message: string, tokens: readonly string[] | undefined): boolean {
+  if (tokens === undefined) return false;
+  for (const token of tokens) if (typeof token === 'string' && token.length >= 4 && message.includes(token)) return true;
+  return false;
+}
+
 /**
  * An error message fit for a span: the call's own tokens cut out (some SDKs quote the device token or endpoint ARN in
  * their messages) and the length bounded. Stacks are never recorded: they repeat the message and add only SDK frames.
  */
 export function redactMessage(message: string, tokens: readonly string[] | undefined): string {
+  // Most messages quote no token: answer those without building the token list or copying the message.
+  if (message.length <= MAX_MESSAGE_LENGTH && !quotesAnyToken(message, tokens)) return message;
   const cut = (tokens ?? []).filter((token) => typeof token === 'string' && token.length >= 4);
   let text = message.length > 4 * MAX_MESSAGE_LENGTH ? message.slice(0, safeCut(message, 4 * MAX_MESSAGE_LENGTH, cut)) : message;
   for (const token of cut) text = text.split(token).join('<token>');

@@ -1,4 +1,16 @@
-import { ProxyTracerProvider, SpanKind, SpanStatusCode, type Attributes, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import {
+  context,
+  createContextKey,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type ContextManager,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -46,6 +58,34 @@ export interface SpanTemplate {
 
 // The provider a global proxy delegates to while no SDK is registered: a singleton in @opentelemetry/api.
 const NOOP_DELEGATE = new ProxyTracerProvider().getDelegate();
+
+/** What a span needs from a context manager to become the active one around the sender's call. */
+export type SpanContextCarrier = Pick<ContextManager, 'active' | 'with'>;
+// The ContextAPI's own accessor for the registered manager: private in its typings, present in every 1.x release.
+type ContextApiInternals = { _getContextManager?: () => ContextManager };
+const PROBE_KEY = createContextKey('push-telemetry context probe');
+const PROBE_CONTEXT = ROOT_CONTEXT.setValue(PROBE_KEY, true);
+let probedManager: SpanContextCarrier | undefined;
+let probedManagerCarries = true;
+
+function carriesContext(manager: SpanContextCarrier): boolean {
+  return manager.with(PROBE_CONTEXT, () => manager.active().getValue(PROBE_KEY) === true);
+}
+
+/**
+ * The context manager to make a span active with, or undefined when the registered one cannot carry context (the
+ * API's no-op default): then nothing inside the sender could read the span back, and building a context for it would
+ * be pure cost (~160 ns a call). Probed once per manager, so one registered after wrapping is picked up.
+ */
+export function contextManagerForSpans(): SpanContextCarrier | undefined {
+  // Without the accessor, the API itself delegates to whatever is registered, so probing it is just as good.
+  const manager: SpanContextCarrier = (context as unknown as ContextApiInternals)._getContextManager?.() ?? context;
+  if (manager !== probedManager) {
+    probedManagerCarries = carriesContext(manager);
+    probedManager = manager;
+  }
+  return probedManagerCarries ? manager : undefined;
+}
 
 /** `messaging.system` for a provider label: the provider itself, except SNS's well-known `aws.sns`. */
 export function messagingSystem(provider: string): string {
