@@ -2,8 +2,8 @@ import { classifyError, reasonOf } from '../classify.js';
 import type { PushTelemetry } from '../telemetry.js';
 import type { ErrorType } from '../taxonomy.js';
 import type { FailedMessage, SettleResult } from '../types.js';
-import { BoundedMap } from '../bounded-map.js';
 import { readProperty, readString } from '../utils.js';
+import { TicketTokens } from './expo-tickets.js';
 import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
 
 export type { AdapterOptions } from './instrument.js';
@@ -43,8 +43,6 @@ export const EXPO_ERROR_TYPES = {
 // Expo answers a malformed token with a ticket whose details.error is DeviceNotRegistered (or absent); only the
 // message tells a token that never was valid from one that went away.
 const NOT_A_VALID_TOKEN = /is not a valid Expo push token/i;
-// Enough ticket ids to cover the receipts of the last ~1000 batches of 100, which Expo keeps for about a day.
-const REMEMBERED_TICKETS = 100_000;
 
 function lookup(code: string | undefined): ErrorType | undefined {
   return code !== undefined && Object.hasOwn(EXPO_ERROR_TYPES, code) ? EXPO_ERROR_TYPES[code as keyof typeof EXPO_ERROR_TYPES] : undefined;
@@ -99,18 +97,14 @@ function recipientsOf(messages: unknown): (string | undefined)[] {
   return recipients;
 }
 
-/** Ticket id → token, oldest forgotten first: receipts carry no token of their own (at best `details.expoPushToken`). */
-class TicketTokens {
-  readonly #tokens = new BoundedMap<string, string>(REMEMBERED_TICKETS);
-  remember(id: string, token: string): void {
-    this.#tokens.set(id, token);
+/** recipientsOf(messages).length without building the list: counted on every send, read back only on failure. */
+function recipientCount(messages: unknown): number {
+  let count = 0;
+  for (const message of Array.isArray(messages) ? messages : [messages]) {
+    const to = readProperty(message, 'to');
+    count += Array.isArray(to) ? to.length : 1;
   }
-  /** A receipt is final, so its id is forgotten once read. */
-  take(id: string): string | undefined {
-    const token = this.#tokens.get(id);
-    this.#tokens.delete(id);
-    return token;
-  }
+  return count;
 }
 
 /**
@@ -166,7 +160,7 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
   const sendPushNotificationsAsync = wrapMethod<ExpoLike['sendPushNotificationsAsync']>(telemetry, expo, 'sendPushNotificationsAsync', {
     ...common,
     operation: 'send_push_notifications',
-    countMessages: ([messages]) => recipientsOf(messages).length,
+    countMessages: ([messages]) => recipientCount(messages),
     tokens: ([messages]) => recipientsOf(messages).filter((token): token is string => token !== undefined),
     settle: settleTickets,
     ...(onInvalidToken !== undefined && { onInvalidToken }),
