@@ -27,6 +27,7 @@ import {
 } from './fixtures.js';
 import { runInterleaved, type Measurement, type Variant } from './harness.js';
 import { check, info, overheadNs, packageVersion, table, targets, type TargetLine } from './report.js';
+import { measureTicketMemory } from './ticket-memory.js';
 import { runWithContextManager } from './with-context-manager.js';
 
 const OPTIONS = {
@@ -218,6 +219,7 @@ async function main(): Promise<void> {
   const checks = await verify(s, byName, lastScrape);
   await Promise.all(Object.values(s.sdk).map((tracing) => tracing.provider.shutdown()));
   const withManager = await runWithContextManager(OPTIONS, TRACING_OVER_SDK_MAX);
+  const ticketMemory = measureTicketMemory();
 
   console.log('');
   console.log(tables(byName, Buffer.byteLength(lastScrape.body)));
@@ -225,7 +227,7 @@ async function main(): Promise<void> {
   console.log(withManager.table);
   console.log('');
   console.log('targets (a MISS is reported, not fatal)');
-  console.log(targets([...targetLines(byName), withManager.target]));
+  console.log(targets([...targetLines(byName), withManager.target, ticketMemory]));
   console.log('');
   console.log(`checks: ${[...checks, withManager.check].join('; ')}`);
   console.log(`total time ${((performance.now() - started) / 1000).toFixed(1)} s`);
