@@ -24,28 +24,39 @@ describe('TicketTokens (the Expo adapter ticket id → token memory)', () => {
     assert.equal(memory.take('id'), token(2));
   });
 
-  it('does not remember what it cannot store as short ASCII, and stays correct around it', () => {
+  it('remembers pairs no record can hold (long, non-ASCII) too, and stays correct around them', () => {
     const memory = new TicketTokens();
+    const long = `ExponentPushToken[${'y'.repeat(80)}]`;
     memory.remember('id-a', token(1));
     memory.remember('id-b', 'ExponentPushToken[ünïcode]');
-    memory.remember('id-c', 'x'.repeat(65));
+    memory.remember('id-c', long);
+    memory.remember('ïd-é', token(3));
+    memory.remember('i'.repeat(47), token(4));
+    memory.remember('i'.repeat(46), 'x'.repeat(64));
     memory.remember('id-d', '');
     memory.remember('', token(5));
-    memory.remember('ïd-é', token(6));
-    memory.remember('i'.repeat(47), token(7));
-    memory.remember('i'.repeat(46), 'x'.repeat(64));
     memory.remember('id-h', token(8));
-    for (const id of ['id-b', 'id-c', 'id-d', '', 'ïd-é', 'i'.repeat(47)]) assert.equal(memory.take(id), undefined, id);
-    assert.equal(memory.take('id-a'), token(1));
+    assert.equal(memory.take('id-b'), 'ExponentPushToken[ünïcode]');
+    assert.equal(memory.take('id-c'), long);
+    assert.equal(memory.take('id-c'), undefined, 'forgotten once read, there too');
+    assert.equal(memory.take('ïd-é'), token(3));
+    assert.equal(memory.take('i'.repeat(47)), token(4));
     assert.equal(memory.take('i'.repeat(46)), 'x'.repeat(64));
+    assert.equal(memory.take('id-d'), undefined, 'an empty token is nothing to remember');
+    assert.equal(memory.take(''), undefined);
+    assert.equal(memory.take('id-a'), token(1));
     assert.equal(memory.take('id-h'), token(8), 'a record refused half-way is reused, not left half-written');
   });
 
-  it('tells apart ids that differ in one character', () => {
+  it('drops the oldest record when a refused pair overwrote part of it, rather than answer with a mangled token', () => {
     const memory = new TicketTokens();
-    const ids = Array.from({ length: 1000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
-    ids.forEach((id, i) => memory.remember(id, token(i)));
-    ids.forEach((id, i) => assert.equal(memory.take(id), token(i)));
+    memory.remember('abc', token(0));
+    for (let i = 1; i < 100_000; i++) memory.remember(`id-${i}`, token(i));
+    // The ring is full: the next record goes where 'abc' is. This id starts with 'abc'; its token is refused half-way.
+    memory.remember('abcd', 'ExponentPushToken[ünïcode]');
+    assert.equal(memory.take('abc'), undefined);
+    assert.equal(memory.take('abcd'), 'ExponentPushToken[ünïcode]', 'kept beside the ring');
+    assert.equal(memory.take('id-1'), token(1));
   });
 
   it('indexes on the first lookup what was sent since the last one', () => {

@@ -8,10 +8,12 @@
  * lookup after new sends, in one pass (~0.1–0.2 µs a record). Measured under load, a Map of strings cost ~1.1 µs a
  * message and a hash index kept up to date on every send ~0.5 µs, most of it the index's cache misses.
  *
- * A cache, not a store: the oldest records are overwritten as the ring wraps, and an id longer than 46 characters,
- * a token longer than 64, or either one not printable ASCII is not remembered. Expo's ids are UUIDs (36) and its
- * tokens ExponentPushToken[…] (41).
+ * A cache, not a store: the oldest records are overwritten as the ring wraps. A record holds an id of up to 46
+ * printable ASCII characters and a token of up to 64 (Expo's ids are UUIDs, 36, and its tokens ExponentPushToken[…],
+ * 41); a pair that does not fit goes to a Map of its own, bounded the same, which costs what the ring saves but
+ * only for such pairs.
  */
+import { BoundedMap } from '../bounded-map.js';
 
 /** Records kept: the receipts of the last ~1,000 batches of 100. */
 const CAPACITY = 100_000;
@@ -60,11 +62,19 @@ export class TicketTokens {
   #written = 0;
   /** Records the index covers: every record before this one is in it, or was overwritten before it got there. */
   #indexed = 0;
+  /** The pairs no record can hold; created on the first one. */
+  #overflow: BoundedMap<string, string> | undefined;
 
   remember(id: string, token: string): void {
+    if (id === '' || token === '') return;
     const at = (this.#written % CAPACITY) * RECORD;
-    // Copied while checked; an unstorable pair leaves bytes in a record that is not counted, and so is reused.
-    if (!copyAscii(id, MAX_ID, this.#ring, at + 2) || !copyAscii(token, MAX_TOKEN, this.#ring, at + 2 + MAX_ID)) return;
+    // Copied while checked. An unstorable pair is not counted, so its record is reused; but it may have overwritten
+    // part of the oldest record, which a zero id length now keeps from ever matching a lookup.
+    if (!copyAscii(id, MAX_ID, this.#ring, at + 2) || !copyAscii(token, MAX_TOKEN, this.#ring, at + 2 + MAX_ID)) {
+      this.#ring[at] = 0;
+      (this.#overflow ??= new BoundedMap(CAPACITY)).set(id, token);
+      return;
+    }
     this.#ring[at] = id.length;
     this.#ring[at + 1] = token.length;
     this.#written++;
@@ -72,7 +82,14 @@ export class TicketTokens {
 
   /** The token remembered for `id`, forgetting it: a receipt is final, so its id is never asked for twice. */
   take(id: string): string | undefined {
-    if (id.length === 0 || id.length > MAX_ID) return undefined;
+    const token = id.length > 0 && id.length <= MAX_ID ? this.#takeRecord(id) : undefined;
+    if (token !== undefined || this.#overflow === undefined) return token;
+    const overflowed = this.#overflow.get(id);
+    this.#overflow.delete(id);
+    return overflowed;
+  }
+
+  #takeRecord(id: string): string | undefined {
     this.#catchUp();
     const hash = hashOf(id);
     for (let probe = 0; probe < PROBES; probe++) {
