@@ -68,6 +68,13 @@ describe('TicketTokens (the Expo adapter ticket id → token memory)', () => {
     assert.equal(memory.take('later-0'), token(0));
   });
 
+  it('tells apart ids that differ in one character', () => {
+    const memory = new TicketTokens();
+    const ids = Array.from({ length: 1000 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    ids.forEach((id, i) => memory.remember(id, token(i)));
+    ids.forEach((id, i) => assert.equal(memory.take(id), token(i)));
+  });
+
   it('keeps the last 100,000 Expo tickets, never answers with another ticket\'s token, and forgets the oldest', () => {
     const memory = new TicketTokens();
     const ids = Array.from({ length: 250_000 }, () => randomUUID());
