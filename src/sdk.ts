@@ -13,8 +13,11 @@ export interface StartTelemetryOptions {
   /** Interface for the metrics server. Default 127.0.0.1. */
   readonly metricsHost?: string;
   /**
-   * Further NodeSDK configuration (traceExporter, spanProcessors, sampler, instrumentations, resource…), passed
-   * through as is. Without a traceExporter the SDK follows the standard OTEL_* variables (OTLP by default).
+   * Further NodeSDK configuration (traceExporter, spanProcessors, sampler, instrumentations, resource, metricReaders…),
+   * passed through as is. Without a traceExporter the SDK follows the standard OTEL_* variables (OTLP by default).
+   * When metrics export is asked for, by `metricReaders` (or `metricReader`) here or by OTEL_METRICS_EXPORTER, the
+   * push metrics are recorded on the SDK's meter provider too (`messaging.client.*`, see docs/metrics.md), unless
+   * `telemetry.meterProvider` says otherwise.
    */
   readonly sdk?: Readonly<Record<string, unknown>>;
 }
@@ -25,6 +28,12 @@ export interface StartedTelemetry {
   readonly server: MetricsServer | undefined;
   /** Flushes and stops the SDK and the metrics server. */
   shutdown(): Promise<void>;
+}
+
+function asksForMetricsExport(sdk: StartTelemetryOptions['sdk']): boolean {
+  if (sdk !== undefined && (sdk.metricReaders !== undefined || sdk.metricReader !== undefined)) return true;
+  const exporters = process.env.OTEL_METRICS_EXPORTER?.trim();
+  return exporters !== undefined && exporters !== '' && exporters !== 'none';
 }
 
 /**
@@ -42,9 +51,21 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
   }
   const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'push-sender';
   const sdk = new sdkModule.NodeSDK({ serviceName, ...options.sdk });
+  const { metrics, trace } = await import('@opentelemetry/api');
+  const meterProviderBefore = metrics.getMeterProvider();
   sdk.start();
-  const { trace } = await import('@opentelemetry/api');
-  const telemetry = new PushTelemetry({ ...options.telemetry, tracerProvider: trace.getTracerProvider() });
+  // NodeSDK registers a meter provider by default (an OTLP reader when OTEL_METRICS_EXPORTER is unset); the push
+  // metrics go there only when metrics export was asked for, so the default stays one path: the /metrics scrape.
+  // A provider registered before this start (NodeSDK leaves its own registered even after shutdown) is not ours.
+  const meterProvider = metrics.getMeterProvider();
+  const useSdkMeters = meterProviderBefore !== meterProvider && asksForMetricsExport(options.sdk);
+  let telemetry: PushTelemetry;
+  try {
+    telemetry = new PushTelemetry({ ...(useSdkMeters && { meterProvider }), ...options.telemetry, tracerProvider: trace.getTracerProvider() });
+  } catch (error) {
+    await sdk.shutdown();
+    throw error;
+  }
   const server =
     options.metricsPort === false
       ? undefined

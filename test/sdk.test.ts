@@ -35,6 +35,10 @@ describe('startTelemetry', () => {
     await assert.rejects(fetch(`${started.server?.url}/metrics`));
   });
 
+  it('stops the SDK again when the telemetry options are bad', async () => {
+    await assert.rejects(startTelemetry({ metricsPort: false, telemetry: { app: 'not an app label!' } }), /app/);
+  });
+
   it('rejects unknown options before starting anything', async () => {
     await assert.rejects(startTelemetry({ servicename: 'x' } as never), /unknown option "servicename"/);
   });
