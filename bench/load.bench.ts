@@ -24,7 +24,7 @@
  * failing (a request not answered 200, a bare service that recorded something, an instrumented one whose count does
  * not match what was sent). Every server and process started here is stopped before the bench returns.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,8 @@ import { startExpoEndpoint, type ExpoEndpoint } from './expo-endpoint.js';
 import { median } from './harness.js';
 import { info, packageVersion, targets, type TargetLine } from './report.js';
 import { httpScrape, type LabelSpaceResult } from './label-space.js';
-import type { Reply, Request, Scrape, StartMessage, Usage } from './load-service.js';
+import { ServiceProcess, withTimeout } from './service-process.js';
+import type { Scrape } from './load-service.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings: about 3 minutes in all on 2 vCPUs.
@@ -83,107 +84,6 @@ const NOTIFICATION = { title: 'Your order shipped', body: 'Order #1234 is on its
 function bodyFor(scenario: Scenario): string {
   const tokens = Array.from({ length: scenario.tokens }, (_, i) => `ExponentPushToken[load-${String(i).padStart(4, '0')}]`);
   return JSON.stringify({ provider: PROVIDER, tokens, notification: NOTIFICATION });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The service processes
-
-const SERVICE = fileURLToPath(new URL('./load-service.ts', import.meta.url));
-const LABEL_SPACE = fileURLToPath(new URL('./label-space.ts', import.meta.url));
-const CHILD_TIMEOUT_MS = 30_000;
-
-class ServiceProcess {
-  readonly #child: ChildProcess;
-  readonly #pending = new Map<number, (reply: Reply) => void>();
-  #nextId = 0;
-  readonly #exited: Promise<void>;
-  /** Messages answered 200 so far, and how many more may have been served unanswered (in flight when a run ended). */
-  messages = 0;
-  slack = 0;
-
-  private constructor(
-    readonly name: string,
-    readonly url: string,
-    child: ChildProcess,
-    exited: Promise<void>,
-  ) {
-    this.#child = child;
-    this.#exited = exited;
-    child.on('message', (reply: Reply) => {
-      if (reply.type === 'failed') return void process.stderr.write(`${name} service: ${reply.message}\n`);
-      if ('id' in reply) {
-        this.#pending.get(reply.id)?.(reply);
-        this.#pending.delete(reply.id);
-      }
-    });
-  }
-
-  static async start(name: string, instrument: boolean, fakes: Readonly<Record<DemoProvider, string>>): Promise<ServiceProcess> {
-    const child = fork(SERVICE, [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.send({ type: 'start', instrument, prune: PRUNE, fakes } satisfies StartMessage);
-    try {
-      const url = await withTimeout(
-        new Promise<string>((resolve, reject) => {
-          child.once('message', (reply: Reply) => (reply.type === 'ready' ? resolve(reply.url) : reject(new Error(`${name} service: ${reply.type === 'failed' ? reply.message : reply.type}`))));
-          child.once('exit', (code) => reject(new Error(`${name} service exited with ${code} before it was ready`)));
-        }),
-        CHILD_TIMEOUT_MS,
-        `${name} service to start`,
-      );
-      return new ServiceProcess(name, url, child, exited);
-    } catch (error) {
-      child.kill();
-      await exited;
-      throw error;
-    }
-  }
-
-  tally(messages: number, slack: number): void {
-    this.messages += messages;
-    this.slack += slack;
-  }
-
-  #ask(type: Request['type']): Promise<Reply> {
-    const id = this.#nextId++;
-    return withTimeout(
-      new Promise<Reply>((resolve) => {
-        this.#pending.set(id, resolve);
-        this.#child.send({ type, id } satisfies Request);
-      }),
-      CHILD_TIMEOUT_MS,
-      `${this.name} service to answer ${type}`,
-    );
-  }
-
-  async usage(afterGc = false): Promise<Usage> {
-    const reply = await this.#ask(afterGc ? 'usage-after-gc' : 'usage');
-    if (reply.type !== 'usage') throw new Error(`${this.name} service answered ${reply.type} to usage`);
-    return reply.usage;
-  }
-
-  async scrapeInProcess(): Promise<Scrape> {
-    const reply = await this.#ask('scrape');
-    if (reply.type !== 'scrape') throw new Error(`${this.name} service answered ${reply.type} to scrape`);
-    return reply.scrape;
-  }
-
-  /** Asks the service to close its server and clients and exit; kills it if it has not within the timeout. */
-  async close(): Promise<void> {
-    if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
-    try {
-      await withTimeout(this.#ask('close').then(() => this.#exited), CHILD_TIMEOUT_MS, `${this.name} service to close`);
-    } catch {
-      this.#child.kill();
-      await this.#exited;
-    }
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -389,6 +289,8 @@ async function verify(instrumented: ServiceProcess, bare: ServiceProcess, endpoi
 // ---------------------------------------------------------------------------------------------------------------
 // The full label space, in a process of its own
 
+const LABEL_SPACE = fileURLToPath(new URL('./label-space.ts', import.meta.url));
+
 function labelSpace(): Promise<LabelSpaceResult> {
   const child = fork(LABEL_SPACE, [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -538,7 +440,7 @@ async function main(): Promise<void> {
   try {
     endpoint = await startExpoEndpoint();
     const fakes = Object.fromEntries([...others.map((provider) => [provider, simulator.fake(provider).url]), [PROVIDER, endpoint.url]]) as Record<DemoProvider, string>;
-    const starts = await Promise.allSettled([ServiceProcess.start('instrumented', true, fakes), ServiceProcess.start('bare', false, fakes)]);
+    const starts = await Promise.allSettled([ServiceProcess.start('instrumented', true, PRUNE, fakes), ServiceProcess.start('bare', false, PRUNE, fakes)]);
     for (const start of starts) if (start.status === 'fulfilled') services.push(start.value);
     for (const start of starts) if (start.status === 'rejected') throw start.reason;
     const [instrumented, bare] = services as [ServiceProcess, ServiceProcess];
