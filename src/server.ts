@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { listen } from './listen.js';
 import type { TelemetryProblem } from './problems.js';
 import type { PushTelemetry } from './telemetry.js';
 import { describe, rejectUnknownOptions } from './utils.js';
@@ -98,19 +98,13 @@ export async function serveMetrics(options: Pick<MetricsServerOptions, 'port' | 
     plain(res, status, status < 500 ? 'bad request' : 'internal error');
   });
 
-  const server = app.listen(port, host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  const { server, url, port: boundPort } = await listen(app, port, host);
   // Scrapers send small requests: cap how long a slow client may hold a connection open.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const address = server.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
-    url: `http://${urlHost}:${address.port}`,
-    port: address.port,
+    url,
+    port: boundPort,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

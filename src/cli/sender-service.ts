@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler } from 'express';
+import { listen } from '../listen.js';
 import type { PushTelemetry } from '../telemetry.js';
 import type { DemoProvider, Notification, SendOutcome } from './clients/index.js';
 
@@ -100,16 +100,10 @@ export interface SenderService {
 }
 
 export async function startSenderService(options: SenderServiceOptions & { readonly port: number; readonly host: string }): Promise<SenderService> {
-  const server = createSenderApp(options).listen(options.port, options.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const { server, url, port } = await listen(createSenderApp(options), options.port, options.host);
   return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
+    url,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

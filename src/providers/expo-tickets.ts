@@ -94,15 +94,19 @@ export class TicketTokens {
     const hash = hashOf(id);
     for (let probe = 0; probe < PROBES; probe++) {
       const slot = (hash + probe) & (SLOTS - 1);
-      const record = (this.#index[2 * slot] as number) - 1;
-      if (record === -1 || this.#index[2 * slot + 1] !== hash || !this.#intact(record)) continue;
-      const at = (record % CAPACITY) * RECORD;
-      if (!this.#holdsId(at, id)) continue;
+      const at = this.#liveRecordAt(slot, hash);
+      if (at === -1 || !this.#holdsId(at, id)) continue;
       this.#index[2 * slot] = 0;
       const tokenAt = at + 2 + MAX_ID;
       return this.#ring.toString('latin1', tokenAt, tokenAt + (this.#ring[at + 1] as number));
     }
     return undefined;
+  }
+
+  /** Where the slot's record starts in the ring, when it holds one with this id hash that is still intact; else -1. */
+  #liveRecordAt(slot: number, hash: number): number {
+    const record = (this.#index[2 * slot] as number) - 1;
+    return record !== -1 && this.#index[2 * slot + 1] === hash && this.#intact(record) ? (record % CAPACITY) * RECORD : -1;
   }
 
   #intact(record: number): boolean {
@@ -134,8 +138,8 @@ export class TicketTokens {
   #slotFor(hash: number, at: number): number {
     for (let probe = 0; probe < PROBES; probe++) {
       const slot = (hash + probe) & (SLOTS - 1);
-      const record = (this.#index[2 * slot] as number) - 1;
-      if (record !== -1 && this.#index[2 * slot + 1] === hash && this.#intact(record) && this.#sameId(at, (record % CAPACITY) * RECORD)) return slot;
+      const other = this.#liveRecordAt(slot, hash);
+      if (other !== -1 && this.#sameId(at, other)) return slot;
     }
     let oldest = hash & (SLOTS - 1);
     for (let probe = 0; probe < PROBES; probe++) {
