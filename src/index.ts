@@ -1,5 +1,5 @@
 export { PushTelemetry } from './telemetry.js';
-export type { MetricsHandler, TelemetryHealth } from './telemetry.js';
+export type { HeldInvalidTokensSummary, MetricsHandler, TelemetryHealth } from './telemetry.js';
 export { ERROR_TYPES, errorOwner, isErrorType } from './taxonomy.js';
 export type { ErrorOwner, ErrorType } from './taxonomy.js';
 export { classifyError, classifyErrorCode, classifyHttpStatus } from './classify.js';
@@ -17,7 +17,9 @@ export { FAILURE_EVENT, MAX_FAILURE_EVENTS, PUSH_ATTRIBUTES } from './tracing.js
 export type { TelemetryProblem } from './problems.js';
 export type {
   FailedMessage,
+  HeldInvalidTokens,
   InvalidTokenEvent,
+  InvalidTokenGuardOptions,
   PushSender,
   PushTelemetryOptions,
   ReceiptsOptions,

@@ -6,7 +6,7 @@ import type { MetricFamily, Sample } from './internal-types.js';
 import { VERSION } from './version.js';
 
 /**
- * The contract's six metrics, registered once per prom-client registry. Each is a real prom-client metric (so
+ * The contract's metrics, registered once per prom-client registry. Each is a real prom-client metric (so
  * `registry.metrics()`, `getMetricsAsJSON()` and AggregatorRegistry all work) whose `get()` reads the SeriesStore
  * at scrape time instead of prom-client's own label maps.
  */
@@ -18,6 +18,7 @@ export const METRIC_NAMES = {
   lastSuccess: 'push_last_success_timestamp_seconds',
   receipts: 'push_receipts_total',
   info: 'push_telemetry_info',
+  invalidTokensHeld: 'push_invalid_tokens_held_total',
 } as const;
 
 const HELP = {
@@ -26,6 +27,7 @@ const HELP = {
   inFlight: 'Push provider API calls started and not yet settled.',
   lastSuccess: 'Unix time in seconds of the last message a push provider accepted.',
   receipts: 'Second-phase delivery receipts (Expo), by outcome (delivered|failed) and error_type (failed only).',
+  invalidTokensHeld: 'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm (a mass verdict is likelier a misconfiguration than real uninstalls).',
   info: 'Always 1 while a push-telemetry instrumented process runs; tells "no traffic" from "sender gone".',
 } as const;
 
@@ -65,13 +67,20 @@ function register(registry: Registry, store: SeriesStore): void {
     new Gauge({ name: METRIC_NAMES.lastSuccess, help: HELP.lastSuccess, labelNames: ['provider', 'app'], registers, aggregator: 'max' }),
     family(METRIC_NAMES.lastSuccess, HELP.lastSuccess, 'gauge', 'max', (into) => {
       for (const s of senders()) {
-        if (!Number.isNaN(s.lastSuccessAt)) into.push({ labels: s.labels, value: (performance.timeOrigin + s.lastSuccessAt) / 1000 });
+        const seconds = s.lastSuccess.unixSeconds();
+        if (!Number.isNaN(seconds)) into.push({ labels: s.labels, value: seconds });
       }
     }),
   );
   readFrom(
     new Counter({ name: METRIC_NAMES.receipts, help: HELP.receipts, labelNames: ['provider', 'app', 'outcome', 'error_type'], registers }),
     family(METRIC_NAMES.receipts, HELP.receipts, 'counter', 'sum', (into) => { for (const s of senders()) s.receiptSamples(into); }),
+  );
+  readFrom(
+    new Counter({ name: METRIC_NAMES.invalidTokensHeld, help: HELP.invalidTokensHeld, labelNames: ['provider', 'app'], registers }),
+    family(METRIC_NAMES.invalidTokensHeld, HELP.invalidTokensHeld, 'counter', 'sum', (into) => {
+      for (const s of senders()) into.push({ labels: s.labels, value: s.invalidTokensHeld });
+    }),
   );
   const infoLabels = Object.freeze({ version: VERSION });
   readFrom(

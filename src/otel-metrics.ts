@@ -5,14 +5,14 @@ import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
-  ATTR_MESSAGING_SYSTEM,
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
   METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
   METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
 } from './semconv.js';
 import { DURATION_BUCKETS, OUTCOME_PARTIAL, OUTCOME_SUCCESS } from './series.js';
 import { ERROR_TYPES, errorTypeIndex, type ErrorType } from './taxonomy.js';
-import { messagingSystem, PUSH_ATTRIBUTES } from './tracing.js';
+import { SuccessClock } from './success-clock.js';
+import { PUSH_ATTRIBUTES, systemAttributes } from './tracing.js';
 import { VERSION } from './version.js';
 
 /**
@@ -36,6 +36,8 @@ export const OTEL_METRIC_NAMES = {
   lastSuccess: 'push.client.last_success.timestamp',
   /** Counter `{receipt}` (asynchronous): the twin of `push_receipts_total`. */
   receipts: 'push.client.receipts',
+  /** Counter `{verdict}` (asynchronous): the twin of `push_invalid_tokens_held_total`. */
+  invalidTokensHeld: 'push.client.invalid_tokens.held',
 } as const;
 
 const DESCRIPTIONS = {
@@ -44,6 +46,7 @@ const DESCRIPTIONS = {
   activeRequests: 'Push provider API calls started and not yet settled.',
   lastSuccess: 'Unix time in seconds of the last message a push provider accepted.',
   receipts: 'Second-phase delivery receipts (Expo), by push.outcome (delivered|failed) and error.type (failed only).',
+  invalidTokensHeld: 'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm.',
 } as const;
 
 /** Slots of the count arrays: [accepted | delivered, failed by ERROR_TYPES order...], the layout series.ts uses. */
@@ -89,8 +92,8 @@ function outcomeAttributes(base: Attributes, first: string, failed: string): rea
 interface SenderState {
   readonly attributes: Attributes;
   inFlight: number;
-  /** performance.now() of the last accepted message, NaN until there is one. */
-  lastSuccessAt: number;
+  readonly lastSuccess: SuccessClock;
+  invalidTokensHeld: number;
   /** Allocated on the first receipt, so providers without receipts report none. */
   receipts: { readonly counts: Float64Array; readonly attributes: readonly Attributes[] } | undefined;
 }
@@ -131,7 +134,7 @@ export class OtelSender {
   settled(accepted: number, failedTypes: readonly ErrorType[], outcome: number, seconds: number, end: number): void {
     const { messages, durationAttributes } = this.#operation;
     add(messages, 0, accepted);
-    if (accepted > 0) this.#sender.lastSuccessAt = end;
+    if (accepted > 0) this.#sender.lastSuccess.stamp(end);
     for (const type of failedTypes) add(messages, 1 + errorTypeIndex(type), 1);
     // error.type only when the call failed as a whole: a partial batch is a call that worked.
     const attributes =
@@ -162,6 +165,7 @@ export class OtelMetrics {
   readonly #receipts: ObservableCounter;
   readonly #activeRequests: ObservableUpDownCounter;
   readonly #lastSuccess: ObservableGauge;
+  readonly #held: ObservableCounter;
   readonly #senders = new Map<string, SenderState>();
   readonly #operations = new Map<string, OperationState>();
 
@@ -180,7 +184,8 @@ export class OtelMetrics {
     this.#receipts = meter.createObservableCounter(OTEL_METRIC_NAMES.receipts, { description: DESCRIPTIONS.receipts, unit: '{receipt}' });
     this.#activeRequests = meter.createObservableUpDownCounter(OTEL_METRIC_NAMES.activeRequests, { description: DESCRIPTIONS.activeRequests, unit: '{request}' });
     this.#lastSuccess = meter.createObservableGauge(OTEL_METRIC_NAMES.lastSuccess, { description: DESCRIPTIONS.lastSuccess, unit: 's' });
-    meter.addBatchObservableCallback((result) => this.#observe(result), [this.#sent, this.#receipts, this.#activeRequests, this.#lastSuccess]);
+    this.#held = meter.createObservableCounter(OTEL_METRIC_NAMES.invalidTokensHeld, { description: DESCRIPTIONS.invalidTokensHeld, unit: '{verdict}' });
+    meter.addBatchObservableCallback((result) => this.#observe(result), [this.#sent, this.#receipts, this.#activeRequests, this.#lastSuccess, this.#held]);
   }
 
   #observe(result: BatchObservableResult): void {
@@ -190,7 +195,9 @@ export class OtelMetrics {
     }
     for (const sender of this.#senders.values()) {
       result.observe(this.#activeRequests, sender.inFlight, sender.attributes);
-      if (!Number.isNaN(sender.lastSuccessAt)) result.observe(this.#lastSuccess, (performance.timeOrigin + sender.lastSuccessAt) / 1000, sender.attributes);
+      const lastSuccess = sender.lastSuccess.unixSeconds();
+      if (!Number.isNaN(lastSuccess)) result.observe(this.#lastSuccess, lastSuccess, sender.attributes);
+      result.observe(this.#held, sender.invalidTokensHeld, sender.attributes);
       const receipts = sender.receipts;
       if (receipts !== undefined) receipts.counts.forEach((value, i) => result.observe(this.#receipts, value, receipts.attributes[i]));
     }
@@ -200,9 +207,9 @@ export class OtelMetrics {
     const key = `${provider}\u0000${app ?? ''}`;
     let sender = this.#senders.get(key);
     if (sender === undefined) {
-      const attributes: Attributes = { [ATTR_MESSAGING_SYSTEM]: messagingSystem(provider) };
+      const attributes: Attributes = systemAttributes(provider);
       if (app !== undefined) attributes[PUSH_ATTRIBUTES.app] = app;
-      sender = { attributes: Object.freeze(attributes), inFlight: 0, lastSuccessAt: Number.NaN, receipts: undefined };
+      sender = { attributes: Object.freeze(attributes), inFlight: 0, lastSuccess: new SuccessClock(), invalidTokensHeld: 0, receipts: undefined };
       this.#senders.set(key, sender);
     }
     return sender;
@@ -212,7 +219,7 @@ export class OtelMetrics {
     const key = `${provider}\u0000${app ?? ''}\u0000${operation}`;
     let state = this.#operations.get(key);
     if (state === undefined) {
-      const base: Attributes = { [ATTR_MESSAGING_SYSTEM]: messagingSystem(provider), [ATTR_MESSAGING_OPERATION_NAME]: operation };
+      const base: Attributes = { ...systemAttributes(provider), [ATTR_MESSAGING_OPERATION_NAME]: operation };
       const durationBase: Attributes = { ...base, [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND };
       if (app !== undefined) base[PUSH_ATTRIBUTES.app] = durationBase[PUSH_ATTRIBUTES.app] = app;
       const [success, ...failure] = outcomeAttributes(durationBase, 'success', 'failure');
@@ -229,6 +236,10 @@ export class OtelMetrics {
   /** The recorder for one wrapped sender. */
   sender(provider: string, app: string | undefined, operation: string, problems: ProblemLog): OtelSender {
     return new OtelSender(this.#sender(provider, app), this.#operation(provider, app, operation), this.#duration, problems);
+  }
+
+  countHeld(provider: string, app: string | undefined, count: number): void {
+    this.#sender(provider, app).invalidTokensHeld += count;
   }
 
   countReceipts(provider: string, app: string | undefined, delivered: number, failedTypes: readonly ErrorType[]): void {

@@ -7,17 +7,23 @@ export interface TelemetryProblem {
   readonly kind: string;
   /** How many times it has failed since the process started. */
   readonly count: number;
-  /** Name and message of the last failure, shortened. */
+  /**
+   * The last failure's class and string `code`; its message too (tokens cut out, shortened) only when the telemetry
+   * was created with `recordErrorMessages: true`, since a token store's or SDK's message may quote a token or payload.
+   */
   readonly lastError: string;
   /** Unix milliseconds of the last failure. */
   readonly lastAt: number;
 }
 
-/** Name and message, with the tokens of the call cut out: a token store's error may well quote the token. */
-function summarize(error: unknown, tokens: readonly string[] | undefined): string {
+/** Name and code, and the message when asked for, with the call's tokens cut out. */
+function summarize(error: unknown, tokens: readonly string[] | undefined, withMessage: boolean): string {
   const name = readString(error, 'name');
-  const message = readString(error, 'message');
-  return name !== undefined || message !== undefined ? redactMessage(`${name ?? 'Error'}: ${message ?? ''}`, tokens) : typeof error;
+  const code = readString(error, 'code');
+  const message = withMessage ? readString(error, 'message') : undefined;
+  if (name === undefined && message === undefined) return typeof error;
+  const label = `${name ?? 'Error'}${code === undefined ? '' : ` [${code}]`}`;
+  return redactMessage(message === undefined ? label : `${label}: ${message}`, tokens);
 }
 
 /**
@@ -27,10 +33,16 @@ function summarize(error: unknown, tokens: readonly string[] | undefined): strin
  */
 export class ProblemLog {
   readonly #problems = new Map<string, { count: number; lastError: string; lastAt: number }>();
+  readonly #withMessages: boolean;
+
+  /** `recordErrorMessages`: keep the failures' messages, not only their class and code. */
+  constructor(recordErrorMessages = false) {
+    this.#withMessages = recordErrorMessages;
+  }
 
   report(kind: string, error: unknown, tokens?: readonly string[]): void {
     try {
-      const lastError = summarize(error, tokens);
+      const lastError = summarize(error, tokens, this.#withMessages);
       const seen = this.#problems.get(kind);
       if (seen !== undefined) {
         seen.count++;

@@ -7,7 +7,12 @@
 /** Stable. Describes a class of error the operation ended with. */
 export const ATTR_ERROR_TYPE = 'error.type' as const;
 
-/** Development. The messaging system as identified by the client instrumentation. */
+/** Development. The messaging system as identified by the client instrumentation (1.45: renamed from messaging.system). */
+export const ATTR_MESSAGING_SYSTEM_NAME = 'messaging.system.name' as const;
+/**
+ * Deprecated in 1.45 for `messaging.system.name`; still emitted beside it until the messaging conventions are stable,
+ * so queries and backends written against the older name keep working.
+ */
 export const ATTR_MESSAGING_SYSTEM = 'messaging.system' as const;
 /** Development. The system-specific name of the messaging operation. */
 export const ATTR_MESSAGING_OPERATION_NAME = 'messaging.operation.name' as const;
@@ -20,7 +25,7 @@ export const ATTR_MESSAGING_MESSAGE_ID = 'messaging.message.id' as const;
 
 /** Enum value "send" for ATTR_MESSAGING_OPERATION_TYPE. */
 export const MESSAGING_OPERATION_TYPE_VALUE_SEND = 'send' as const;
-/** Enum value "aws.sns" for ATTR_MESSAGING_SYSTEM. */
+/** Enum value "aws.sns" for ATTR_MESSAGING_SYSTEM_NAME (and the deprecated ATTR_MESSAGING_SYSTEM). */
 export const MESSAGING_SYSTEM_VALUE_AWS_SNS = 'aws.sns' as const;
 
 /** Development. Counter, unit `{message}`: number of messages producer attempted to send to the broker. */

@@ -1,5 +1,6 @@
 import { ERROR_TYPES, type ErrorType, errorTypeIndex } from './taxonomy.js';
 import type { Exemplar, Labels, Sample } from './internal-types.js';
+import { SuccessClock } from './success-clock.js';
 
 /**
  * The hot-path side of the metrics. A send touches only preallocated typed arrays found at wrap time; label objects,
@@ -27,7 +28,7 @@ function add(slots: Float64Array, index: number, count: number): void {
   slots[index] = (slots[index] as number) + count;
 }
 
-/** Per (provider, app): message and receipt counts, calls in flight, last success. */
+/** Per (provider, app): message and receipt counts, calls in flight, last success, held invalid-token verdicts. */
 export class SenderSeries {
   readonly labels: Labels;
   /** [accepted, failed by ERROR_TYPES order...] */
@@ -35,8 +36,10 @@ export class SenderSeries {
   /** [delivered, failed by ERROR_TYPES order...]; allocated on the first receipt so providers without receipts show none. */
   receipts: Float64Array | undefined;
   inFlight = 0;
-  /** performance.now() of the last accepted message, NaN until there is one; made Unix time at scrape time. */
-  lastSuccessAt = Number.NaN;
+  /** When the last message was accepted. */
+  readonly lastSuccess = new SuccessClock();
+  /** Invalid-token verdicts the surge guard held back from onInvalidToken. */
+  invalidTokensHeld = 0;
   readonly #outcomeLabels: readonly Labels[];
   readonly #receiptLabels: readonly Labels[];
 

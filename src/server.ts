@@ -126,7 +126,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     health: () => {
       // Telemetry trouble is reported, never turned into a failing probe: the sender itself is fine.
       const health = telemetry.health();
-      return { status: health.ok ? 'ok' : 'degraded', problems: publicProblems(health.problems) };
+      const invalidTokensHeld = health.invalidTokensHeld.map((hold) => ({ ...hold, since: new Date(hold.since).toISOString() }));
+      return { status: health.ok ? 'ok' : 'degraded', problems: publicProblems(health.problems), invalidTokensHeld };
     },
   }));
 }

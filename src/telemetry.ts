@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
@@ -11,10 +12,10 @@ import { storeFor } from './metrics.js';
 import { otelMetricsFor, type OtelMetrics } from './otel-metrics.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
 import { SeriesStore } from './series.js';
-import { isErrorType, type ErrorType } from './taxonomy.js';
-import { notifyInvalidToken } from './invalid-tokens.js';
+import { isErrorType } from './taxonomy.js';
+import { guardThresholds, judgeInvalidTokens, logHold, SurgeGuard, type GuardThresholds, type HeldHandler, type HoldSink } from './invalid-tokens.js';
 import { spanTemplate } from './tracing.js';
-import type { PushSender, PushTelemetryOptions, ReceiptsOptions, TokenHashOptions, WrapSenderOptions } from './types.js';
+import type { HeldInvalidTokens, PushSender, PushTelemetryOptions, ReceiptsOptions, TokenHashOptions, WrapSenderOptions } from './types.js';
 import { VERSION } from './version.js';
 import { instrumentSender, type SenderRuntime } from './wrap.js';
 import {
@@ -28,14 +29,28 @@ import {
   rejectUnknownOptions,
 } from './utils.js';
 
-const TELEMETRY_OPTIONS = ['registry', 'tracerProvider', 'meterProvider', 'app', 'exemplars', 'tokenHash'] as const;
-const WRAP_OPTIONS = ['provider', 'operation', 'app', 'classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken'] as const;
-const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken'] as const;
+const TELEMETRY_OPTIONS = [
+  'registry', 'tracerProvider', 'meterProvider', 'app', 'exemplars', 'tokenHash', 'recordErrorMessages', 'invalidTokenGuard', 'onInvalidTokensHeld',
+] as const;
+const WRAP_OPTIONS = ['provider', 'operation', 'app', 'classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
+const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
+
+/** An open hold as health() and /healthz show it: no tokens. */
+export interface HeldInvalidTokensSummary {
+  readonly provider: string;
+  readonly app?: string;
+  readonly trigger: 'batch' | 'window';
+  readonly count: number;
+  /** Unix milliseconds when the hold opened. */
+  readonly since: number;
+}
 
 export interface TelemetryHealth {
   /** False once any telemetry failure (a throwing hook, tracer or collector) has been swallowed. Sends are unaffected either way. */
   readonly ok: boolean;
   readonly problems: readonly TelemetryProblem[];
+  /** Surge-guard holds waiting for a person (`heldInvalidTokens()` has their verdicts). They do not make `ok` false. */
+  readonly invalidTokensHeld: readonly HeldInvalidTokensSummary[];
 }
 
 const NO_REGISTRY = 'this PushTelemetry was created with registry: false, so its metrics go to options.meterProvider only and there is no Prometheus registry to serve';
@@ -87,14 +102,19 @@ export class PushTelemetry {
   readonly #app: string | undefined;
   readonly #exemplars: boolean;
   readonly #hashToken: ((token: string) => string) | undefined;
-  readonly #problems = new ProblemLog();
+  readonly #recordErrorMessages: boolean;
+  readonly #problems: ProblemLog;
+  readonly #guardThresholds: GuardThresholds | undefined;
+  readonly #guards = new Map<string, SurgeGuard>();
+  readonly #holds = new Set<HeldInvalidTokens>();
+  readonly #onInvalidTokensHeld: HeldHandler | undefined;
 
   constructor(options: PushTelemetryOptions = {}) {
     if (options === null || typeof options !== 'object') {
       throw new TypeError(`new PushTelemetry(options): options must be an object, got ${describe(options)}`);
     }
     rejectUnknownOptions(options, TELEMETRY_OPTIONS, 'new PushTelemetry(options)');
-    const { registry = new PromRegistry(), tracerProvider, meterProvider, app, exemplars = false, tokenHash } = options;
+    const { registry = new PromRegistry(), tracerProvider, meterProvider, app, exemplars = false, tokenHash, recordErrorMessages = false } = options;
     if (registry !== false && !isRegistry(registry)) {
       throw new TypeError(`options.registry must be a prom-client Registry, got ${describe(registry)}`);
     }
@@ -108,6 +128,12 @@ export class PushTelemetry {
       throw new TypeError('options.registry: false turns the Prometheus metrics off, which leaves no metrics at all; give options.meterProvider too (OTLP-only metrics), or leave registry out');
     }
     if (typeof exemplars !== 'boolean') throw new TypeError(`options.exemplars must be a boolean, got ${describe(exemplars)}`);
+    if (typeof recordErrorMessages !== 'boolean') throw new TypeError(`options.recordErrorMessages must be a boolean, got ${describe(recordErrorMessages)}`);
+    checkFunction(options.onInvalidTokensHeld, 'options.onInvalidTokensHeld');
+    this.#guardThresholds = guardThresholds(options.invalidTokenGuard);
+    this.#onInvalidTokensHeld = options.onInvalidTokensHeld;
+    this.#recordErrorMessages = recordErrorMessages;
+    this.#problems = new ProblemLog(recordErrorMessages);
     if (exemplars && registry === false) {
       throw new TypeError('options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off');
     }
@@ -141,7 +167,9 @@ export class PushTelemetry {
     const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "fcm"');
     const operation = checkLabelValue(options.operation ?? 'send', OPERATION_PATTERN, 'options.operation', 'a snake_case SDK method name such as "send_each"');
     const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
-    for (const hook of ['classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken'] as const) checkFunction(options[hook], `options.${hook}`);
+    for (const hook of ['classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken', 'onInvalidTokensHeld'] as const) {
+      checkFunction(options[hook], `options.${hook}`);
+    }
 
     const runtime: SenderRuntime = {
       provider,
@@ -149,7 +177,14 @@ export class PushTelemetry {
       sender: this.#store.sender(provider, app),
       operation: this.#store.operation(provider, app, operation),
       otel: this.#otel?.sender(provider, app, operation, this.#problems),
-      span: spanTemplate(this.#tracerProvider, VERSION, provider, operation, app, options.countMessages !== undefined, this.#hashToken),
+      span: spanTemplate(this.#tracerProvider, VERSION, {
+        provider,
+        operation,
+        app,
+        batch: options.countMessages !== undefined,
+        hashToken: this.#hashToken,
+        recordErrorMessages: this.#recordErrorMessages,
+      }),
       exemplars: this.#exemplars,
       problems: this.#problems,
       classify: options.classify,
@@ -158,6 +193,8 @@ export class PushTelemetry {
       tokens: options.tokens as SenderRuntime['tokens'],
       settle: options.settle as SenderRuntime['settle'],
       onInvalidToken: options.onInvalidToken,
+      guard: options.onInvalidToken === undefined ? undefined : this.#guard(provider, app),
+      onInvalidTokensHeld: options.onInvalidTokensHeld ?? this.#onInvalidTokensHeld,
     };
     return instrumentSender(fn, runtime);
   }
@@ -168,25 +205,67 @@ export class PushTelemetry {
     rejectUnknownOptions(options, RECEIPT_OPTIONS, 'recordReceipts(options)');
     const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "expo"');
     const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
-    const { delivered, failed = [], onInvalidToken } = options;
+    const { delivered, failed = [], onInvalidToken, onInvalidTokensHeld } = options;
     if (!Number.isInteger(delivered) || delivered < 0) throw new TypeError(`options.delivered must be a whole number >= 0, got ${describe(delivered)}`);
     if (!Array.isArray(failed)) throw new TypeError(`options.failed must be an array of { errorType }, got ${describe(failed)}`);
     checkFunction(onInvalidToken, 'options.onInvalidToken');
+    checkFunction(onInvalidTokensHeld, 'options.onInvalidTokensHeld');
     const types = failed.map((message) => {
       const type = readProperty(message, 'errorType');
       return isErrorType(type) ? type : 'unknown';
     });
     this.#store.sender(provider, app).countReceipts(delivered, types);
     this.#otel?.countReceipts(provider, app, delivered, types);
-    const source = { provider, app, problems: this.#problems, onInvalidToken };
-    failed.forEach((message, i) => notifyInvalidToken(source, readProperty(message, 'token'), types[i] as ErrorType, readProperty(message, 'reason')));
+    if (onInvalidToken === undefined) return;
+    const source = {
+      provider,
+      app,
+      problems: this.#problems,
+      onInvalidToken,
+      guard: this.#guard(provider, app),
+      onInvalidTokensHeld: onInvalidTokensHeld ?? this.#onInvalidTokensHeld,
+    };
+    judgeInvalidTokens(source, delivered + failed.length, failed, types, performance.now());
   }
 
-  /** Telemetry failures swallowed so far; sends never see them. */
+  /** Telemetry failures swallowed so far (sends never see them), and the surge guard's open holds. */
   health(): TelemetryHealth {
     const problems = this.#problems.list();
-    return { ok: problems.length === 0, problems };
+    const invalidTokensHeld = [...this.#holds].map(({ provider, app, trigger, count, since }) => ({ provider, ...(app !== undefined && { app }), trigger, count, since }));
+    return { ok: problems.length === 0, problems, invalidTokensHeld };
   }
+
+  /**
+   * The surge guard's open holds, oldest first: verdicts held back from `onInvalidToken` because one call or one
+   * window reported most of its recipients gone. A person confirms with `release()` or throws them away with `discard()`.
+   */
+  heldInvalidTokens(): readonly HeldInvalidTokens[] {
+    return [...this.#holds];
+  }
+
+  /** The surge guard of a (provider, app), shared by every sender and receipts call of this instance; none when off. */
+  #guard(provider: string, app: string | undefined): SurgeGuard | undefined {
+    const thresholds = this.#guardThresholds;
+    if (thresholds === undefined) return undefined;
+    const key = `${provider}\u0000${app ?? ''}`;
+    let guard = this.#guards.get(key);
+    if (guard === undefined) this.#guards.set(key, (guard = new SurgeGuard(provider, app, thresholds, this.#holdSink)));
+    return guard;
+  }
+
+  readonly #holdSink: HoldSink = {
+    countHeld: (provider, app, count) => {
+      this.#store.sender(provider, app).invalidTokensHeld += count;
+      this.#otel?.countHeld(provider, app, count);
+    },
+    opened: (hold) => {
+      this.#holds.add(hold);
+      logHold(hold);
+    },
+    closed: (hold) => {
+      this.#holds.delete(hold);
+    },
+  };
 
   /**
    * Serves the registry: OpenMetrics (with exemplars) when exemplars are on and the scraper accepts it, the

@@ -18,6 +18,7 @@ import {
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
+  ATTR_MESSAGING_SYSTEM_NAME,
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
   MESSAGING_SYSTEM_VALUE_AWS_SNS,
 } from './semconv.js';
@@ -54,6 +55,8 @@ export interface SpanTemplate {
   readonly attributes: Attributes;
   readonly batch: boolean;
   readonly hashToken: ((token: string) => string) | undefined;
+  /** The user's `recordErrorMessages`: the sender's own error text on the span, tokens cut out. */
+  readonly recordErrorMessages: boolean;
 }
 
 // The provider a global proxy delegates to while no SDK is registered: a singleton in @opentelemetry/api.
@@ -88,14 +91,28 @@ export function contextManagerForSpans(): SpanContextCarrier | undefined {
   return probedManagerCarries ? manager : undefined;
 }
 
-/** `messaging.system` for a provider label: the provider itself, except SNS's well-known `aws.sns`. */
-export function messagingSystem(provider: string): string {
-  return provider === 'sns' ? MESSAGING_SYSTEM_VALUE_AWS_SNS : provider;
+/**
+ * `messaging.system.name` for a provider label (the provider itself, except SNS's well-known `aws.sns`), and the
+ * deprecated `messaging.system` beside it until the messaging conventions are stable. A new object each call.
+ */
+export function systemAttributes(provider: string): Attributes {
+  const system = provider === 'sns' ? MESSAGING_SYSTEM_VALUE_AWS_SNS : provider;
+  return { [ATTR_MESSAGING_SYSTEM_NAME]: system, [ATTR_MESSAGING_SYSTEM]: system };
 }
 
-export function spanTemplate(tracerProvider: TracerProvider, version: string, provider: string, operation: string, app: string | undefined, batch: boolean, hashToken: SpanTemplate['hashToken']): SpanTemplate {
+export interface SpanTemplateOptions {
+  readonly provider: string;
+  readonly operation: string;
+  readonly app: string | undefined;
+  readonly batch: boolean;
+  readonly hashToken: SpanTemplate['hashToken'];
+  readonly recordErrorMessages: boolean;
+}
+
+export function spanTemplate(tracerProvider: TracerProvider, version: string, options: SpanTemplateOptions): SpanTemplate {
+  const { provider, operation, app } = options;
   const attributes: Attributes = {
-    [ATTR_MESSAGING_SYSTEM]: messagingSystem(provider),
+    ...systemAttributes(provider),
     [ATTR_MESSAGING_OPERATION_NAME]: operation,
     [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND,
   };
@@ -105,8 +122,9 @@ export function spanTemplate(tracerProvider: TracerProvider, version: string, pr
     proxy: tracerProvider instanceof ProxyTracerProvider ? tracerProvider : undefined,
     name: `${operation} ${provider}`,
     attributes: Object.freeze(attributes),
-    batch,
-    hashToken,
+    batch: options.batch,
+    hashToken: options.hashToken,
+    recordErrorMessages: options.recordErrorMessages,
   };
 }
 
@@ -180,12 +198,25 @@ export function endFailedSpan(span: Span, template: SpanTemplate, error: unknown
   span.setAttribute(ATTR_ERROR_TYPE, errorType);
   if (reason !== undefined) span.setAttribute(PUSH_ATTRIBUTES.reason, redactReason(reason, tokens));
   recordTokenHash(span, template, tokens);
-  const raw = readString(error, 'message') ?? (typeof error === 'string' ? error : undefined);
-  const message = raw === undefined ? undefined : redactMessage(raw, tokens);
-  if (error !== null && typeof error === 'object') {
-    const name = readString(error, 'name') ?? 'Error';
-    span.recordException({ name, message: message ?? name });
+  const isObject = error !== null && typeof error === 'object';
+  const name = isObject ? redactReason(readString(error, 'name') ?? 'Error', tokens) : undefined;
+  let message: string;
+  if (template.recordErrorMessages) {
+    const raw = readString(error, 'message') ?? (typeof error === 'string' ? error : undefined);
+    message = raw === undefined ? safeErrorSummary(name, errorType, reason, tokens) : redactMessage(raw, tokens);
+  } else {
+    message = safeErrorSummary(name, errorType, reason, tokens);
   }
-  span.setStatus({ code: SpanStatusCode.ERROR, message: message ?? errorType });
+  if (isObject) span.recordException({ name: name as string, message });
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
   span.end();
+}
+
+/**
+ * What a span says of an error by default: its class, `error.type` and the provider's reason code, never its free
+ * text, which senders and SDKs fill with the token, endpoint or payload they failed on.
+ */
+export function safeErrorSummary(name: string | undefined, errorType: ErrorType, reason: string | undefined, tokens: readonly string[] | undefined): string {
+  const code = reason === undefined ? '' : ` (${redactReason(reason, tokens)})`;
+  return `${name === undefined ? '' : `${name}: `}${errorType}${code}`;
 }

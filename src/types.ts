@@ -43,6 +43,59 @@ export interface PushTelemetryOptions {
   readonly exemplars?: boolean;
   /** Record an HMAC of device tokens on spans (`push.token.hash`) so one device's failures can be followed. Off by default. */
   readonly tokenHash?: TokenHashOptions | false;
+  /**
+   * Record the sender's own error message on spans (status description, `exception.message`) and in the problem log,
+   * with the call's known tokens cut out. Off by default: providers and custom senders echo tokens and payloads in
+   * their messages, so by default only the error class, `error.type` and the provider's reason code are recorded.
+   */
+  readonly recordErrorMessages?: boolean;
+  /**
+   * The surge guard's thresholds: a mass `unregistered`/`invalid_token` verdict is held back from `onInvalidToken`
+   * for a person to confirm. Default on with the documented thresholds; `false` turns it off (not recommended).
+   */
+  readonly invalidTokenGuard?: InvalidTokenGuardOptions | false;
+  /** Told when the surge guard starts holding verdicts back (once per hold); the default for every wrapped sender. */
+  readonly onInvalidTokensHeld?: (held: HeldInvalidTokens) => void | Promise<void>;
+}
+
+/**
+ * When one call or one window of calls says most of its recipients are gone, that is far likelier a bad key, the
+ * wrong APNs environment or a provider bug than real uninstalls; such verdicts are held instead of pruned.
+ */
+export interface InvalidTokenGuardOptions {
+  /** A call with at least this many recipients is judged on its own. Default 20. */
+  readonly batchMinRecipients?: number;
+  /** Hold a call's verdicts when they are more than this share of its recipients. Default 0.5. */
+  readonly batchShare?: number;
+  /** The sliding window per (provider, app), in seconds. Default 60. */
+  readonly windowSeconds?: number;
+  /** Hold when the window holds at least this many verdicts... Default 100. */
+  readonly windowMinVerdicts?: number;
+  /** ...that are more than this share of the window's recipients. Default 0.5. */
+  readonly windowShare?: number;
+}
+
+/**
+ * Verdicts the surge guard held back for one (provider, app). One hold stays open, gathering verdicts, until a person
+ * calls `release()` or `discard()`; the next surge opens a new one.
+ */
+export interface HeldInvalidTokens {
+  readonly provider: string;
+  readonly app?: string;
+  /** What tripped the guard first: one big call (`batch`) or the sliding window (`window`). */
+  readonly trigger: 'batch' | 'window';
+  /** Unix milliseconds when the hold opened. */
+  readonly since: number;
+  /** Verdicts held so far, kept ones and dropped ones (past the memory bound) together. */
+  readonly count: number;
+  /** The held verdicts, oldest first (at most the memory bound; `count` may be larger). */
+  readonly events: readonly InvalidTokenEvent[];
+  /** True once released or discarded. */
+  readonly settled: boolean;
+  /** Calls `onInvalidToken` for every kept verdict and closes the hold; returns how many were passed on. */
+  release(): number;
+  /** Forgets the held verdicts and closes the hold: the tokens stay in your store. */
+  discard(): void;
 }
 
 /** One recipient message a provider refused, as a `settle` function reports it. */
@@ -87,8 +140,14 @@ export interface WrapSenderOptions<F extends PushSender> {
   readonly tokens?: (args: SenderArgs<F>) => readonly string[];
   /** Reads per-message outcomes from a result, for senders that resolve with partial failures instead of throwing. */
   readonly settle?: (result: SenderResult<F>, args: SenderArgs<F>) => SettleResult;
-  /** Called once per recipient whose failure is `unregistered` or `invalid_token`, so the app can prune its token store. Never awaited. */
+  /**
+   * Called once per recipient whose failure is `unregistered` or `invalid_token` on per-recipient evidence, so the app
+   * can prune its token store. Never awaited. A whole-call failure of a call with several recipients never calls it,
+   * and mass verdicts are held by the surge guard (see `onInvalidTokensHeld`).
+   */
   readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
+  /** Told when the surge guard holds this sender's verdicts back; default the telemetry's `onInvalidTokensHeld`. */
+  readonly onInvalidTokensHeld?: (held: HeldInvalidTokens) => void | Promise<void>;
 }
 
 export interface ReceiptsOptions {
@@ -100,4 +159,6 @@ export interface ReceiptsOptions {
   readonly failed?: readonly FailedMessage[];
   /** Called once per failed receipt that is `unregistered` or `invalid_token` and carries a token. Never awaited. */
   readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
+  /** Told when the surge guard holds these receipts' verdicts back; default the telemetry's `onInvalidTokensHeld`. */
+  readonly onInvalidTokensHeld?: (held: HeldInvalidTokens) => void | Promise<void>;
 }

@@ -1,14 +1,15 @@
 // The module's own export, not the global: the global `performance` is a lazy getter, ~7 ns a read on Node 20.
 import { performance } from 'node:perf_hooks';
+import { types } from 'node:util';
 import { trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
 import { classifyError, reasonOf } from './classify.js';
-import { isInvalidTokenType, notifyInvalidToken, type TokenSource } from './invalid-tokens.js';
+import { isInvalidTokenType, judgeInvalidTokens, type TokenSource } from './invalid-tokens.js';
 import type { OtelSender } from './otel-metrics.js';
 import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from './series.js';
 import { contextManagerForSpans, endFailedSpan, endSettledSpan, startSendSpan, type SpanContextCarrier, type SpanTemplate } from './tracing.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult } from './types.js';
-import { isPromiseLike, readProperty } from './utils.js';
+import { readProperty } from './utils.js';
 import type { Exemplar } from './internal-types.js';
 
 type Args = readonly unknown[];
@@ -75,12 +76,12 @@ function classifyWith(rt: SenderRuntime, error: unknown): ErrorType {
   return classifyError(error);
 }
 
-function exemplarOf(span: Span | undefined, seconds: number, end: number): Exemplar | undefined {
+function exemplarOf(span: Span | undefined, seconds: number): Exemplar | undefined {
   if (span === undefined) return undefined;
   const { traceId, spanId, traceFlags } = span.spanContext();
   // A span can record without being sampled; its trace would never reach a backend for the exemplar to point at.
   if ((traceFlags & TraceFlags.SAMPLED) === 0) return undefined;
-  return { labelSet: { trace_id: traceId, span_id: spanId }, value: seconds, timestamp: (performance.timeOrigin + end) / 1000 };
+  return { labelSet: { trace_id: traceId, span_id: spanId }, value: seconds, timestamp: Date.now() / 1000 };
 }
 
 function succeed(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, result: unknown): void {
@@ -107,17 +108,15 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
 
     rt.sender.countAccepted(accepted);
     for (const type of failedTypes) rt.sender.countFailed(type, 1);
-    if (accepted > 0) rt.sender.lastSuccessAt = end;
+    if (accepted > 0) rt.sender.lastSuccess.stamp(end);
     const outcome = failedTypes.length === 0 ? OUTCOME_SUCCESS : accepted > 0 ? OUTCOME_PARTIAL : OUTCOME_FAILURE;
     const seconds = (end - start) / 1000;
-    rt.operation.observe(outcome, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
+    rt.operation.observe(outcome, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
     if (rt.otel !== undefined) rt.otel.settled(accepted, failedTypes, outcome, seconds, end);
 
     const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
-    if (rt.onInvalidToken !== undefined) {
-      failed.forEach((message, i) => notifyInvalidToken(rt, readProperty(message, 'token'), failedTypes[i] as ErrorType, readProperty(message, 'reason')));
-    }
+    if (rt.onInvalidToken !== undefined) judgeInvalidTokens(rt, accepted + failed.length, failed, failedTypes, end);
   } catch (error) {
     rt.problems.report('metrics', error);
   }
@@ -128,19 +127,23 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
   try {
     rt.sender.inFlight--;
     if (rt.otel !== undefined) rt.otel.end();
-    const errorType = classifyWith(rt, error);
+    let errorType = classifyWith(rt, error);
+    // A call with several recipients that fails as a whole says nothing about any one of them: a 404 or 410 there
+    // is a wrong URL, project or environment, the sender's to fix, and must never prune a token store.
+    if (count > 1 && isInvalidTokenType(errorType)) errorType = 'config';
     rt.sender.countFailed(errorType, count);
     const seconds = (end - start) / 1000;
-    rt.operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds, end) : undefined);
+    rt.operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
     if (rt.otel !== undefined) rt.otel.failed(errorType, count, seconds);
     const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
     // Tokens are read for the span too, to cut them out of the SDK's error message.
-    const needTokens = span !== undefined || (rt.onInvalidToken !== undefined && isInvalidTokenType(errorType));
-    const tokens = needTokens ? tokensOf(rt, args) : undefined;
+    const tokens = span !== undefined || rt.onInvalidToken !== undefined ? tokensOf(rt, args) : undefined;
     // The reason is bounded only after the tokens are cut out of it, or a token at the cut would survive in part.
     if (span !== undefined) endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason : undefined, count, tokens);
-    if (rt.onInvalidToken !== undefined && tokens !== undefined) {
-      for (const token of tokens) notifyInvalidToken(rt, token, errorType, reason);
+    if (rt.onInvalidToken !== undefined) {
+      // Only a single-recipient call's answer is evidence about its recipient (Web Push's 404/410 for a subscription).
+      const single = count === 1 && tokens?.length === 1;
+      judgeInvalidTokens(rt, count, single ? [{ token: tokens[0], reason }] : NO_FAILURES, single ? [errorType] : NO_TYPES, end);
     }
   } catch (telemetryError) {
     rt.problems.report('metrics', telemetryError);
@@ -153,6 +156,48 @@ function startSpan(rt: SenderRuntime, count: number): Span | undefined {
   } catch (error) {
     rt.problems.report('tracing', error);
     return undefined;
+  }
+}
+
+const NOT_THENABLE = 0;
+const PLAIN_PROMISE = 1;
+const PROMISE_SUBCLASS = 2;
+const OTHER_THENABLE = 3;
+const promiseThen = Promise.prototype.then;
+
+/** What a sender returned, as far as chaining it goes. Never throws, whatever the value's getters or traps do. */
+function thenableKind(value: unknown): number {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return NOT_THENABLE;
+  // isPromise sees through no Proxy and runs no user code; a native promise's prototype cannot be a trap.
+  if (types.isPromise(value)) return Object.getPrototypeOf(value) === Promise.prototype ? PLAIN_PROMISE : PROMISE_SUBCLASS;
+  return typeof readProperty(value, 'then') === 'function' ? OTHER_THENABLE : NOT_THENABLE;
+}
+
+/**
+ * Observes what cannot be chained without changing it, on a side branch, and leaves the value itself to the caller:
+ * a promise subclass's `then` would hand back a plain Promise (species) without its extra methods (p-cancelable,
+ * got), and a foreign thenable's `then` may return anything at all. A subclass is observed with the native `then`,
+ * so its own `then` does not run; the cost is that a rejection nobody else handles is no longer reported as unhandled.
+ */
+function observeAside(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, result: PromiseLike<unknown>, kind: number): void {
+  // A foreign then() may call back twice, or call both callbacks: the books are settled once.
+  let settled = false;
+  const onValue = (value: unknown): void => {
+    if (settled) return;
+    settled = true;
+    succeed(rt, args, count, start, span, value);
+  };
+  const onError = (error: unknown): void => {
+    if (settled) return;
+    settled = true;
+    fail(rt, args, count, start, span, error);
+  };
+  try {
+    if (kind === PROMISE_SUBCLASS) promiseThen.call(result, onValue, onError);
+    else result.then(onValue, onError);
+  } catch (error) {
+    // A then() that throws never settles: the send failed, whatever the caller does with the value next.
+    onError(error);
   }
 }
 
@@ -187,9 +232,14 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
       fail(rt, args, count, start, span, error);
       throw error;
     }
-    if (isPromiseLike(result)) {
+    const kind = thenableKind(result);
+    if (kind === NOT_THENABLE) {
+      succeed(rt, args, count, start, span, result);
+      return result;
+    }
+    if (kind === PLAIN_PROMISE) {
       try {
-        return result.then(
+        return (result as Promise<unknown>).then(
           (value: unknown) => {
             succeed(rt, args, count, start, span, value);
             return value;
@@ -200,13 +250,12 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
           },
         );
       } catch (error) {
-        // A thenable whose then() throws: nothing to wait on, so settle the books now rather than leak in-flight.
-        rt.problems.report('metrics', error);
-        succeed(rt, args, count, start, span, undefined);
+        // A then() that throws (patched by someone) is a send that failed; the caller still gets its promise.
+        fail(rt, args, count, start, span, error);
         return result;
       }
     }
-    succeed(rt, args, count, start, span, result);
+    observeAside(rt, args, count, start, span, result as PromiseLike<unknown>, kind);
     return result;
   };
   Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });

@@ -26,6 +26,11 @@ export interface SenderSpec {
   readonly messages: Traffic;
   /** Provider calls per step and the share of them slower than 2.5 s (the rest take 0.1–0.25 s). Default: no histogram. */
   readonly calls?: (t: number) => { readonly calls: number; readonly slow: number };
+  /**
+   * Invalid-token verdicts the surge guard held in the scrape interval ending at t. Given (even as `() => 0`), the
+   * sender exposes push_invalid_tokens_held_total from the start, at 0, as a wrapped sender does. Default: no series.
+   */
+  readonly held?: (t: number) => number;
 }
 
 export interface AlertExpectation {
@@ -136,6 +141,7 @@ function inputSeries(scenario: Scenario): YamlValue[] {
       const outcomeLabels: Record<string, string> = outcome === 'accepted' ? { outcome } : { outcome: 'failed', error_type: outcome };
       out.push({ series: series({ ...labels, ...outcomeLabels }, 'push_messages_total'), values: scraped(values) });
     }
+    if (sender.held !== undefined) out.push({ series: series(labels, 'push_invalid_tokens_held_total'), values: scraped(counters(steps, sender.held)) });
     if (sender.calls === undefined) continue;
     const { calls } = sender;
     const total = counters(steps, (t) => calls(t).calls);

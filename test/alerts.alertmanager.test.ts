@@ -35,6 +35,8 @@ describe('alerts/alertmanager.example.yml', () => {
   it('routes critical to the pager (PagerDuty and webhook), warning to tickets, info nowhere (amtool config routes test)', () => {
     assert.deepEqual(routesTest({ severity: 'critical', alertname: 'PushProviderOutage', provider: 'fcm' }), ['oncall-pagerduty', 'oncall-webhook']);
     assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushRateLimited', provider: 'fcm' }), ['push-tickets']);
+    // Held invalid-token verdicts wait for a person to release or discard them: a ticket, never the pager.
+    assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushInvalidTokensHeld', job: 'push-sender', provider: 'apns', app: 'com.example.app' }), ['push-tickets']);
     assert.deepEqual(routesTest({ severity: 'info', alertname: 'PushLatencyHigh' }), ['blackhole']);
     assert.deepEqual(routesTest({ alertname: 'SomethingElse' }), ['push-tickets'], 'no severity: a ticket, not silence');
   });
@@ -67,6 +69,8 @@ describe('alerts/alertmanager.example.yml', () => {
       burn3dOtherApp: alert('PushErrorBudgetBurn', { provider: 'apns', app: 'other', tier: '3d' }),
       senderDown: alert('PushSenderDown', { job: 'batch-sender', instance: 'batch:9464', severity: 'critical' }),
       batchRateLimited: alert('PushRateLimited', { job: 'batch-sender', provider: 'expo' }),
+      // An outage does not explain verdicts held before or during it: they still wait for a person.
+      fcmHeld: alert('PushInvalidTokensHeld', { provider: 'fcm', app: 'a' }),
     };
     const suppressed = new Set(['fcmErrors', 'fcmLatency', 'fcmBurn', 'burn6h', 'burn1d', 'burn3d', 'batchRateLimited']);
     const response = await fetch(`${alertmanager.url}/api/v2/alerts`, {

@@ -11,6 +11,9 @@ import { generatedFiles, OUTPUTS } from '../scripts/generate-alerts.js';
 
 /** The generator without Prometheus: shapes, config overrides, errors, the writers, and the committed files. */
 
+/** Alerts that are no ratio, so no traffic guard: a missing sender, and held verdicts that wait for a person. */
+const UNGUARDED: readonly string[] = ['PushSenderDown', 'PushInvalidTokensHeld'];
+
 function alertsOf(groups: readonly RuleGroup[]): AlertingRule[] {
   return groups.flatMap((group) => group.rules).filter((rule): rule is AlertingRule => 'alert' in rule);
 }
@@ -30,7 +33,7 @@ describe('generateAlertRules()', () => {
   const groups = generateAlertRules();
   const alerts = alertsOf(groups);
 
-  it('returns the shared recording rules, then the nine alerts (four burn-rate tiers)', () => {
+  it('returns the shared recording rules, then the ten alerts (four burn-rate tiers)', () => {
     assert.deepEqual(groups.map((g) => g.name), [RECORDING_GROUP, ALERTING_GROUP]);
     assert.deepEqual(groups[0]?.rules, recordingRules(resolveMonitoringConfig()));
     assert.deepEqual([...new Set(alerts.map((a) => a.alert))], [...ALERT_NAMES]);
@@ -64,10 +67,29 @@ describe('generateAlertRules()', () => {
   });
 
   it('keeps every per-provider ratio per (job, provider, app) and guards it with minimum traffic', () => {
-    for (const alert of alerts.filter((a) => a.alert !== 'PushSenderDown')) {
+    for (const alert of alerts.filter((a) => !UNGUARDED.includes(a.alert))) {
       assert.match(alert.expr, /and on \(job, provider, app\)\n\s*\S.* >= 0\.1$/m, `${alert.alert} has a traffic guard`);
       for (const by of alert.expr.matchAll(/sum by \(([^)]*)\)/g)) assert.equal(by[1], 'job, provider, app', alert.alert);
     }
+  });
+
+  it('tickets held invalid-token verdicts per (job, provider, app) as soon as the counter moves, with no traffic guard or threshold', () => {
+    const held = rule(groups, 'PushInvalidTokensHeld');
+    assert.equal(held.expr, 'sum by (job, provider, app) (increase(push_invalid_tokens_held_total{job="push-sender"}[15m])) > 0');
+    assert.deepEqual([held.for, held.labels], ['1m', { severity: 'warning' }]);
+    assert.equal(held.annotations.runbook_url, `${DEFAULT_RUNBOOK_URL_BASE}push-invalid-tokens-held.md`);
+    // On-call must learn from the ticket itself that resolving it settles nothing: the hold waits in the process.
+    assert.match(held.annotations.description, /release\(\) or discard\(\) on telemetry\.heldInvalidTokens\(\)/);
+    assert.match(held.annotations.description, /\/healthz/);
+    // It follows the alert before it in ALERT_NAMES, so the committed file reads surge, then held.
+    const names = alerts.map((a) => a.alert);
+    assert.equal(names.indexOf('PushInvalidTokensHeld'), names.indexOf('PushInvalidTokenSurge') + 1);
+
+    const tuned = generateAlertRules({ selector: 'job="notifier"', labelFilters: 'cluster="eu-1"', alerts: { PushInvalidTokensHeld: { for: '5m', severity: 'info' } } });
+    const tunedHeld = rule(tuned, 'PushInvalidTokensHeld');
+    assert.equal(tunedHeld.expr, 'sum by (job, provider, app) (increase(push_invalid_tokens_held_total{job="notifier", cluster="eu-1"}[15m])) > 0');
+    assert.deepEqual([tunedHeld.for, tunedHeld.labels.severity], ['5m', 'info']);
+    assert.ok(!alertsOf(generateAlertRules({ alerts: { PushInvalidTokensHeld: { disabled: true } } })).some((a) => a.alert === 'PushInvalidTokensHeld'));
   });
 
   it('applies selector, filters, thresholds, for, severities, SLO, guard, runbook base and extra labels from the config', () => {
@@ -99,7 +121,7 @@ describe('generateAlertRules()', () => {
       assert.equal(a.labels.team, 'mobile');
       assert.equal(a.labels.on, 'yes');
       assert.ok(a.annotations.runbook_url.startsWith('https://wiki.example.com/push/push-'));
-      if (a.alert !== 'PushSenderDown') assert.match(a.expr, />= 2$/m);
+      if (!UNGUARDED.includes(a.alert)) assert.match(a.expr, />= 2$/m);
     }
     const latency = rule(tuned, 'PushLatencyHigh');
     assert.deepEqual([latency.for, latency.labels.severity], ['15m', 'critical']);
@@ -119,6 +141,7 @@ describe('generateAlertRules()', () => {
     const cases: Array<[MonitoringConfig, RegExp]> = [
       [{ alerts: { PushSenderDown: { threshold: 2 } } }, /^config\.alerts\.PushSenderDown\.threshold: /],
       [{ alerts: { PushErrorBudgetBurn: { threshold: 14 } } }, /^config\.alerts\.PushErrorBudgetBurn\.threshold: .*sloTarget/],
+      [{ alerts: { PushInvalidTokensHeld: { threshold: 10 } } }, /^config\.alerts\.PushInvalidTokensHeld\.threshold: .*fires on a state/],
       [{ alerts: { PushProviderOutage: { threshold: 50 } } }, /^config\.alerts\.PushProviderOutage\.threshold must be a ratio/],
       [{ alerts: { PushLatencyHigh: { for: '5 minutes' } } }, /^config\.alerts\.PushLatencyHigh\.for /],
       [{ alerts: { PushOutage: {} } as never }, /config\.alerts: unknown option "PushOutage"/],

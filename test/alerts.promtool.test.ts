@@ -139,6 +139,8 @@ const SCENARIOS: readonly Scenario[] = [
           const burst = t % (20 * M) <= 2 * M && t % (20 * M) > 0 ? 0.01 : 0;
           return steady(rate, { provider_unavailable: 0.002, timeout: burst, unregistered: 0.3 })(t);
         },
+        // Churn the surge guard lets through: the held counter stays at its wrap-time 0.
+        held: () => 0,
       },
     ],
   },
@@ -278,6 +280,64 @@ const SCENARIOS: readonly Scenario[] = [
           },
         ],
       },
+    ],
+  },
+  {
+    name: 'invalid-token verdicts held',
+    duration: 60 * M,
+    senders: [
+      {
+        provider: 'apns',
+        app: 'com.example.app',
+        // The wrong APNs environment from 10 to 20 minutes: 90% BadDeviceToken, which the surge guard holds (with the churn of those calls).
+        messages: phases([0, steady(20, { unregistered: 0.02 })], [10 * M, steady(20, { unregistered: 0.02, invalid_token: 0.9 })], [20 * M, steady(20, { unregistered: 0.02 })]),
+        held: (t) => (t > 10 * M && t <= 20 * M ? 20 * STEP * 0.92 : 0),
+      },
+      // 30% stale tokens every minute of the hour, never a mass verdict: the counter stays flat at 0.
+      { provider: 'fcm', app: 'com.example.app', messages: steady(20, { unregistered: 0.3 }), held: () => 0 },
+    ],
+    expect: [
+      { alertname: 'PushInvalidTokensHeld', at: 10 * M, alerts: [] },
+      {
+        alertname: 'PushInvalidTokensHeld',
+        at: 15 * M,
+        alerts: [
+          {
+            labels: { severity: 'warning', job: JOB, provider: 'apns', app: 'com.example.app' },
+            annotations: {
+              summary: 'Invalid-token verdicts for apns are held back from token pruning.',
+              // 20 steps of 276 held verdicts since 10 minutes in.
+              description:
+                'The surge guard of apns (com.example.app) from push-sender held about 5520 unregistered or invalid_token verdicts back from onInvalidToken in the last 15 minutes: one call or one window of calls said most of its recipients were gone, which is likelier a bad key, the wrong APNs environment or a provider fault than real uninstalls. No token is pruned until a person calls release() or discard() on telemetry.heldInvalidTokens(); /healthz lists the open holds. This alert resolving does not close them.',
+              runbook_url: runbook('push-invalid-tokens-held'),
+            },
+          },
+        ],
+      },
+      { alertname: 'PushInvalidTokensHeld', at: 40 * M, alerts: [] },
+    ],
+  },
+  {
+    name: 'one held batch on a quiet sender',
+    duration: 60 * M,
+    senders: [{ provider: 'webpush', messages: trickle(5 * M, () => undefined), held: (t) => (t === 30 * M ? 25 : 0) }],
+    expect: [
+      {
+        alertname: 'PushInvalidTokensHeld',
+        at: 32 * M,
+        alerts: [
+          {
+            labels: { severity: 'warning', job: JOB, provider: 'webpush' },
+            annotations: {
+              summary: 'Invalid-token verdicts for webpush are held back from token pruning.',
+              description:
+                'The surge guard of webpush from push-sender held about 25 unregistered or invalid_token verdicts back from onInvalidToken in the last 15 minutes: one call or one window of calls said most of its recipients were gone, which is likelier a bad key, the wrong APNs environment or a provider fault than real uninstalls. No token is pruned until a person calls release() or discard() on telemetry.heldInvalidTokens(); /healthz lists the open holds. This alert resolving does not close them.',
+              runbook_url: runbook('push-invalid-tokens-held'),
+            },
+          },
+        ],
+      },
+      { alertname: 'PushInvalidTokensHeld', at: 50 * M, alerts: [] },
     ],
   },
   {
@@ -501,6 +561,30 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     t.diagnostic(`PushInvalidTokenSurge fired ${clock(surge.first - 2 * H)} after the jump`);
     assert.ok(surge.first > 2 * H + 15 * M && surge.first - 2 * H <= 35 * M);
     assert.deepEqual(critical(result), [], 'audience-owned failures never page');
+  });
+
+  it('verdicts held for 10 minutes: a ticket within 2 minutes that stays open while they are held, resolved 15 minutes after; flat 0 stays quiet', async (t) => {
+    const result = await run('invalid-token verdicts held');
+    const held = episode(result, 'PushInvalidTokensHeld', { provider: 'apns' });
+    const [onset, stop] = [10 * M, 20 * M];
+    const resolved = held.last + STEP;
+    t.diagnostic(`PushInvalidTokensHeld fired ${clock(held.first - onset)} after the first held verdict, resolved ${clock(resolved - stop)} after the last`);
+    assert.ok(held.first > onset && held.first - onset <= 2 * M, `fired at ${clock(held.first)}`);
+    // One episode from onset to past the last held verdict: no resolve-and-reopen while the guard keeps holding.
+    assert.ok(held.last > stop, `resolved at ${clock(resolved)}, while verdicts were still being held`);
+    assert.ok(resolved - stop >= 14 * M && resolved - stop <= 16 * M, `resolved at ${clock(resolved)}`);
+    assert.deepEqual(firings(result, 'PushInvalidTokensHeld', { provider: 'fcm' }), [], 'steady churn with the counter flat at 0 stays quiet');
+    assert.deepEqual(critical(result), [], 'held verdicts are a ticket, never a page');
+    for (const surge of firings(result, 'PushInvalidTokenSurge')) t.diagnostic(`PushInvalidTokenSurge (${surge.labels.provider}) fired ${clock(surge.first - onset)} after onset`);
+  });
+
+  it('one held batch on a sender far below the traffic guard: a ticket all the same, for 15 minutes', async (t) => {
+    const result = await run('one held batch on a quiet sender');
+    const held = episode(result, 'PushInvalidTokensHeld');
+    t.diagnostic(`fired ${clock(held.first - 30 * M)} after the batch, resolved ${clock(held.last + STEP - 30 * M)} after it`);
+    assert.ok(held.first > 30 * M && held.first - 30 * M <= 2 * M);
+    assert.ok(held.last + STEP - 30 * M <= 16 * M);
+    assert.deepEqual(result.firing.filter((f) => f.alertname !== 'PushInvalidTokensHeld'), []);
   });
 
   it('p99 latency from 0.25 s to 4.5 s: a ticket within 15 minutes', async (t) => {

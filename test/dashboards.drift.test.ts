@@ -85,6 +85,10 @@ describe('generateDashboards(config)', () => {
     assert.ok(slo.includes('Burn rate 1h & 5m vs 13.44× (page)'), slo.join(', '));
     assert.ok(everyTarget([custom.slo]).some((t) => t.target.expr.includes('/ 0.001')));
     assert.ok(json.includes('https://runbooks.example.com/push/push-error-budget-burn.md'));
+    // The held-verdicts panel follows the config like every other: its runbook and its selector.
+    const held = everyTarget([custom.overview]).find((t) => t.panel === 'Invalid-token verdicts held');
+    assert.match(held?.target.expr ?? '', /push_invalid_tokens_held_total\{job="mobile-push", cluster="eu-1", /);
+    assert.ok(json.includes('https://runbooks.example.com/push/push-invalid-tokens-held.md'));
   });
 
   it('rejects a bad config with the shared TypeError', () => {

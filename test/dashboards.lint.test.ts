@@ -161,6 +161,22 @@ describe('dashboard-linter rules: every panel', () => {
     }
   });
 
+  it('shows held invalid-token verdicts on the Overview beside the stale tokens, in their unit, linking the PushInvalidTokensHeld runbook', () => {
+    const panels = panelsOf(dashboards.overview);
+    const stale = panels.find((p) => p.title === 'Stale tokens (unregistered + invalid_token)');
+    const held = panels.find((p) => p.title === 'Invalid-token verdicts held') as AnyPanel & { links?: DashboardLink[]; fieldConfig?: { defaults?: { unit?: string } } };
+    assert.ok(stale?.gridPos && held?.gridPos);
+    assert.deepEqual([held.gridPos.y, held.gridPos.x, held.gridPos.h], [stale.gridPos.y, stale.gridPos.x + stale.gridPos.w, stale.gridPos.h], 'on the same row, right of the stale tokens');
+    assert.equal(held.fieldConfig?.defaults?.unit, (stale as { fieldConfig?: { defaults?: { unit?: string } } }).fieldConfig?.defaults?.unit);
+    assert.deepEqual(targetsOf(held).map((t) => [t.expr, t.legendFormat]), [
+      ['sum by (provider, app) (rate(push_invalid_tokens_held_total{job="push-sender", job=~"$job", provider=~"$provider", app=~"$app"}[$__rate_interval]))', '{{provider}} {{app}}'],
+    ]);
+    assert.deepEqual(held.links?.map((link) => link.url), [`${DEFAULT_RUNBOOK_URL_BASE}push-invalid-tokens-held.md`]);
+    // The SLO dashboard's alert table links every runbook, the new one included.
+    const table = panelsOf(dashboards.slo).find((p) => p.title === 'Push alerts firing and pending') as { links?: DashboardLink[] };
+    assert.ok(table.links?.some((link) => link.url === `${DEFAULT_RUNBOOK_URL_BASE}push-invalid-tokens-held.md`));
+  });
+
   it('repeats the Provider health row by provider, with its panels after it (an expanded row)', () => {
     const [row, ...rest] = panelsOf(dashboards.providerHealth);
     assert.deepEqual([row?.type, (row as { repeat?: string }).repeat, (row as { collapsed?: boolean }).collapsed, (row as { panels?: unknown[] }).panels], ['row', 'provider', false, []]);
@@ -172,7 +188,7 @@ describe('dashboard-linter rules: every target', () => {
   const targets = everyTarget(all);
 
   it('covers every panel the issue lists', () => {
-    assert.equal(new Set(targets.map((t) => `${t.dashboard} ${t.panel}`)).size, 13 + 6 + 8);
+    assert.equal(new Set(targets.map((t) => `${t.dashboard} ${t.panel}`)).size, 14 + 6 + 8);
     assert.ok(targets.length >= 35);
   });
 

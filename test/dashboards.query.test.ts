@@ -51,6 +51,7 @@ function recordingRulesYaml(): string {
 }
 
 let simulator: Simulator;
+let telemetry: PushTelemetry;
 let server: MetricsServer;
 let prometheus: Prometheus;
 const agent = new https.Agent({ rejectUnauthorized: false });
@@ -108,9 +109,11 @@ before(async () => {
   // expo-server-sdk reads EXPO_BASE_URL once, when first imported: this file is its own process under node --test.
   process.env.EXPO_BASE_URL = simulator.fake('expo').url;
   const { Expo } = await import('expo-server-sdk');
-  const telemetry = new PushTelemetry();
+  // A guard this sensitive trips on the waves' two stale web-push subscriptions out of thirteen, so the held-verdicts
+  // panel has something to show; Expo has no onInvalidToken, so its held series stays at 0.
+  telemetry = new PushTelemetry({ invalidTokenGuard: { windowMinVerdicts: 2, windowShare: 0.1 } });
   // web-push without an app label, Expo with one: the `.*` of "All" must match both.
-  const web = instrumentWebPush(webpush, telemetry);
+  const web = instrumentWebPush(webpush, telemetry, { onInvalidToken: () => {} });
   const expo = instrumentExpo(new Expo({ retryMinTimeout: 1 }), telemetry, { app: APP });
   server = await startMetricsServer({ telemetry, port: 0 });
   prometheus = await startPrometheus({ targets: [new URL(server.url).host], rules: [recordingRulesYaml(), TEST_ALERTS] });
@@ -195,6 +198,17 @@ describe('every dashboard query against a real Prometheus', () => {
       const alerts = await prometheus.query(substitute(annotation.expr ?? '', ALL));
       assert.deepEqual([...new Set(alerts.map((a) => a.metric.alertname))], ['PushDashboardTestFiring']);
     }
+  });
+
+  it('shows the verdicts the surge guard held, per provider: web-push\'s, and Expo\'s series at 0', async () => {
+    const located = everyTarget([dashboards.overview]).find((t) => t.panel === 'Invalid-token verdicts held') as Located;
+    const series = await prometheus.query(substitute(located.target.expr, ALL));
+    const byProvider = Object.fromEntries(series.map((s) => [s.metric.provider, Number(s.value[1])]));
+    assert.deepEqual(Object.keys(byProvider).sort(), ['expo', 'webpush']);
+    assert.ok((byProvider.webpush as number) > 0 && byProvider.expo === 0, JSON.stringify(byProvider));
+    const holds = telemetry.heldInvalidTokens();
+    assert.deepEqual(holds.map((hold) => [hold.provider, hold.app, hold.trigger]), [['webpush', undefined, 'window']]);
+    assert.ok((holds[0]?.count ?? 0) > 0);
   });
 
   it('reads the numbers the traffic implies: the SLI, the owners, the failure table', async () => {

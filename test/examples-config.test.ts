@@ -24,6 +24,7 @@ describe('examples/alertmanager/alertmanager.yml', () => {
   it('pages critical alerts, tickets warnings and drops info, all on loopback', async () => {
     assert.equal(await route(['severity=critical', 'alertname=PushProviderOutage', 'provider=fcm']), 'page');
     assert.equal(await route(['severity=warning', 'alertname=PushRateLimited']), 'ticket');
+    assert.equal(await route(['severity=warning', 'alertname=PushInvalidTokensHeld', 'provider=apns']), 'ticket');
     assert.equal(await route(['severity=info']), 'blackhole');
     const config = parse(await readFile(new URL(LOCAL, root), 'utf8')) as { receivers: Array<{ webhook_configs?: Array<{ url: string }> }> };
     for (const receiver of config.receivers) for (const hook of receiver.webhook_configs ?? []) assert.match(hook.url, /^http:\/\/127\.0\.0\.1:/);

@@ -312,8 +312,10 @@ describe('instrumentExpo: transparency', () => {
   it('passes every other member through and leaves the client unmodified', () => {
     const { raw, expo } = setup([]);
     assert.ok(expo instanceof Expo);
-    assert.equal(expo.chunkPushNotifications, raw.chunkPushNotifications);
-    assert.equal(expo.chunkPushNotificationReceiptIds, raw.chunkPushNotificationReceiptIds);
+    assert.equal(expo.chunkPushNotifications, expo.chunkPushNotifications);
+    assert.equal(expo.chunkPushNotifications.name, raw.chunkPushNotifications.name);
+    assert.equal(expo.chunkPushNotificationReceiptIds, expo.chunkPushNotificationReceiptIds);
+    assert.equal(expo.chunkPushNotificationReceiptIds.name, raw.chunkPushNotificationReceiptIds.name);
     assert.equal((expo.constructor as ExpoClass).isExpoPushToken, Expo.isExpoPushToken);
     assert.equal(raw.sendPushNotificationsAsync, Expo.prototype.sendPushNotificationsAsync);
     assert.notEqual(expo.sendPushNotificationsAsync, raw.sendPushNotificationsAsync);
@@ -331,12 +333,45 @@ describe('instrumentExpo: transparency', () => {
 });
 
 describe('classifyExpoError', () => {
-  it('maps every code of the table, and the token message over details.error', () => {
-    for (const [code, type] of Object.entries(EXPO_ERROR_TYPES)) {
-      const asTicket = { status: 'error', message: 'x', details: { error: code } };
-      const asThrown = Object.assign(new Error('x'), { code, statusCode: 200 });
-      assert.equal(classifyExpoError(/^[A-Z_]+$/.test(code) ? asThrown : asTicket), type, code);
-    }
+  // Expo's documented codes with the verdict of shared/research/push-providers.md, written out (not read from
+  // EXPO_ERROR_TYPES, which would only compare the table with itself). Tickets and receipts carry `details.error`;
+  // a whole request the SDK throws for carries `code`.
+  const TICKET_ROWS: ReadonlyArray<readonly [string, ErrorType]> = [
+    ['DeviceNotRegistered', 'unregistered'],
+    ['InvalidCredentials', 'auth'],
+    ['MessageTooBig', 'payload_too_large'],
+    ['MessageRateExceeded', 'rate_limited'],
+    ['MismatchSenderId', 'config'],
+    ['ExpoError', 'provider_unavailable'],
+    ['ProviderError', 'provider_unavailable'],
+    ['DeveloperError', 'payload_invalid'],
+  ];
+  const THROWN_ROWS: ReadonlyArray<readonly [string, ErrorType]> = [
+    ['TOO_MANY_REQUESTS', 'rate_limited'],
+    ['UNAUTHORIZED', 'auth'],
+    ['PUSH_TOO_MANY_EXPERIENCE_IDS', 'config'],
+    ['PUSH_TOO_MANY_NOTIFICATIONS', 'payload_invalid'],
+    ['PUSH_TOO_MANY_RECEIPTS', 'payload_invalid'],
+    ['VALIDATION_ERROR', 'payload_invalid'],
+  ];
+  for (const [code, expected] of TICKET_ROWS) {
+    it(`a ticket or receipt with details.error ${code} → ${expected}`, () => {
+      assert.equal(classifyExpoError({ status: 'error', message: 'x', details: { error: code } }), expected);
+    });
+  }
+  for (const [code, expected] of THROWN_ROWS) {
+    it(`a thrown request error with code ${code} → ${expected}`, () => {
+      // No status: the code alone must decide.
+      assert.equal(classifyExpoError(Object.assign(new Error('x'), { code })), expected);
+    });
+  }
+
+  it('has a written expectation for every code it maps', () => {
+    assert.deepEqual(Object.keys(EXPO_ERROR_TYPES).sort(), [...TICKET_ROWS, ...THROWN_ROWS].map(([code]) => code).sort());
+  });
+
+  it('puts the token message over details.error, and answers unknown for what it does not know', () => {
+    assert.equal(classifyExpoError({ status: 'error', message: '"abc" is not a valid Expo push token', details: { error: 'DeviceNotRegistered' } }), 'invalid_token');
     assert.equal(classifyExpoError({ status: 'error', message: '"abc" is not a valid Expo push token' }), 'invalid_token');
     assert.equal(classifyExpoError({ status: 'error', message: 'no details' }), 'unknown');
     assert.equal(classifyExpoError({ status: 'error', message: 'x', details: { error: 'constructor' } }), 'unknown');

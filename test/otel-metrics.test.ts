@@ -17,6 +17,8 @@ import { DURATION_BUCKETS, ERROR_TYPES, OTEL_METRIC_NAMES, PushTelemetry, startM
 import { codeError, httpError, scrape, type Sample } from './helpers.js';
 
 const APP = 'com.example';
+/** The system attributes: semconv 1.45's messaging.system.name and the deprecated messaging.system beside it. */
+const system = (name: string) => ({ 'messaging.system.name': name, 'messaging.system': name });
 const SENT = 'messaging.client.sent.messages';
 const DURATION = 'messaging.client.operation.duration';
 const RECEIPTS = 'push.client.receipts';
@@ -118,7 +120,7 @@ async function sendScriptedMix(telemetry: PushTelemetry): Promise<void> {
   telemetry.recordReceipts({ provider: 'expo', delivered: 5, failed: [{ errorType: 'unregistered' }, { errorType: 'bogus' as ErrorType }] });
 }
 
-const fcm = (operation: string) => ({ 'messaging.system': 'fcm', 'messaging.operation.name': operation, 'push.app': APP });
+const fcm = (operation: string) => ({ ...system('fcm'), 'messaging.operation.name': operation, 'push.app': APP });
 const sent = (base: Attributes, errorType?: ErrorType): Attributes =>
   errorType === undefined ? { ...base, 'push.outcome': 'accepted' } : { ...base, 'push.outcome': 'failed', 'error.type': errorType };
 const duration = (base: Attributes, outcome: 'success' | 'partial' | 'failure', errorType?: ErrorType): Attributes => ({
@@ -139,8 +141,8 @@ const EXPECTED_SENT: ReadonlyArray<readonly [Attributes, number]> = [
   [sent(fcm('send_each'), 'unregistered'), 3],
   [sent(fcm('send_each'), 'invalid_token'), 2],
   [sent(fcm('send_each'), 'rate_limited'), 6],
-  [sent({ 'messaging.system': 'aws.sns', 'messaging.operation.name': 'publish', 'push.app': 'billing' }), 1],
-  [sent({ 'messaging.system': 'webpush', 'messaging.operation.name': 'send', 'push.app': APP }, 'auth'), 1],
+  [sent({ ...system('aws.sns'), 'messaging.operation.name': 'publish', 'push.app': 'billing' }), 1],
+  [sent({ ...system('webpush'), 'messaging.operation.name': 'send', 'push.app': APP }, 'auth'), 1],
 ];
 
 /** [attributes, count] of every messaging.client.operation.duration point. */
@@ -154,11 +156,11 @@ const EXPECTED_DURATIONS: ReadonlyArray<readonly [Attributes, number]> = [
   // The 2–2 tie goes to the type that appears first, as error.type on the span does.
   [duration(fcm('send_each'), 'failure', 'unregistered'), 1],
   [duration(fcm('send_each'), 'failure', 'rate_limited'), 2],
-  [duration({ 'messaging.system': 'aws.sns', 'messaging.operation.name': 'publish', 'push.app': 'billing' }, 'success'), 1],
-  [duration({ 'messaging.system': 'webpush', 'messaging.operation.name': 'send', 'push.app': APP }, 'failure', 'auth'), 1],
+  [duration({ ...system('aws.sns'), 'messaging.operation.name': 'publish', 'push.app': 'billing' }, 'success'), 1],
+  [duration({ ...system('webpush'), 'messaging.operation.name': 'send', 'push.app': APP }, 'failure', 'auth'), 1],
 ];
 
-const EXPO = { 'messaging.system': 'expo', 'push.app': APP };
+const EXPO = { ...system('expo'), 'push.app': APP };
 
 describe('OTel metrics through the SDK in-memory exporter, after a scripted mix of outcomes', () => {
   let exporter: InMemoryMetricExporter;
@@ -207,13 +209,14 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
   });
   after(() => meterProvider.shutdown());
 
-  it('creates the five instruments, with the conventions names, kinds and units, under the push-telemetry scope', () => {
+  it('creates the six instruments, with the conventions names, kinds and units, under the push-telemetry scope', () => {
     assert.deepEqual(Object.fromEntries(descriptors), {
       [SENT]: { kind: 'SUM', unit: '{message}', monotonic: true, scope: 'push-telemetry@0.1.0' },
       [DURATION]: { kind: 'HISTOGRAM', unit: 's', monotonic: undefined, scope: 'push-telemetry@0.1.0' },
       [RECEIPTS]: { kind: 'SUM', unit: '{receipt}', monotonic: true, scope: 'push-telemetry@0.1.0' },
       [ACTIVE]: { kind: 'SUM', unit: '{request}', monotonic: false, scope: 'push-telemetry@0.1.0' },
       [LAST_SUCCESS]: { kind: 'GAUGE', unit: 's', monotonic: undefined, scope: 'push-telemetry@0.1.0' },
+      [OTEL_METRIC_NAMES.invalidTokensHeld]: { kind: 'SUM', unit: '{verdict}', monotonic: true, scope: 'push-telemetry@0.1.0' },
     });
     assert.deepEqual(Object.values(OTEL_METRIC_NAMES).sort(), [...descriptors.keys()].sort());
   });
@@ -222,11 +225,11 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
     for (const [attributes, value] of EXPECTED_SENT) assert.equal(sum(points, SENT, attributes), value, JSON.stringify(attributes));
     const nonZero = points.filter((p) => p.name === SENT && p.value !== 0);
     assert.equal(nonZero.length, EXPECTED_SENT.length + 1, 'plus apns, accepted 2');
-    assert.equal(sum(points, SENT, sent({ 'messaging.system': 'apns', 'messaging.operation.name': 'send', 'push.app': APP })), 2);
+    assert.equal(sum(points, SENT, sent({ ...system('apns'), 'messaging.operation.name': 'send', 'push.app': APP })), 2);
   });
 
   it('starts every message series at 0: accepted and all 12 error types, per wrapped operation', () => {
-    const operations = [fcm('send'), fcm('send_each'), { 'messaging.system': 'aws.sns', 'messaging.operation.name': 'publish', 'push.app': 'billing' }];
+    const operations = [fcm('send'), fcm('send_each'), { ...system('aws.sns'), 'messaging.operation.name': 'publish', 'push.app': 'billing' }];
     for (const base of operations) {
       assert.notEqual(sum(points, SENT, sent(base)), undefined);
       for (const type of ERROR_TYPES) assert.notEqual(sum(points, SENT, sent(base, type)), undefined, type);
@@ -239,11 +242,12 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
       assert.equal(point.attributes['error.type'], undefined);
     }
     const allowed: Record<string, readonly string[]> = {
-      [SENT]: ['messaging.system', 'messaging.operation.name', 'push.app', 'push.outcome', 'error.type'],
-      [DURATION]: ['messaging.system', 'messaging.operation.name', 'messaging.operation.type', 'push.app', 'push.outcome', 'error.type'],
-      [RECEIPTS]: ['messaging.system', 'push.app', 'push.outcome', 'error.type'],
-      [ACTIVE]: ['messaging.system', 'push.app'],
-      [LAST_SUCCESS]: ['messaging.system', 'push.app'],
+      [SENT]: ['messaging.system.name', 'messaging.system', 'messaging.operation.name', 'push.app', 'push.outcome', 'error.type'],
+      [DURATION]: ['messaging.system.name', 'messaging.system', 'messaging.operation.name', 'messaging.operation.type', 'push.app', 'push.outcome', 'error.type'],
+      [RECEIPTS]: ['messaging.system.name', 'messaging.system', 'push.app', 'push.outcome', 'error.type'],
+      [ACTIVE]: ['messaging.system.name', 'messaging.system', 'push.app'],
+      [LAST_SUCCESS]: ['messaging.system.name', 'messaging.system', 'push.app'],
+      [OTEL_METRIC_NAMES.invalidTokensHeld]: ['messaging.system.name', 'messaging.system', 'push.app'],
     };
     for (const point of points) for (const key of Object.keys(point.attributes)) assert.ok(allowed[point.name]?.includes(key), `${point.name}: ${key}`);
   });
@@ -277,9 +281,9 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
 
   it('keeps the Prometheus series on by default, and they agree with their OTel twins', () => {
     for (const sample of prometheus.filter((s) => s.name === 'push_messages_total')) {
-      const system = sample.labels.provider === 'sns' ? 'aws.sns' : sample.labels.provider;
+      const name = sample.labels.provider === 'sns' ? 'aws.sns' : sample.labels.provider;
       const twin = points
-        .filter((p) => p.name === SENT && p.attributes['messaging.system'] === system && p.attributes['push.app'] === sample.labels.app)
+        .filter((p) => p.name === SENT && p.attributes['messaging.system.name'] === name && p.attributes['messaging.system'] === name && p.attributes['push.app'] === sample.labels.app)
         .filter((p) => p.attributes['push.outcome'] === sample.labels.outcome && p.attributes['error.type'] === sample.labels.error_type);
       assert.equal(twin.reduce((total, p) => total + (p.value as number), 0), sample.value, JSON.stringify(sample.labels));
     }
@@ -297,27 +301,27 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
   });
 
   it('observes push.client.active_requests per (system, app): 2 while two calls hang, 0 once they settle', () => {
-    const apns = { 'messaging.system': 'apns', 'push.app': APP };
+    const apns = { ...system('apns'), 'push.app': APP };
     assert.equal(sum(pendingPoints, ACTIVE, apns), 2);
     assert.equal(sum(points, ACTIVE, apns), 0);
-    for (const system of ['fcm', 'webpush', 'expo']) assert.equal(sum(points, ACTIVE, { 'messaging.system': system, 'push.app': APP }), 0, system);
-    assert.equal(sum(points, ACTIVE, { 'messaging.system': 'aws.sns', 'push.app': 'billing' }), 0);
+    for (const name of ['fcm', 'webpush', 'expo']) assert.equal(sum(points, ACTIVE, { ...system(name), 'push.app': APP }), 0, name);
+    assert.equal(sum(points, ACTIVE, { ...system('aws.sns'), 'push.app': 'billing' }), 0);
     assert.equal(points.filter((p) => p.name === ACTIVE).length, 5);
   });
 
   it('observes push.client.last_success.timestamp in Unix seconds, only where a message was accepted', () => {
     const now = Date.now() / 1000;
-    for (const attributes of [{ 'messaging.system': 'fcm', 'push.app': APP }, { 'messaging.system': 'aws.sns', 'push.app': 'billing' }, { 'messaging.system': 'apns', 'push.app': APP }]) {
+    for (const attributes of [{ ...system('fcm'), 'push.app': APP }, { ...system('aws.sns'), 'push.app': 'billing' }, { ...system('apns'), 'push.app': APP }]) {
       const value = sum(points, LAST_SUCCESS, attributes) ?? 0;
       assert.ok(value >= sendStart - 1 && value <= now + 1, `${JSON.stringify(attributes)}: ${value}`);
     }
-    assert.equal(sum(points, LAST_SUCCESS, { 'messaging.system': 'webpush', 'push.app': APP }), undefined, 'webpush never succeeded');
-    assert.equal(sum(pendingPoints, LAST_SUCCESS, { 'messaging.system': 'apns', 'push.app': APP }), undefined, 'not before apns succeeded');
+    assert.equal(sum(points, LAST_SUCCESS, { ...system('webpush'), 'push.app': APP }), undefined, 'webpush never succeeded');
+    assert.equal(sum(pendingPoints, LAST_SUCCESS, { ...system('apns'), 'push.app': APP }), undefined, 'not before apns succeeded');
     assert.equal(points.filter((p) => p.name === LAST_SUCCESS).length, 3);
   });
 
   it('reports no telemetry problems', () => {
-    assert.deepEqual(telemetry.health(), { ok: true, problems: [] });
+    assert.deepEqual(telemetry.health(), { ok: true, problems: [], invalidTokensHeld: [] });
   });
 });
 
@@ -340,7 +344,7 @@ describe('registry and meterProvider together and apart', () => {
     const telemetry = new PushTelemetry({ meterProvider: otel.meterProvider, registry: false });
     const send = telemetry.wrapSender(async () => 'ok', { provider: 'fcm' });
     await send();
-    assert.equal(sum(await otel.points(), SENT, sent({ 'messaging.system': 'fcm', 'messaging.operation.name': 'send' })), 1);
+    assert.equal(sum(await otel.points(), SENT, sent({ ...system('fcm'), 'messaging.operation.name': 'send' })), 1);
     assert.throws(() => telemetry.registry, { name: 'TypeError', message: /telemetry\.registry: .*registry: false/ });
     assert.throws(() => telemetry.metricsHandler(), { name: 'TypeError', message: /metricsHandler\(\): .*registry: false/ });
     await assert.rejects(startMetricsServer({ telemetry, port: 0 }), { name: 'TypeError', message: /registry: false/ });
@@ -362,12 +366,12 @@ describe('registry and meterProvider together and apart', () => {
     const hang = () => new Promise<void>((resolve) => releases.push(resolve));
     const calls = [a.wrapSender(hang, { provider: 'fcm' })(), b.wrapSender(hang, { provider: 'fcm' })(), b.wrapSender(hang, { provider: 'fcm', operation: 'send_each' })()];
     const during = await otel.points();
-    assert.equal(sum(during, ACTIVE, { 'messaging.system': 'fcm' }), 3);
+    assert.equal(sum(during, ACTIVE, { ...system('fcm') }), 3);
     releases.forEach((release) => release());
     await Promise.all(calls);
     const settled = await otel.points();
-    assert.equal(sum(settled, ACTIVE, { 'messaging.system': 'fcm' }), 0);
-    assert.equal(sum(settled, SENT, sent({ 'messaging.system': 'fcm', 'messaging.operation.name': 'send' })), 2);
+    assert.equal(sum(settled, ACTIVE, { ...system('fcm') }), 0);
+    assert.equal(sum(settled, SENT, sent({ ...system('fcm'), 'messaging.operation.name': 'send' })), 2);
     assert.equal(settled.filter((p) => p.name === SENT).length, 2 * 13);
     await otel.meterProvider.shutdown();
   });
@@ -383,7 +387,7 @@ describe('registry and meterProvider together and apart', () => {
       createObservableGauge: () => ({}),
       addBatchObservableCallback: () => undefined,
     } as unknown as Meter;
-    const telemetry = new PushTelemetry({ meterProvider: { getMeter: () => meter } as ApiMeterProvider });
+    const telemetry = new PushTelemetry({ meterProvider: { getMeter: () => meter } as ApiMeterProvider, recordErrorMessages: true });
     const send = telemetry.wrapSender(async (fail: boolean) => (fail ? Promise.reject(httpError(503)) : 'ok'), { provider: 'fcm' });
     assert.equal(await send(false), 'ok');
     await assert.rejects(send(true), /HTTP 503/);
@@ -485,7 +489,7 @@ describe('OTLP/HTTP export to a loopback collector', () => {
     request = (received.at(-1) as (typeof received)[number]).body;
     const scopes = request.resourceMetrics.flatMap((rm) => rm.scopeMetrics);
     metrics = new Map(scopes.flatMap((scope) => scope.metrics.map((m) => [m.name, m])));
-    assert.deepEqual(telemetry.health(), { ok: true, problems: [] });
+    assert.deepEqual(telemetry.health(), { ok: true, problems: [], invalidTokensHeld: [] });
   });
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
@@ -506,13 +510,14 @@ describe('OTLP/HTTP export to a loopback collector', () => {
   });
 
   it('carries every instrument with its unit and kind', () => {
-    assert.deepEqual([...metrics.keys()].sort(), [ACTIVE, LAST_SUCCESS, DURATION, SENT, RECEIPTS].sort());
+    assert.deepEqual([...metrics.keys()].sort(), [ACTIVE, LAST_SUCCESS, DURATION, SENT, RECEIPTS, OTEL_METRIC_NAMES.invalidTokensHeld].sort());
     const shape = (m: OtlpMetric | undefined) => [m?.unit, m?.sum ? `sum monotonic=${m.sum.isMonotonic}` : m?.gauge ? 'gauge' : m?.histogram ? 'histogram' : '?'];
     assert.deepEqual(shape(metrics.get(SENT)), ['{message}', 'sum monotonic=true']);
     assert.deepEqual(shape(metrics.get(DURATION)), ['s', 'histogram']);
     assert.deepEqual(shape(metrics.get(RECEIPTS)), ['{receipt}', 'sum monotonic=true']);
     assert.deepEqual(shape(metrics.get(ACTIVE)), ['{request}', 'sum monotonic=false']);
     assert.deepEqual(shape(metrics.get(LAST_SUCCESS)), ['s', 'gauge']);
+    assert.deepEqual(shape(metrics.get(OTEL_METRIC_NAMES.invalidTokensHeld)), ['{verdict}', 'sum monotonic=true']);
   });
 
   it('delivers the sent-message counts with their attributes', () => {
@@ -540,8 +545,8 @@ describe('OTLP/HTTP export to a loopback collector', () => {
   it('delivers receipts, in-flight and last success', () => {
     assert.equal(Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'delivered' }).asDouble), 5);
     assert.equal(Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'failed', 'error.type': 'unknown' }).asDouble), 1);
-    assert.equal(Number(point(metrics.get(ACTIVE), { 'messaging.system': 'fcm', 'push.app': APP }).asInt ?? 0), 0);
-    const last = Number(point(metrics.get(LAST_SUCCESS), { 'messaging.system': 'aws.sns', 'push.app': 'billing' }).asDouble);
+    assert.equal(Number(point(metrics.get(ACTIVE), { ...system('fcm'), 'push.app': APP }).asInt ?? 0), 0);
+    const last = Number(point(metrics.get(LAST_SUCCESS), { ...system('aws.sns'), 'push.app': 'billing' }).asDouble);
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success ${last}`);
     assert.equal(metrics.get(LAST_SUCCESS)?.gauge?.dataPoints.length, 2, 'fcm and sns; webpush never succeeded');
   });

@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '../metrics.js';
 import { ALERT_NAMES, resolveMonitoringConfig, type AlertName, type MonitoringConfig, type ResolvedMonitoringConfig, type Severity } from '../monitoring/config.js';
 import {
   BURN_RATE_TIERS,
@@ -54,6 +55,11 @@ const RESERVED_LABELS = ['alertname', 'severity', 'tier', 'job', 'instance', 'pr
 const OUTAGE_ERRORS = errorTypesOf('provider', 'capacity', 'unknown');
 /** The invalid-token share must also rise by this much (absolute) over its baseline, so 0.1% → 0.3% stays quiet. */
 const SURGE_MIN_RISE = 0.05;
+/**
+ * How long one held verdict keeps PushInvalidTokensHeld firing: the surge guard holds in bursts (one big call, one
+ * bad minute), so a shorter window would resolve and re-open the same ticket between bursts of one incident.
+ */
+const HELD_MINUTES = 15;
 /** `for:` of each burn-rate tier, by long window (kubernetes-mixin's holds). */
 const BURN_FOR: Readonly<Record<string, string>> = { '1h': '2m', '6h': '15m', '1d': '1h', '3d': '3h' };
 
@@ -191,6 +197,18 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
       const [now, baseline] = [RECORDED.audienceErrorRatio('15m'), RECORDED.audienceErrorRatio('1d')];
       return `${now} > ${num(t)} * ${baseline}\nand ${ON}\n  ${now} - ${baseline} > ${num(SURGE_MIN_RISE)}\n${guard(config, RECORDED.messagesRate)}`;
     },
+  },
+  PushInvalidTokensHeld: {
+    severity: 'warning',
+    for: '1m',
+    summary: 'Invalid-token verdicts for {{ $labels.provider }} are held back from token pruning.',
+    description: () =>
+      `The surge guard of ${WHO} held about {{ $value | printf "%.0f" }} unregistered or invalid_token verdicts back from ` +
+      `onInvalidToken in the last ${HELD_MINUTES} minutes: one call or one window of calls said most of its recipients were gone, which is ` +
+      'likelier a bad key, the wrong APNs environment or a provider fault than real uninstalls. No token is pruned until a person ' +
+      'calls release() or discard() on telemetry.heldInvalidTokens(); /healthz lists the open holds. This alert resolving does not close them.',
+    // No traffic guard and no threshold: every held verdict waits for a person, however quiet the sender.
+    expr: (config) => `sum by (${BY}) (increase(${METRIC_NAMES.invalidTokensHeld}${matchers(config)}[${HELD_MINUTES}m])) > 0`,
   },
   PushLatencyHigh: {
     severity: 'warning',

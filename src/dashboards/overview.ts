@@ -4,7 +4,7 @@ import type { ResolvedMonitoringConfig } from '../monitoring/config.js';
 import { AUDIENCE_ERRORS, errorTypesOf } from '../monitoring/promql.js';
 import { dashboardShell, percent, runbookLinks } from './common.js';
 import { PanelIds, stat, table, timeseries } from './panels.js';
-import { alerts, FAILED, gauge, latency, messageRatio, messages, sli } from './queries.js';
+import { alerts, FAILED, gauge, heldVerdicts, latency, messageRatio, messages, sli } from './queries.js';
 
 /** Who can fix a failure, as on the taxonomy's owner column; caller and unknown share a series (rarely either). */
 const OWNERS = [
@@ -79,10 +79,17 @@ export function overviewDashboard(config: ResolvedMonitoringConfig): Dashboard {
       links: runbookLinks(config, 'PushLatencyHigh'),
     }))
     .withPanel(timeseries(ids, {
-      title: 'Stale tokens (unregistered + invalid_token)', unit: 'mps', w: 12, h: 8, stack: true,
+      title: 'Stale tokens (unregistered + invalid_token)', unit: 'mps', w: 6, h: 8, stack: true,
       description: 'Messages refused because the device token is dead (unregistered) or malformed (invalid_token), per second. Token hygiene: prune these tokens; a jump after a release points at token handling, not at the provider.',
       targets: [{ expr: messages(config, ['provider', 'error_type'], FAILED, `error_type=~"${AUDIENCE_ERRORS}"`), legend: '{{provider}} {{error_type}}' }],
       links: runbookLinks(config, 'PushInvalidTokenSurge'),
+    }))
+    // Beside the stale tokens, in the same unit: the share of those verdicts the surge guard kept from pruning shows at a glance.
+    .withPanel(timeseries(ids, {
+      title: 'Invalid-token verdicts held', unit: 'mps', w: 6, h: 8, stack: true,
+      description: 'Stale-token verdicts per second the surge guard held back from onInvalidToken, by provider and app: one call or one window said most of its recipients were gone, likelier a bad key or the wrong APNs environment than uninstalls. Anything above 0 waits for a person: telemetry.heldInvalidTokens(), then release() or discard().',
+      targets: [{ expr: heldVerdicts(config, ['provider', 'app']), legend: '{{provider}} {{app}}' }],
+      links: runbookLinks(config, 'PushInvalidTokensHeld'),
     }))
     .withPanel(table(ids, {
       title: 'Failures: error_type × provider', unit: 'mps', w: 24, h: 8,

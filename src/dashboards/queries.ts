@@ -60,6 +60,11 @@ export function receipts(config: ResolvedMonitoringConfig, by: readonly string[]
   return rate(config, METRIC_NAMES.receipts, by);
 }
 
+/** Invalid-token verdicts per second the surge guard held back from onInvalidToken. */
+export function heldVerdicts(config: ResolvedMonitoringConfig, by: readonly string[]): string {
+  return rate(config, METRIC_NAMES.invalidTokensHeld, by);
+}
+
 /** A gauge read as-is (no counter, so no rate), filtered like everything else. */
 export function gauge(config: ResolvedMonitoringConfig, aggregation: string, metric: string): string {
   return `${aggregation}(${metric}${matchers(config, ...VARIABLE_MATCHERS)})`;

@@ -9,6 +9,7 @@ export const ALERT_NAMES = [
   'PushPayloadRejected',
   'PushRateLimited',
   'PushInvalidTokenSurge',
+  'PushInvalidTokensHeld',
   'PushLatencyHigh',
   'PushErrorBudgetBurn',
 ] as const;

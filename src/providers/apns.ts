@@ -62,8 +62,8 @@ function settleResponses(result: unknown): SettleResult {
  */
 export function instrumentApns<T extends ApnProviderLike>(provider: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
   expectClient(provider, ['send'], ADAPTER, 'a @parse/node-apn Provider or MultiProvider');
-  const { app, onInvalidToken } = checkAdapterOptions(options, ADAPTER);
-  const common = { provider: 'apns', app, classify: classifyApnsError, reason: apnsReasonOf, onInvalidToken };
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, ADAPTER);
+  const common = { provider: 'apns', app, classify: classifyApnsError, reason: apnsReasonOf, onInvalidToken, onInvalidTokensHeld };
   const methods: Record<string, PushSender> = {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, provider, 'send', {
       ...common,

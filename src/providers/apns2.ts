@@ -65,8 +65,8 @@ function settleMany(results: readonly unknown[], args: SendManyArgs): SettleResu
  */
 export function instrumentApns2<T extends Apns2ClientLike>(client: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
   expectClient(client, ['send', 'sendMany'], ADAPTER, 'an apns2 ApnsClient');
-  const { app, onInvalidToken } = checkAdapterOptions(options, ADAPTER);
-  const common = { provider: 'apns', app, classify: classifyApnsError, reason: apnsReasonOf, onInvalidToken };
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, ADAPTER);
+  const common = { provider: 'apns', app, classify: classifyApnsError, reason: apnsReasonOf, onInvalidToken, onInvalidTokensHeld };
   // wrapMethod calls the originals with `this` = the client, so sendMany's internal this.send() is not counted twice.
   return withMethods(client, {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, client, 'send', {

@@ -115,7 +115,8 @@ function recipientCount(messages: unknown): number {
  */
 export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
   expectClient(expo, ['sendPushNotificationsAsync', 'getPushNotificationReceiptsAsync'], 'instrumentExpo', "an Expo client (new Expo() from 'expo-server-sdk')");
-  const { app, onInvalidToken } = checkAdapterOptions(options, 'instrumentExpo');
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentExpo');
+  const tokenHooks = { ...(onInvalidToken !== undefined && { onInvalidToken }), ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }) };
   const common = { provider: 'expo', ...(app !== undefined && { app }), classify: classifyExpoError, reason: expoReason };
   // Only worth the memory when someone prunes tokens.
   const ticketTokens = onInvalidToken === undefined ? undefined : new TicketTokens();
@@ -152,7 +153,7 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
       const token = readString(details, 'expoPushToken') ?? remembered;
       failed.push({ errorType: classifyExpoError(receipt), reason: readString(details, 'error'), ...(token !== undefined && { token }) });
     }
-    telemetry.recordReceipts({ provider: 'expo', ...(app !== undefined && { app }), delivered, failed, ...(onInvalidToken !== undefined && { onInvalidToken }) });
+    telemetry.recordReceipts({ provider: 'expo', ...(app !== undefined && { app }), delivered, failed, ...tokenHooks });
     // Receipts are about messages already counted when their tickets came back: nothing to add to push_messages_total.
     return { accepted: 0, failed: [] };
   };
@@ -163,7 +164,7 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
     countMessages: ([messages]) => recipientCount(messages),
     tokens: ([messages]) => recipientsOf(messages).filter((token): token is string => token !== undefined),
     settle: settleTickets,
-    ...(onInvalidToken !== undefined && { onInvalidToken }),
+    ...tokenHooks,
   });
   const getPushNotificationReceiptsAsync = wrapMethod<ExpoLike['getPushNotificationReceiptsAsync']>(telemetry, expo, 'getPushNotificationReceiptsAsync', {
     ...common,

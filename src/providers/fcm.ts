@@ -170,7 +170,7 @@ function snakeCase(method: string): string {
  */
 export function instrumentFcm<T extends FcmMessagingLike>(messaging: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
   expectClient(messaging, ['send', 'sendEach', 'sendEachForMulticast'], 'instrumentFcm', 'a firebase-admin Messaging (getMessaging(app))');
-  const { app, onInvalidToken } = checkAdapterOptions(options, 'instrumentFcm');
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentFcm');
   const wrapped: Record<string, PushSender> = {};
   for (const [method, hooks] of Object.entries(METHODS)) {
     if (typeof readProperty(messaging, method) !== 'function') continue;
@@ -181,6 +181,7 @@ export function instrumentFcm<T extends FcmMessagingLike>(messaging: T, telemetr
       ...hooks,
       ...(app !== undefined && { app }),
       ...(onInvalidToken !== undefined && { onInvalidToken }),
+      ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }),
     });
   }
   return withMethods(messaging, wrapped);

@@ -1,5 +1,5 @@
 import type { PushTelemetry } from '../telemetry.js';
-import type { InvalidTokenEvent, PushSender, WrapSenderOptions } from '../types.js';
+import type { HeldInvalidTokens, InvalidTokenEvent, PushSender, WrapSenderOptions } from '../types.js';
 import { describe, readProperty } from '../utils.js';
 
 /** Options every adapter takes. */
@@ -8,9 +8,11 @@ export interface AdapterOptions {
   readonly app?: string;
   /** Called once per recipient whose failure is `unregistered` or `invalid_token`, to prune the token store. */
   readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
+  /** Told when the surge guard holds this client's verdicts back; default the telemetry's `onInvalidTokensHeld`. */
+  readonly onInvalidTokensHeld?: (held: HeldInvalidTokens) => void | Promise<void>;
 }
 
-export const ADAPTER_OPTIONS = ['app', 'onInvalidToken'] as const;
+export const ADAPTER_OPTIONS = ['app', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
 
 /** Throws a TypeError unless `client` has every method in `methods`; adapters duck-type, never import the SDK. */
 export function expectClient(client: unknown, methods: readonly string[], adapter: string, expected: string): void {
@@ -48,6 +50,11 @@ export function wrapMethod<F extends PushSender>(
 /**
  * A view of `client` in which the instrumented methods replace the originals and every other member is the client's
  * own, read through. The client itself is not modified, so code holding it keeps sending uninstrumented.
+ *
+ * Members are read and written against the client itself, and a function read through the view runs with `this` =
+ * the client when called on the view: SDK classes keep state in `#private` fields, which exist on the client only and
+ * throw a TypeError when reached through a Proxy. Whatever would hand out the client hands out the view instead, so
+ * `view.on(...).send(...)` and the like stay instrumented.
  */
 export function withMethods<T extends object>(client: T, methods: Readonly<Record<string, PushSender>>): T {
   for (const key of Object.keys(methods)) {
@@ -57,9 +64,40 @@ export function withMethods<T extends object>(client: T, methods: Readonly<Recor
       throw new TypeError(`cannot instrument ${key}(): it is a frozen (non-writable, non-configurable) property of the client`);
     }
   }
-  return new Proxy(client, {
+  // One stand-in per function, so `view.close === view.close` and listeners added through the view can be removed.
+  const standIns = new WeakMap<object, object>();
+  const callOnClient: ProxyHandler<Function> = {
+    apply(fn, thisArg: unknown, args: unknown[]): unknown {
+      // Only a call on the view is redirected: a detached call or .call(other) gets the `this` it would on the client.
+      const result: unknown = Reflect.apply(fn, thisArg === view ? client : thisArg, args);
+      return result === client ? view : result;
+    },
+  };
+  const standInFor = (fn: Function): object => {
+    let standIn = standIns.get(fn);
+    if (standIn === undefined) {
+      // A class, or a built-in constructor, ignores `this` when called and cannot return the client: handing out the
+      // function itself keeps `view.constructor === Client` and static identities. Only these have a read-only prototype.
+      standIn = Object.getOwnPropertyDescriptor(fn, 'prototype')?.writable === false ? fn : new Proxy(fn, callOnClient);
+      standIns.set(fn, standIn);
+    }
+    return standIn;
+  };
+  const view: T = new Proxy(client, {
     get(target, key, receiver) {
-      return typeof key === 'string' && Object.hasOwn(methods, key) ? methods[key] : Reflect.get(target, key, receiver);
+      // The instrumented methods are returned as they are: the send path gets no layer of the view's own.
+      if (typeof key === 'string' && Object.hasOwn(methods, key)) return methods[key];
+      // An object inheriting from the view keeps its own `this`; only the view itself stands for the client.
+      const value: unknown = Reflect.get(target, key, receiver === view ? target : receiver);
+      if (value !== target && typeof value !== 'function') return value;
+      const own = Reflect.getOwnPropertyDescriptor(target, key);
+      // A Proxy must report a frozen property's own value.
+      if (own !== undefined && !own.configurable && own.writable === false) return value;
+      return typeof value === 'function' ? standInFor(value) : view;
+    },
+    set(target, key, value, receiver) {
+      return Reflect.set(target, key, value, receiver === view ? target : receiver);
     },
   });
+  return view;
 }

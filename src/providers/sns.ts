@@ -1,7 +1,7 @@
 import { classifyError, httpStatusOf, reasonOf } from '../classify.js';
 import type { PushTelemetry } from '../telemetry.js';
 import type { ErrorType } from '../taxonomy.js';
-import type { FailedMessage, SettleResult } from '../types.js';
+import type { FailedMessage, PushSender, SettleResult } from '../types.js';
 import { readProperty, readString } from '../utils.js';
 import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
 
@@ -148,8 +148,8 @@ function settleBatch(output: unknown, command: unknown): SettleResult {
  */
 export function instrumentSns<T extends SnsClientLike>(client: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
   expectClient(client, ['send'], 'instrumentSns', 'an SNSClient (or SNS) from @aws-sdk/client-sns');
-  const { app, onInvalidToken } = checkAdapterOptions(options, 'instrumentSns');
-  const common = { provider: 'sns', app, classify: classifySnsError, reason: snsReason, onInvalidToken };
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentSns');
+  const common = { provider: 'sns', app, classify: classifySnsError, reason: snsReason, onInvalidToken, onInvalidTokensHeld };
   // Two publish senders sharing one series: only an endpoint publish has a token, and counting tokens would make a
   // topic publish zero messages (countMessages would give 1, but marks every span as a batch).
   const toEndpoint = wrapMethod<SendFn>(telemetry, client, 'send', {
@@ -183,5 +183,13 @@ export function instrumentSns<T extends SnsClientLike>(client: T, telemetry: Pus
   };
   Object.defineProperty(send, 'name', { value: original.name || 'send' });
   Object.defineProperty(send, 'length', { value: original.length });
-  return withMethods(client, { send });
+  const methods: Record<string, PushSender> = { send };
+  // The view runs pass-through methods on the client itself, whose send is bare. The aggregated SNS client's publish()
+  // and publishBatch() only build a command and call this.send(): served like instrumented members, they keep `this` =
+  // the view and so reach the instrumented send.
+  for (const name of ['publish', 'publishBatch']) {
+    const aggregated = readProperty(client, name);
+    if (typeof aggregated === 'function') methods[name] = aggregated as PushSender;
+  }
+  return withMethods(client, methods);
 }

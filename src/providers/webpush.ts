@@ -131,7 +131,7 @@ function settleSend(result: unknown): SettleResult {
  */
 export function instrumentWebPush<T extends WebPushLike>(webpush: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
   expectClient(webpush, ['sendNotification'], 'instrumentWebPush', "the web-push module (import webpush from 'web-push')");
-  const { app, onInvalidToken } = checkAdapterOptions(options, 'instrumentWebPush');
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentWebPush');
   const sendNotification = wrapMethod<WebPushLike['sendNotification']>(telemetry, webpush, 'sendNotification', {
     provider: 'webpush',
     operation: 'send_notification',
@@ -141,6 +141,7 @@ export function instrumentWebPush<T extends WebPushLike>(webpush: T, telemetry: 
     tokens: ([subscription]) => endpointOf(subscription),
     settle: settleSend,
     onInvalidToken,
+    onInvalidTokensHeld,
   });
   return withMethods(webpush, { sendNotification });
 }
