@@ -26,8 +26,11 @@ export function acceptsOpenMetrics(accept: string | undefined): boolean {
   });
 }
 
-const escapeHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+// An escaped-string escapes `\`, newline and `"`: label values in both formats, and HELP text in OpenMetrics, whose ABNF
+// makes a bare `"` there invalid. The Prometheus text format 0.0.4 escapes `\` and newline only in HELP, and its older
+// parsers reject a `\"` there.
+const escapeString = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapePrometheusHelp = (text: string) => text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 
 function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
@@ -42,7 +45,7 @@ const renderedLabels = new WeakMap<Labels, string>();
 function formatLabels(labels: Labels): string {
   let text = renderedLabels.get(labels);
   if (text === undefined) {
-    const pairs = Object.entries(labels).map(([name, value]) => `${name}="${escapeLabel(String(value))}"`);
+    const pairs = Object.entries(labels).map(([name, value]) => `${name}="${escapeString(String(value))}"`);
     text = pairs.length === 0 ? '' : `{${pairs.join(',')}}`;
     if (Object.isFrozen(labels)) renderedLabels.set(labels, text);
   }
@@ -51,7 +54,8 @@ function formatLabels(labels: Labels): string {
 
 function formatSample(sampleName: string, sample: Sample, openMetrics: boolean): string {
   let line = `${sampleName}${formatLabels(sample.labels)} ${formatValue(sample.value)}`;
-  if (openMetrics && sample.exemplar !== undefined) {
+  // prom-client's own histograms give every bucket `exemplar: null` when exemplars are off.
+  if (openMetrics && sample.exemplar != null) {
     const { labelSet, value, timestamp } = sample.exemplar;
     line += ` # ${formatLabels(labelSet) || '{}'} ${formatValue(value)} ${timestamp}`;
   }
@@ -64,7 +68,8 @@ export function renderFamilies(families: readonly MetricFamily[], format: Exposi
     // OpenMetrics names a counter family without `_total` and its samples with it.
     const isCounter = metric.type === 'counter';
     const familyName = openMetrics && isCounter ? metric.name.replace(/_total$/, '') : metric.name;
-    const lines = [`# HELP ${familyName} ${escapeHelp(metric.help)}`, `# TYPE ${familyName} ${metric.type}`];
+    const help = openMetrics ? escapeString(metric.help) : escapePrometheusHelp(metric.help);
+    const lines = [`# HELP ${familyName} ${help}`, `# TYPE ${familyName} ${metric.type}`];
     for (const sample of metric.values) {
       const name = sample.metricName ?? (openMetrics && isCounter ? `${familyName}_total` : metric.name);
       lines.push(formatSample(name, sample, openMetrics));

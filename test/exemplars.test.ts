@@ -15,16 +15,25 @@ describe('exemplars', () => {
   it('puts the trace and span id of the call on its duration bucket, in OpenMetrics', async () => {
     const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, exemplars: true });
     const send = telemetry.wrapSender(async () => 'ok', { provider: 'fcm' });
+    const before = Date.now() / 1000;
     await send();
     const span = tracing.spans().at(-1);
     const { text, contentType, samples } = await scrape(telemetry, PROMETHEUS_ACCEPT);
+    const now = Date.now() / 1000;
     assert.match(contentType ?? '', /^application\/openmetrics-text; version=1\.0\.0/);
     assert.ok(text.endsWith('# EOF\n'));
     const withExemplar = samples.filter((s) => s.exemplar !== undefined);
     assert.equal(withExemplar.length, 1);
     assert.equal(withExemplar[0]?.name, 'push_request_duration_seconds_bucket');
     assert.equal(withExemplar[0]?.labels.outcome, 'success');
-    assert.match(withExemplar[0]?.exemplar ?? '', new RegExp(`^\\{trace_id="${span?.spanContext().traceId}",span_id="${span?.spanContext().spanId}"\\} [0-9.e-]+ \\d+(\\.\\d+)?$`));
+    const exemplar = new RegExp(`^\\{trace_id="${span?.spanContext().traceId}",span_id="${span?.spanContext().spanId}"\\} (\\S+) (\\S+)$`).exec(withExemplar[0]?.exemplar ?? '');
+    assert.ok(exemplar, `exemplar ${withExemplar[0]?.exemplar}`);
+    // The value is the call's duration in seconds, within its bucket.
+    const [seconds, timestamp] = [Number(exemplar[1]), Number(exemplar[2])];
+    assert.ok(seconds >= 0 && seconds <= Number(withExemplar[0]?.labels.le), `exemplar value ${exemplar[1]} in bucket le=${withExemplar[0]?.labels.le}`);
+    // The timestamp is Unix seconds of the call: now, not milliseconds, not a monotonic clock, not ahead of the wall clock.
+    assert.ok(Math.abs(timestamp - now) < 5, `exemplar timestamp ${exemplar[2]} is ${timestamp - now} s from now (${now})`);
+    assert.ok(timestamp >= before - 0.001 && timestamp <= now + 0.001, `exemplar timestamp ${exemplar[2]} lies between the call (${before}) and the scrape (${now})`);
     // OpenMetrics names a counter family without _total and its samples with it.
     assert.match(text, /^# TYPE push_messages counter$/m);
     assert.match(text, /^push_messages_total\{provider="fcm",outcome="accepted"\} 1$/m);

@@ -1,6 +1,47 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Run in a child process: imports each export named in argv[2] (JSON) with a resolve hook that records every package
+ * it loads and fails the import of each package named in argv[1] (JSON), as if it were not installed. Prints
+ * { subpath: [packages loaded while importing it] } as JSON.
+ */
+const LOAD_GRAPH = `
+import { register } from 'node:module';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+const HOOK = \`
+import { isBuiltin } from 'node:module';
+let port;
+let absent;
+export function initialize(data) { port = data.port; absent = new Set(data.absent); }
+const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+export async function resolve(specifier, context, next) {
+  if (!/^([./]|file:|data:|node:)/.test(specifier) && !isBuiltin(specifier)) {
+    const name = packageOf(specifier);
+    port.postMessage(name);
+    if (absent.has(name)) throw Object.assign(new Error('Cannot find package ' + name), { code: 'ERR_MODULE_NOT_FOUND' });
+  }
+  return next(specifier, context);
+}\`;
+const { port1, port2 } = new MessageChannel();
+register('data:text/javascript,' + encodeURIComponent(HOOK), import.meta.url, { data: { port: port2, absent: JSON.parse(process.argv[1]) }, transferList: [port2] });
+const loaded = {};
+for (const subpath of JSON.parse(process.argv[2])) {
+  await import(subpath);
+  const names = new Set();
+  for (let message; (message = receiveMessageOnPort(port1)); ) names.add(message.message);
+  loaded[subpath] = [...names];
+}
+port1.close();
+console.log(JSON.stringify(loaded));
+`;
 
 // `npm test` builds dist/ first; these tests load the package the way users do, through its exports map.
 describe('the published package', () => {
@@ -42,10 +83,39 @@ describe('the published package', () => {
     for (const name of Object.values(subpaths).filter((n) => n !== 'startSimulator' && n !== 'generateDashboards')) assert.equal(typeof root[name], 'function', `root exports ${name}`);
   });
 
-  it('declares @opentelemetry/api as a peer dependency and sdk-node as an optional one', () => {
+  it('packs every file its main, types, bin and exports name, and reports the packed version as VERSION', async () => {
+    const { stdout } = await execFileAsync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const [packed] = JSON.parse(stdout) as [{ name: string; version: string; files: Array<{ path: string }> }];
+    const files = new Set(packed.files.map((file) => file.path));
+    const exportsMap = manifest.exports as Record<string, string | Record<string, string>>;
+    const targets = [
+      manifest.main as string,
+      manifest.types as string,
+      ...Object.values(manifest.bin as Record<string, string>),
+      ...Object.values(exportsMap).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target))),
+    ];
+    assert.ok(targets.length > 30, `${targets.length} targets`);
+    for (const target of targets) assert.ok(files.has(target.replace(/^\.\//, '')), `${target} is in the packed files`);
+    assert.equal(packed.name, 'push-telemetry');
+    // The built package's VERSION (what push_telemetry_info reports) is the version npm would publish.
+    const api = (await import('push-telemetry')) as { VERSION: unknown };
+    assert.equal(api.VERSION, packed.version);
+  });
+
+  it('loads every export without the optional peers installed, importing only the packages it declares', async () => {
     const peers = manifest.peerDependencies as Record<string, string>;
-    assert.ok(peers['@opentelemetry/api']);
-    assert.deepEqual((manifest.peerDependenciesMeta as Record<string, unknown>)['@opentelemetry/sdk-node'], { optional: true });
-    assert.deepEqual(Object.keys(manifest.dependencies as object).sort(), ['@grafana/grafana-foundation-sdk', 'express', 'prom-client', 'selfsigned']);
+    const optional = Object.entries(manifest.peerDependenciesMeta as Record<string, { optional?: boolean }>).filter(([, meta]) => meta.optional === true).map(([name]) => name);
+    const subpaths = Object.keys(manifest.exports as object).filter((key) => key !== './package.json').map((key) => (key === '.' ? 'push-telemetry' : `push-telemetry/${key.slice(2)}`));
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify(optional), JSON.stringify(subpaths)], { cwd: ROOT });
+    const loaded = JSON.parse(stdout) as Record<string, string[]>;
+    assert.deepEqual(Object.keys(loaded), subpaths, 'every export loaded');
+    const packages = new Set(Object.values(loaded).flat().filter((name) => name !== 'push-telemetry'));
+    const dependencies = Object.keys(manifest.dependencies as object);
+    const requiredPeers = Object.keys(peers).filter((name) => !optional.includes(name));
+    // Importing a package it does not declare would fail for users; importing an optional peer would make it required.
+    for (const name of packages) assert.ok(dependencies.includes(name) || requiredPeers.includes(name), `${name} is imported on load but is not a dependency or a required peer`);
+    // A dependency nothing loads is dead weight for every install.
+    for (const name of dependencies) assert.ok(packages.has(name), `dependency ${name} is loaded by no export`);
+    assert.ok(packages.has('@opentelemetry/api') && requiredPeers.includes('@opentelemetry/api'), 'the OpenTelemetry API comes from the application, as a peer');
   });
 });

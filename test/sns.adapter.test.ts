@@ -10,7 +10,7 @@ import {
   SNSClient,
   type SNSClientConfig,
 } from '@aws-sdk/client-sns';
-import { ERROR_TYPES, PushTelemetry, type ErrorType, type InvalidTokenEvent } from '../src/index.js';
+import { PushTelemetry, type ErrorType, type InvalidTokenEvent } from '../src/index.js';
 import { classifySnsError, instrumentSns, snsReason, SNS_ERROR_TYPES } from '../src/providers/sns.js';
 import type { FakeProvider } from '../src/simulator/fake.js';
 import { FaultPlan, type Fault } from '../src/simulator/faults.js';
