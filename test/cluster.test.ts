@@ -217,6 +217,7 @@ describe('AggregatorRegistry.aggregate over getMetricsAsJSON (in process)', () =
         [METRIC_NAMES.lastSuccess]: 'max',
         [METRIC_NAMES.receipts]: 'sum',
         [METRIC_NAMES.info]: 'max',
+        [METRIC_NAMES.invalidTokensHeld]: 'sum',
       },
     );
   });

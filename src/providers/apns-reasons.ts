@@ -55,9 +55,17 @@ function classifyApnsStatus(status: number): ErrorType | undefined {
   return classifyHttpStatus(status);
 }
 
-/** Status plus reason → error type: the reason decides when it is Apple's, the status otherwise (apns2's `UnknownError`, proxies). */
+/** apns2's stand-in reason for an answer whose body was not APNs JSON. */
+const NO_APNS_BODY = 'UnknownError';
+
+/**
+ * Status plus reason → error type: the reason decides when it is Apple's, the status otherwise (a reason Apple added
+ * since, apns2's `UnknownError`, proxies). APNs always says why in a 410's JSON body, so a 410 without one is a proxy
+ * or a wrong host speaking: the sender's configuration to fix, never evidence that the device is gone.
+ */
 export function classifyApnsReason(status: number | undefined, reason: string | undefined): ErrorType {
   if (isApnsReason(reason)) return APNS_REASONS[reason];
+  if (status === 410 && (reason === undefined || reason === NO_APNS_BODY)) return 'config';
   return (status === undefined ? undefined : classifyApnsStatus(status)) ?? 'unknown';
 }
 
@@ -79,7 +87,7 @@ function classifyMessage(message: string): ErrorType | undefined {
   const empty = EMPTY_BODY.exec(message);
   if (!empty) return undefined;
   const status = toHttpStatus(empty[1]);
-  return status === undefined ? 'network' : (classifyApnsStatus(status) ?? 'unknown');
+  return status === undefined ? 'network' : classifyApnsReason(status, undefined);
 }
 
 /** The error node-apn nests in a failure entry (`{ device, error }`), else the value itself. */

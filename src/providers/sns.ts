@@ -84,7 +84,12 @@ function isServiceException(error: unknown): boolean {
  */
 export function classifySnsError(error: unknown): ErrorType {
   try {
-    if (!isServiceException(error)) return classifyError(error);
+    if (!isServiceException(error)) {
+      const type = classifyError(error);
+      // SNS names a gone endpoint only as EndpointDisabled: a bare 404/410 it could not even parse is a wrong
+      // endpoint URL or proxy, and must never prune the endpoint ARN.
+      return type === 'unregistered' || type === 'invalid_token' ? 'config' : type;
+    }
     return classifySnsCode(readString(error, 'name') as string, readProperty(error, '$fault') === 'client', readString(error, 'message'), httpStatusOf(error));
   } catch {
     return 'unknown';
