@@ -168,8 +168,16 @@ const promiseThen = Promise.prototype.then;
 /** What a sender returned, as far as chaining it goes. Never throws, whatever the value's getters or traps do. */
 function thenableKind(value: unknown): number {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return NOT_THENABLE;
-  // isPromise sees through no Proxy and runs no user code; a native promise's prototype cannot be a trap.
-  if (types.isPromise(value)) return Object.getPrototypeOf(value) === Promise.prototype ? PLAIN_PROMISE : PROMISE_SUBCLASS;
+  let prototype: unknown;
+  try {
+    prototype = Object.getPrototypeOf(value);
+  } catch {
+    // A Proxy's trap threw (a revoked Proxy always does): nothing anyone could chain.
+    return NOT_THENABLE;
+  }
+  // The send path's common case, decided without isPromise's cost; an impostor's then() throws and counts as failed.
+  if (prototype === Promise.prototype) return PLAIN_PROMISE;
+  if (types.isPromise(value)) return PROMISE_SUBCLASS;
   return typeof readProperty(value, 'then') === 'function' ? OTHER_THENABLE : NOT_THENABLE;
 }
 
