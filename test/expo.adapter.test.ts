@@ -216,18 +216,21 @@ describe('instrumentExpo: whole-request errors', () => {
   });
 });
 
+// Expo's documented codes with the verdict of shared/research/push-providers.md, written out (not read from
+// EXPO_ERROR_TYPES, which would only compare the table with itself). Tickets and receipts carry `details.error`.
+const TICKET_ROWS: ReadonlyArray<readonly [string, ErrorType]> = [
+  ['DeviceNotRegistered', 'unregistered'],
+  ['InvalidCredentials', 'auth'],
+  ['MessageTooBig', 'payload_too_large'],
+  ['MessageRateExceeded', 'rate_limited'],
+  ['MismatchSenderId', 'config'],
+  ['ExpoError', 'provider_unavailable'],
+  ['ProviderError', 'provider_unavailable'],
+  ['DeveloperError', 'payload_invalid'],
+];
+
 describe('instrumentExpo: receipts', () => {
-  const receiptRows: ReadonlyArray<readonly [string, ErrorType]> = [
-    ['DeviceNotRegistered', 'unregistered'],
-    ['InvalidCredentials', 'auth'],
-    ['MessageTooBig', 'payload_too_large'],
-    ['MessageRateExceeded', 'rate_limited'],
-    ['MismatchSenderId', 'config'],
-    ['ExpoError', 'provider_unavailable'],
-    ['ProviderError', 'provider_unavailable'],
-    ['DeveloperError', 'payload_invalid'],
-    ['SomethingNew', 'unknown'],
-  ];
+  const receiptRows: ReadonlyArray<readonly [string, ErrorType]> = [...TICKET_ROWS, ['SomethingNew', 'unknown']];
 
   it('counts each receipt into push_receipts_total and none into push_messages_total', async () => {
     const { telemetry, expo, events } = setup(receiptRows.map(([reason], i) => ({ match: token(`r${i}`), fault: { status: 200, reason } })));
@@ -333,19 +336,7 @@ describe('instrumentExpo: transparency', () => {
 });
 
 describe('classifyExpoError', () => {
-  // Expo's documented codes with the verdict of shared/research/push-providers.md, written out (not read from
-  // EXPO_ERROR_TYPES, which would only compare the table with itself). Tickets and receipts carry `details.error`;
-  // a whole request the SDK throws for carries `code`.
-  const TICKET_ROWS: ReadonlyArray<readonly [string, ErrorType]> = [
-    ['DeviceNotRegistered', 'unregistered'],
-    ['InvalidCredentials', 'auth'],
-    ['MessageTooBig', 'payload_too_large'],
-    ['MessageRateExceeded', 'rate_limited'],
-    ['MismatchSenderId', 'config'],
-    ['ExpoError', 'provider_unavailable'],
-    ['ProviderError', 'provider_unavailable'],
-    ['DeveloperError', 'payload_invalid'],
-  ];
+  // Tickets and receipts carry `details.error` (TICKET_ROWS); a whole request the SDK throws for carries `code`.
   const THROWN_ROWS: ReadonlyArray<readonly [string, ErrorType]> = [
     ['TOO_MANY_REQUESTS', 'rate_limited'],
     ['UNAUTHORIZED', 'auth'],
