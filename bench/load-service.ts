@@ -11,7 +11,7 @@ import { createClients, DEMO_PROVIDERS, type DemoProvider } from '../src/cli/cli
 import { startSenderService } from '../src/cli/sender-service.js';
 import { TokenStore } from '../src/cli/tokens.js';
 import { FaultPlan, type FakeProvider, type Simulator } from '../src/simulator/index.js';
-import { PushTelemetry } from '../src/telemetry.js';
+import { PushTelemetry } from '../src/core/telemetry.js';
 
 export interface StartMessage {
   readonly type: 'start';

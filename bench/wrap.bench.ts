@@ -27,6 +27,7 @@ import {
 } from './fixtures.js';
 import { runInterleaved, type Measurement, type Variant } from './harness.js';
 import { check, info, overheadNs, packageVersion, table, targets, type TargetLine } from './report.js';
+import { measureImportTime } from './import-time.js';
 import { measureTicketMemory } from './ticket-memory.js';
 import { runWithContextManager } from './with-context-manager.js';
 
@@ -220,6 +221,7 @@ async function main(): Promise<void> {
   await Promise.all(Object.values(s.sdk).map((tracing) => tracing.provider.shutdown()));
   const withManager = await runWithContextManager(OPTIONS, TRACING_OVER_SDK_MAX);
   const ticketMemory = measureTicketMemory();
+  const importTime = measureImportTime();
 
   console.log('');
   console.log(tables(byName, Buffer.byteLength(lastScrape.body)));
@@ -227,9 +229,9 @@ async function main(): Promise<void> {
   console.log(withManager.table);
   console.log('');
   console.log('targets (a MISS is reported, not fatal)');
-  console.log(targets([...targetLines(byName), withManager.target, ticketMemory]));
+  console.log(targets([...targetLines(byName), withManager.target, ticketMemory, importTime.line]));
   console.log('');
-  console.log(`checks: ${[...checks, withManager.check].join('; ')}`);
+  console.log(`checks: ${[...checks, withManager.check, importTime.check].join('; ')}`);
   console.log(`total time ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

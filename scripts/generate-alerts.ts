@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { generateAlertRules, toPrometheusRuleYaml, toPrometheusRulesYaml } from '../src/alerts/index.js';
+import { generateAlertRules, toPrometheusRuleYaml, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
 
 /** Regenerates the committed rule files from the generator's defaults (npm run generate:alerts). */
 

@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dashboardFiles, generateDashboards } from '../src/dashboards/index.js';
+import { dashboardFiles, generateDashboards } from '../src/monitoring/dashboards/index.js';
 
 const directory = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboards');
 for (const [file, json] of Object.entries(dashboardFiles(generateDashboards()))) {

@@ -1,20 +1,20 @@
-export { PushTelemetry } from './telemetry.js';
-export type { HeldInvalidTokensSummary, MetricsHandler, TelemetryHealth } from './telemetry.js';
-export { ERROR_TYPES, errorOwner, isErrorType } from './taxonomy.js';
-export type { ErrorOwner, ErrorType } from './taxonomy.js';
-export { classifyError, classifyErrorCode, classifyHttpStatus } from './classify.js';
-export { startMetricsServer } from './server.js';
-export type { MetricsServer, MetricsServerAuth, MetricsServerOptions } from './server.js';
-export { startClusterMetricsServer } from './cluster.js';
-export type { ClusterMetricsServerOptions } from './cluster.js';
-export { startTelemetry } from './sdk.js';
-export type { StartedTelemetry, StartTelemetryOptions } from './sdk.js';
-export { METRIC_NAMES } from './metrics.js';
-export { OTEL_METRIC_NAMES } from './otel-metrics.js';
-export { DURATION_BUCKETS, REQUEST_OUTCOMES } from './series.js';
-export type { RequestOutcome } from './series.js';
-export { FAILURE_EVENT, MAX_FAILURE_EVENTS, PUSH_ATTRIBUTES } from './tracing.js';
-export type { TelemetryProblem } from './problems.js';
+export { PushTelemetry } from './core/telemetry.js';
+export type { HeldInvalidTokensSummary, MetricsHandler, TelemetryHealth } from './core/telemetry.js';
+export { ERROR_TYPES, errorOwner, isErrorType } from './core/taxonomy.js';
+export type { ErrorOwner, ErrorType } from './core/taxonomy.js';
+export { classifyError, classifyErrorCode, classifyHttpStatus } from './core/classify.js';
+export { startMetricsServer } from './serve/metrics-server.js';
+export type { MetricsServer, MetricsServerAuth, MetricsServerOptions } from './serve/metrics-server.js';
+export { startClusterMetricsServer } from './serve/cluster.js';
+export type { ClusterMetricsServerOptions } from './serve/cluster.js';
+export { startTelemetry } from './serve/start-telemetry.js';
+export type { StartedTelemetry, StartTelemetryOptions } from './serve/start-telemetry.js';
+export { METRIC_NAMES } from './metrics/contract.js';
+export { OTEL_METRIC_NAMES } from './metrics/otel-binding.js';
+export { DURATION_BUCKETS, REQUEST_OUTCOMES } from './metrics/contract.js';
+export type { RequestOutcome } from './metrics/contract.js';
+export { FAILURE_EVENT, MAX_FAILURE_EVENTS, PUSH_ATTRIBUTES } from './tracing/spans.js';
+export type { TelemetryProblem } from './core/problems.js';
 export type {
   FailedMessage,
   HeldInvalidTokens,
@@ -28,7 +28,7 @@ export type {
   SettleResult,
   TokenHashOptions,
   WrapSenderOptions,
-} from './types.js';
+} from './core/types.js';
 export { VERSION } from './version.js';
 export { instrumentFcm, classifyFcmError, FCM_ERROR_TYPES } from './providers/fcm.js';
 export type { FcmMessagingLike } from './providers/fcm.js';
@@ -44,8 +44,8 @@ export { instrumentExpo, classifyExpoError, expoReason, EXPO_ERROR_TYPES } from 
 export type { ExpoLike, ExpoPushMessageLike } from './providers/expo.js';
 export { instrumentSns, classifySnsError, classifySnsCode, snsReason, SNS_ERROR_TYPES } from './providers/sns.js';
 export type { SnsClientLike, SnsCommandLike } from './providers/sns.js';
-export type { AdapterOptions } from './providers/instrument.js';
-export { generateAlertRules, toPrometheusRule, toPrometheusRuleYaml, toPrometheusRulesYaml } from './alerts/index.js';
-export type { AlertingRule, PrometheusRuleManifest, PrometheusRuleOptions, Rule, RuleGroup } from './alerts/index.js';
+export type { AdapterOptions } from './providers/client-view.js';
+export { generateAlertRules, toPrometheusRule, toPrometheusRuleYaml, toPrometheusRulesYaml } from './monitoring/alerts/index.js';
+export type { AlertingRule, PrometheusRuleManifest, PrometheusRuleOptions, Rule, RuleGroup } from './monitoring/alerts/index.js';
 export { ALERT_NAMES, DEFAULT_RUNBOOK_URL_BASE, resolveMonitoringConfig } from './monitoring/config.js';
 export type { AlertName, AlertOverride, MonitoringConfig, ResolvedMonitoringConfig, Severity } from './monitoring/config.js';

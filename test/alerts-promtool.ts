@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ERROR_TYPES, type ErrorType } from '../src/index.js';
-import { toYaml, type YamlValue } from '../src/alerts/yaml.js';
+import { toYaml, type YamlValue } from '../src/monitoring/alerts/yaml.js';
 import { requireBinary } from './prometheus.js';
 
 /**

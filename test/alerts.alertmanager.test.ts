@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { generateAlertRules, type AlertingRule } from '../src/alerts/index.js';
+import { generateAlertRules, type AlertingRule } from '../src/monitoring/alerts/index.js';
 import { startAlertmanager, requireBinary } from './prometheus.js';
 import { EXAMPLE, readExample, testRouting } from './alerts-routing.js';
 

@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import webpush from 'web-push';
-import { generateAlertRules, toPrometheusRulesYaml } from '../src/alerts/index.js';
+import { generateAlertRules, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
 import { PushTelemetry, instrumentWebPush, startMetricsServer } from '../src/index.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../src/monitoring/config.js';
 import { startSimulator, webPushSubscription } from '../src/simulator/index.js';

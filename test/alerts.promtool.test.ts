@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { generateAlertRules, toPrometheusRulesYaml } from '../src/alerts/index.js';
+import { generateAlertRules, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../src/monitoring/config.js';
 import { firings, JOB, phases, runScenario, STEP, steady, type Firing, type Scenario, type ScenarioResult, type Traffic } from './alerts-promtool.js';
 import { requireBinary } from './prometheus.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BoundedMap } from '../src/bounded-map.js';
+import { BoundedMap } from '../src/providers/bounded-map.js';
 
 describe('BoundedMap', () => {
   it('forgets the oldest keys past its capacity', () => {

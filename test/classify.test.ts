@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyError, ERROR_TYPES, errorOwner, isErrorType, type ErrorType } from '../src/index.js';
 import net from 'node:net';
-import { readProperty } from '../src/utils.js';
+import { readProperty } from '../src/core/read.js';
 import { closedPort, codeError, httpError } from './helpers.js';
 
 describe('ERROR_TYPES and errorOwner', () => {

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { generateAlertRules, toPrometheusRulesYaml } from '../src/alerts/index.js';
+import { generateAlertRules, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
 import { capHoldTimes, promDurationMs } from '../src/cli/alert-rules.js';
 import { loadSdk, MissingSdkError } from '../src/cli/clients/load.js';
 import { helpText, parseDuration, parseFlags, UsageError, type CommandSpec } from '../src/cli/args.js';

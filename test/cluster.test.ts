@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, Registry } from 'prom-client';
 import { PushTelemetry, type ErrorType, ERROR_TYPES, METRIC_NAMES, VERSION } from '../src/index.js';
-import { startClusterMetricsServer } from '../src/cluster.js';
-import type { MetricsServer } from '../src/server.js';
+import { startClusterMetricsServer } from '../src/serve/cluster.js';
+import type { MetricsServer } from '../src/serve/metrics-server.js';
 import type { SenderMix, WorkerMix, WorkerReport } from './fixtures/cluster-worker.js';
 import { parseExposition, type Sample } from './helpers.js';
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DashboardBuilder } from '@grafana/grafana-foundation-sdk/dashboard';
-import { dashboardFiles, DASHBOARD_UIDS, generateDashboards } from '../src/dashboards/index.js';
-import { overviewDashboard } from '../src/dashboards/overview.js';
-import { providerHealthDashboard } from '../src/dashboards/provider-health.js';
-import { sloAlertsDashboard } from '../src/dashboards/slo-alerts.js';
+import { dashboardFiles, DASHBOARD_UIDS, generateDashboards } from '../src/monitoring/dashboards/index.js';
+import { overviewDashboard } from '../src/monitoring/dashboards/overview.js';
+import { providerHealthDashboard } from '../src/monitoring/dashboards/provider-health.js';
+import { sloAlertsDashboard } from '../src/monitoring/dashboards/slo-alerts.js';
 import { resolveMonitoringConfig } from '../src/monitoring/config.js';
 import { everyTarget, panelsOf } from './dashboard-model.js';
 
@@ -20,7 +20,7 @@ function withoutFunctions(value: unknown): unknown {
 const directory = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboards');
 
 describe('dashboards/*.json: the committed default output', () => {
-  it('is exactly what the generator writes (run `npm run generate:dashboards` after changing src/dashboards)', async () => {
+  it('is exactly what the generator writes (run `npm run generate:dashboards` after changing src/monitoring/dashboards)', async () => {
     const expected = dashboardFiles(generateDashboards());
     const committed = (await readdir(directory)).filter((file) => file.endsWith('.json')).sort();
     assert.deepEqual(committed, Object.keys(expected).sort(), 'the dashboards/ files');

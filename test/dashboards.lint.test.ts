@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as units from '@grafana/grafana-foundation-sdk/units';
 import type { AnnotationQuery, DashboardLink, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
-import { DASHBOARD_TAG, DASHBOARD_UIDS, generateDashboards } from '../src/dashboards/index.js';
+import { DASHBOARD_TAG, DASHBOARD_UIDS, generateDashboards } from '../src/monitoring/dashboards/index.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../src/monitoring/config.js';
 import { everyTarget, fixedWindowReason, panelsOf, QUERY_VARIABLES, targetsOf, type AnyPanel } from './dashboard-model.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import webpush from 'web-push';
-import { generateDashboards } from '../src/dashboards/index.js';
+import { generateDashboards } from '../src/monitoring/dashboards/index.js';
 import { PushTelemetry, startMetricsServer, type MetricsServer } from '../src/index.js';
 import { resolveMonitoringConfig } from '../src/monitoring/config.js';
 import { recordingRules } from '../src/monitoring/promql.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { PushTelemetry } from '../src/index.js';
-import { acceptsOpenMetrics, renderFamilies } from '../src/exposition.js';
+import { acceptsOpenMetrics, renderFamilies } from '../src/metrics/exposition.js';
 import { createTracing, httpError, scrape, type Tracing } from './helpers.js';
 
 const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';

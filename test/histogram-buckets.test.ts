@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Sample } from '../src/internal-types.js';
-import { DURATION_BUCKETS, OUTCOME_FAILURE, OUTCOME_SUCCESS, OperationSeries, SeriesStore } from '../src/series.js';
+import type { Sample } from '../src/metrics/exposition-model.js';
+import { DURATION_BUCKETS } from '../src/metrics/contract.js';
+import { OUTCOME_FAILURE, OUTCOME_SUCCESS, OperationSeries, SeriesStore } from '../src/metrics/counter-store.js';
 
 /**
  * push_request_duration_seconds buckets are Prometheus `le` buckets: an observation lands in the first bucket whose

@@ -35,7 +35,7 @@ import {
   type InvalidTokenEvent,
 } from '../src/index.js';
 import { fcmLoopbackAgent, startSimulator, webPushSubscription, type FaultRule, type Simulator } from '../src/simulator/index.js';
-import { redactMessage, redactReason } from '../src/redact.js';
+import { redactMessage, redactReason } from '../src/core/redact.js';
 import { createTracing, scrape, type Sample, type Tracing } from './helpers.js';
 
 type ExpoModule = typeof import('expo-server-sdk');

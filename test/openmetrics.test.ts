@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { PushTelemetry, startMetricsServer } from '../src/index.js';
-import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderFamilies } from '../src/exposition.js';
+import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderFamilies } from '../src/metrics/exposition.js';
 import { createTracing, httpError, type Tracing } from './helpers.js';
 import { parseOpenMetrics, parsePrometheusText, type LabelSet, type ParsedFamily, type ParsedSample } from './openmetrics-parser.js';
 

@@ -9,12 +9,13 @@ const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * Run in a child process: imports each export named in argv[2] (JSON) with a resolve hook that records every package
- * it loads and fails the import of each package named in argv[1] (JSON), as if it were not installed. Prints
- * { subpath: [packages loaded while importing it] } as JSON.
+ * Run in a child process: imports each export named in argv[2] (JSON), then (when argv[3] is "serve") starts and
+ * stops a metrics server, recording every package the package's own files load, by ESM import (a resolve hook) or
+ * by require (Module._load, for the CommonJS peers it requires), and failing the import of each package named in
+ * argv[1] (JSON), as if it were not installed. Prints { step: [packages loaded during it] } as JSON.
  */
 const LOAD_GRAPH = `
-import { register } from 'node:module';
+import Module, { register } from 'node:module';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 const HOOK = \`
 import { isBuiltin } from 'node:module';
@@ -30,18 +31,44 @@ export async function resolve(specifier, context, next) {
   }
   return next(specifier, context);
 }\`;
+const absent = JSON.parse(process.argv[1]);
 const { port1, port2 } = new MessageChannel();
-register('data:text/javascript,' + encodeURIComponent(HOOK), import.meta.url, { data: { port: port2, absent: JSON.parse(process.argv[1]) }, transferList: [port2] });
+register('data:text/javascript,' + encodeURIComponent(HOOK), import.meta.url, { data: { port: port2, absent }, transferList: [port2] });
+const required = new Set();
+const ownFiles = new URL('./dist/', 'file://' + process.cwd() + '/').pathname;
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (parent?.filename?.startsWith(ownFiles) && !/^([./]|node:)/.test(request) && !Module.isBuiltin(request)) {
+    const name = request.split('/').slice(0, request.startsWith('@') ? 2 : 1).join('/');
+    required.add(name);
+    if (absent.includes(name)) throw Object.assign(new Error('Cannot find module ' + name), { code: 'MODULE_NOT_FOUND' });
+  }
+  return load.apply(this, arguments);
+};
 const loaded = {};
-for (const subpath of JSON.parse(process.argv[2])) {
-  await import(subpath);
-  const names = new Set();
+const step = async (name, run) => {
+  await run();
+  const names = new Set(required);
+  required.clear();
   for (let message; (message = receiveMessageOnPort(port1)); ) names.add(message.message);
-  loaded[subpath] = [...names];
+  loaded[name] = [...names];
+};
+for (const subpath of JSON.parse(process.argv[2])) await step(subpath, () => import(subpath));
+if (process.argv[3] === 'serve') {
+  await step('startMetricsServer', async () => {
+    const { PushTelemetry, startMetricsServer } = await import('push-telemetry');
+    const server = await startMetricsServer({ telemetry: new PushTelemetry(), port: 0 });
+    await server.close();
+  });
 }
 port1.close();
 console.log(JSON.stringify(loaded));
 `;
+
+/** Exports whose whole job needs an optional peer: they load it, and say so when it is missing. */
+const NEEDS_OPTIONAL_PEER: Readonly<Record<string, string>> = {
+  'push-telemetry/dashboards': '@grafana/grafana-foundation-sdk',
+};
 
 // `npm test` builds dist/ first; these tests load the package the way users do, through its exports map.
 describe('the published package', () => {
@@ -105,10 +132,11 @@ describe('the published package', () => {
   it('loads every export without the optional peers installed, importing only the packages it declares', async () => {
     const peers = manifest.peerDependencies as Record<string, string>;
     const optional = Object.entries(manifest.peerDependenciesMeta as Record<string, { optional?: boolean }>).filter(([, meta]) => meta.optional === true).map(([name]) => name);
-    const subpaths = Object.keys(manifest.exports as object).filter((key) => key !== './package.json').map((key) => (key === '.' ? 'push-telemetry' : `push-telemetry/${key.slice(2)}`));
-    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify(optional), JSON.stringify(subpaths)], { cwd: ROOT });
+    const all = Object.keys(manifest.exports as object).filter((key) => key !== './package.json').map((key) => (key === '.' ? 'push-telemetry' : `push-telemetry/${key.slice(2)}`));
+    const subpaths = all.filter((subpath) => !Object.hasOwn(NEEDS_OPTIONAL_PEER, subpath));
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify(optional), JSON.stringify(subpaths), 'serve'], { cwd: ROOT });
     const loaded = JSON.parse(stdout) as Record<string, string[]>;
-    assert.deepEqual(Object.keys(loaded), subpaths, 'every export loaded');
+    assert.deepEqual(Object.keys(loaded), [...subpaths, 'startMetricsServer'], 'every export loaded, and a server started');
     const packages = new Set(Object.values(loaded).flat().filter((name) => name !== 'push-telemetry'));
     const dependencies = Object.keys(manifest.dependencies as object);
     const requiredPeers = Object.keys(peers).filter((name) => !optional.includes(name));
@@ -117,5 +145,19 @@ describe('the published package', () => {
     // A dependency nothing loads is dead weight for every install.
     for (const name of dependencies) assert.ok(packages.has(name), `dependency ${name} is loaded by no export`);
     assert.ok(packages.has('@opentelemetry/api') && requiredPeers.includes('@opentelemetry/api'), 'the OpenTelemetry API comes from the application, as a peer');
+    // A user who only wraps a sender loads neither the servers' express nor anything the simulator or CLI need.
+    assert.deepEqual(loaded['push-telemetry']?.filter((name) => name !== 'push-telemetry').sort(), ['@opentelemetry/api', 'prom-client']);
+    assert.ok(loaded.startMetricsServer?.includes('express'), 'express is loaded when a server starts');
+  });
+
+  it('loads an export that needs an optional peer when it is installed, and names it when it is not', async () => {
+    for (const [subpath, peer] of Object.entries(NEEDS_OPTIONAL_PEER)) {
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, '[]', JSON.stringify([subpath])], { cwd: ROOT });
+      assert.ok((JSON.parse(stdout) as Record<string, string[]>)[subpath]?.includes(peer), `${subpath} loads ${peer}`);
+      await assert.rejects(
+        execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify([peer]), JSON.stringify([subpath])], { cwd: ROOT }),
+        (error: { stderr?: string }) => new RegExp(`Cannot find (package|module) ${peer}`).test(error.stderr ?? ''),
+      );
+    }
   });
 });

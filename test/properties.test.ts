@@ -11,7 +11,7 @@ import {
   ERROR_TYPES,
   PushTelemetry,
 } from '../src/index.js';
-import { isPromiseLike } from '../src/utils.js';
+import { isPromiseLike } from '../src/core/read.js';
 import { scrape, valueOf } from './helpers.js';
 
 const CLASSIFIERS = { classifyError, classifyFcmError, classifyApnsError, classifyWebPushError, classifyExpoError, classifySnsError };

@@ -36,7 +36,7 @@ describe('timestamps follow the wall clock, durations the monotonic one', () => 
     const send = telemetry.wrapSender(async () => 'ok', { provider: 'fcm' });
     const before = Date.now() + STEP;
     await withSteppedClock(STEP, () => send());
-    const { renderRegistry } = await import('../src/exposition.js');
+    const { renderRegistry } = await import('../src/metrics/exposition.js');
     const text = await renderRegistry(telemetry.registry, 'openmetrics');
     const exemplar = parseExposition(text).find((s) => s.exemplar !== undefined)?.exemplar ?? '';
     const timestamp = Number(exemplar.split(' ').at(-1)) * 1000;

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { generateAlertRules, toPrometheusRulesYaml } from '../alerts/index.js';
+import { generateAlertRules, toPrometheusRulesYaml } from '../monitoring/alerts/index.js';
 
 /**
- * The rules the demo loads into Prometheus: the shipped alerts/push-alerts.yaml, else what src/alerts generates, and
+ * The rules the demo loads into Prometheus: the shipped alerts/push-alerts.yaml, else what src/monitoring/alerts generates, and
  * with `for:` capped so alerts go pending and fire within a demo rather than after the production hold times.
  */
 

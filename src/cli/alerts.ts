@@ -1,4 +1,4 @@
-import { generateAlertRules, toPrometheusRulesYaml, toPrometheusRuleYaml } from '../alerts/index.js';
+import { generateAlertRules, toPrometheusRulesYaml, toPrometheusRuleYaml } from '../monitoring/alerts/index.js';
 import type { MonitoringConfig } from '../monitoring/config.js';
 import { parseChoice, parseNumber, stringFlag, type CommandSpec, type Flags } from './args.js';
 import { COMMON_FLAGS, generate, monitoringConfig, parseLabels, parseSlo, writeOut } from './monitoring-flags.js';

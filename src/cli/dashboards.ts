@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { importOptional } from '../optional-package.js';
 import { stringFlag, type CommandSpec, type Flags } from './args.js';
 import { COMMON_FLAGS, generate, monitoringConfig, writeOut } from './monitoring-flags.js';
 
@@ -21,7 +22,7 @@ export async function runDashboards(flags: Flags, out: NodeJS.WriteStream): Prom
   const title = stringFlag(flags, 'title');
   const config = await monitoringConfig(flags, { ...(datasource !== undefined && { datasource }), ...(title !== undefined && { titlePrefix: title }) });
   // Loaded here, not at the top: the Grafana SDK takes longer to load than every other command needs to run.
-  const { dashboardFiles, generateDashboards } = await import('../dashboards/index.js');
+  const { dashboardFiles, generateDashboards } = await importOptional('@grafana/grafana-foundation-sdk', 'push-telemetry dashboards', () => import('../monitoring/dashboards/index.js'));
   const files = generate(flags, () => dashboardFiles(generateDashboards(config)));
   const dir = stringFlag(flags, 'out') ?? 'dashboards';
   for (const [file, json] of Object.entries(files)) await writeOut(path.join(dir, file), json, out);

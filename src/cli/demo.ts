@@ -1,4 +1,4 @@
-import { PushTelemetry } from '../telemetry.js';
+import { PushTelemetry } from '../core/telemetry.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import { parseChoice, parseDuration, parseNumber, parsePort, stringFlag, UsageError, type CommandSpec, type Flags } from './args.js';
 import { createClients, DEMO_PROVIDERS, type DemoClients, type DemoProvider } from './clients/index.js';

@@ -1,7 +1,7 @@
-import { DURATION_BUCKETS } from '../series.js';
-import { METRIC_NAMES } from '../metrics.js';
-import type { ErrorType } from '../taxonomy.js';
-import type { PushTelemetry } from '../telemetry.js';
+import { DURATION_BUCKETS } from '../metrics/contract.js';
+import { METRIC_NAMES } from '../metrics/contract.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import type { PushTelemetry } from '../core/telemetry.js';
 import { DEMO_PROVIDERS, type DemoProvider } from './clients/index.js';
 
 /**

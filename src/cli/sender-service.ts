@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler } from 'express';
-import { listen } from '../listen.js';
-import type { PushTelemetry } from '../telemetry.js';
+import { listen } from '../serve/listen.js';
+import type { PushTelemetry } from '../core/telemetry.js';
 import type { DemoProvider, Notification, SendOutcome } from './clients/index.js';
 
 /**

@@ -1,4 +1,4 @@
-import { describe, rejectUnknownOptions } from '../utils.js';
+import { describe, rejectUnknownOptions } from '../core/options.js';
 
 /** The alerts push-telemetry ships; every one can be tuned or switched off through MonitoringConfig.alerts. */
 export const ALERT_NAMES = [

@@ -1,5 +1,5 @@
-import { METRIC_NAMES } from '../metrics.js';
-import { ERROR_TYPES, errorOwner, type ErrorOwner, type ErrorType } from '../taxonomy.js';
+import { METRIC_NAMES } from '../metrics/contract.js';
+import { ERROR_TYPES, errorOwner, type ErrorOwner, type ErrorType } from '../core/taxonomy.js';
 import type { ResolvedMonitoringConfig } from './config.js';
 
 /**

@@ -1,6 +1,6 @@
-import { classifyError, classifyHttpStatus, httpStatusOf, reasonOf } from '../classify.js';
-import type { ErrorType } from '../taxonomy.js';
-import { readProperty, readString, toHttpStatus } from '../utils.js';
+import { classifyError, classifyHttpStatus, httpStatusOf, reasonOf } from '../core/classify.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import { readProperty, readString, toHttpStatus } from '../core/read.js';
 
 /**
  * APNs error reasons (the JSON `reason` of a refused request) and who has to act on them. Shared by the node-apn and

@@ -1,12 +1,12 @@
-import type { PushTelemetry } from '../telemetry.js';
-import type { FailedMessage, PushSender, SettleResult } from '../types.js';
-import { readProperty, readString } from '../utils.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { FailedMessage, PushSender, SettleResult } from '../core/types.js';
+import { readProperty, readString } from '../core/read.js';
 import { apnsReasonOf, classifyApnsError } from './apns-reasons.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
+import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
 export { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason } from './apns-reasons.js';
 export type { ApnsReason } from './apns-reasons.js';
-export type { AdapterOptions } from './instrument.js';
+export type { AdapterOptions } from './client-view.js';
 
 const ADAPTER = 'instrumentApns';
 

@@ -17,7 +17,7 @@
  * its tokens ExponentPushToken[…], 41); a pair that does not fit goes to a Map of its own, bounded the same, which
  * costs what the ring saves but only for such pairs.
  */
-import { BoundedMap } from '../bounded-map.js';
+import { BoundedMap } from './bounded-map.js';
 
 const MAX_ID = 46;
 const MAX_TOKEN = 64;

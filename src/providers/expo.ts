@@ -1,12 +1,12 @@
-import { classifyError, reasonOf } from '../classify.js';
-import type { PushTelemetry } from '../telemetry.js';
-import type { ErrorType } from '../taxonomy.js';
-import type { FailedMessage, SettleResult } from '../types.js';
-import { readProperty, readString } from '../utils.js';
+import { classifyError, reasonOf } from '../core/classify.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import type { FailedMessage, SettleResult } from '../core/types.js';
+import { readProperty, readString } from '../core/read.js';
 import { TicketTokens } from './expo-tickets.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
+import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
-export type { AdapterOptions } from './instrument.js';
+export type { AdapterOptions } from './client-view.js';
 
 /** The part of an Expo push message the adapter reads: one recipient or several. */
 export interface ExpoPushMessageLike {

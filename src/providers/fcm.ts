@@ -1,9 +1,9 @@
-import { classifyError } from '../classify.js';
-import type { PushTelemetry } from '../telemetry.js';
-import type { ErrorType } from '../taxonomy.js';
-import type { FailedMessage, PushSender, SettleResult, WrapSenderOptions } from '../types.js';
-import { readProperty, readString } from '../utils.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
+import { classifyError } from '../core/classify.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import type { FailedMessage, PushSender, SettleResult, WrapSenderOptions } from '../core/types.js';
+import { readProperty, readString } from '../core/read.js';
+import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
 /**
  * The part of firebase-admin's `Messaging` (from `getMessaging(app)`) this adapter relies on. Declared here rather

@@ -1,11 +1,11 @@
-import { classifyError, httpStatusOf, reasonOf } from '../classify.js';
-import type { PushTelemetry } from '../telemetry.js';
-import type { ErrorType } from '../taxonomy.js';
-import type { FailedMessage, PushSender, SettleResult } from '../types.js';
-import { readProperty, readString } from '../utils.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
+import { classifyError, httpStatusOf, reasonOf } from '../core/classify.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import type { FailedMessage, PushSender, SettleResult } from '../core/types.js';
+import { readProperty, readString } from '../core/read.js';
+import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
-export type { AdapterOptions } from './instrument.js';
+export type { AdapterOptions } from './client-view.js';
 
 /** A command object as @aws-sdk/client-sns builds it: the request parameters live in `input`. */
 export interface SnsCommandLike {

@@ -1,11 +1,11 @@
-import { classifyError, reasonOf } from '../classify.js';
-import type { PushTelemetry } from '../telemetry.js';
-import type { ErrorType } from '../taxonomy.js';
-import type { SettleResult } from '../types.js';
-import { readProperty, readString, toHttpStatus } from '../utils.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './instrument.js';
+import { classifyError, reasonOf } from '../core/classify.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import type { SettleResult } from '../core/types.js';
+import { readProperty, readString, toHttpStatus } from '../core/read.js';
+import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
-export type { AdapterOptions } from './instrument.js';
+export type { AdapterOptions } from './client-view.js';
 
 /** The part of a browser PushSubscription the adapter reads; `endpoint` is the web push "token". */
 export interface WebPushSubscriptionLike {

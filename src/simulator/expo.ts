@@ -25,7 +25,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { closer, listen, newStats, type FakeProvider, type FakeProviderOptions } from './fake.js';
 import { delay, type Fault } from './faults.js';
-import { BoundedMap } from '../bounded-map.js';
+import { BoundedMap } from '../providers/bounded-map.js';
 
 const TICKET_ERRORS: Readonly<Record<string, readonly [string, (token: string) => string]>> = {
   unregistered: ['DeviceNotRegistered', (token) => `"${token}" is not a registered push notification recipient`],

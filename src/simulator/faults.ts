@@ -1,4 +1,4 @@
-import type { ErrorType } from '../taxonomy.js';
+import type { ErrorType } from '../core/taxonomy.js';
 
 /**
  * What a fake provider answers. An error_type asks for the provider's own typical response for that class (FCM's

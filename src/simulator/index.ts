@@ -6,7 +6,7 @@ import { startFakeExpo } from './expo.js';
 import { startFakeFcm } from './fcm.js';
 import { startFakeSns } from './sns.js';
 import { startFakeWebPush } from './webpush.js';
-import { describe } from '../utils.js';
+import { describe } from '../core/options.js';
 
 export { FaultPlan } from './faults.js';
 export type { Fault, FaultRule, FaultSettings } from './faults.js';

@@ -1,4 +1,4 @@
-import selfsigned from 'selfsigned';
+import { importOptional } from '../optional-package.js';
 
 export interface TlsIdentity {
   readonly key: string;
@@ -13,6 +13,7 @@ let identity: Promise<TlsIdentity> | undefined;
  */
 export function loopbackIdentity(): Promise<TlsIdentity> {
   identity ??= (async () => {
+    const { default: selfsigned } = await importOptional('selfsigned', 'The simulator\'s TLS certificate', () => import('selfsigned'));
     const pems = await selfsigned.generate([{ name: 'commonName', value: 'push-telemetry simulator' }], {
       keyType: 'ec',
       curve: 'P-256',

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { apnsReasonOf, classifyApnsError, instrumentApns } from '../../providers/apns.js';
-import { readString } from '../../utils.js';
+import { readString } from '../../core/read.js';
 import { loadSdk } from './load.js';
 import { DEMO_APP, type ClientContext, type ProviderClient } from './types.js';
 

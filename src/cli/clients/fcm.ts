@@ -1,6 +1,6 @@
 import { classifyFcmError, instrumentFcm } from '../../providers/fcm.js';
 import { fcmLoopbackAgent } from '../../simulator/fcm.js';
-import { readString } from '../../utils.js';
+import { readString } from '../../core/read.js';
 import { loadSdk } from './load.js';
 import { allFailed, DEMO_APP, type ClientContext, type ProviderClient } from './types.js';
 

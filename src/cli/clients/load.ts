@@ -3,17 +3,14 @@
  * when a command needs them and turns "module not found" into an instruction.
  */
 
+import { isModuleNotFound } from '../../optional-package.js';
+
 export const DEMO_SDKS = ['firebase-admin', '@parse/node-apn', 'web-push', 'expo-server-sdk', '@aws-sdk/client-sns'] as const;
 
 export class MissingSdkError extends Error {
   override readonly name = 'MissingSdkError';
 }
 
-function isModuleNotFound(error: unknown, specifier: string): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  const message = String((error as { message?: unknown } | null)?.message ?? '');
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
-}
 
 /** `await import(specifier)`, or a MissingSdkError naming the package and the install command. */
 export async function loadSdk<T>(specifier: string, load: () => Promise<T>): Promise<T> {

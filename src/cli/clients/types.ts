@@ -1,5 +1,5 @@
-import type { ErrorType } from '../../taxonomy.js';
-import type { PushTelemetry } from '../../telemetry.js';
+import type { ErrorType } from '../../core/taxonomy.js';
+import type { PushTelemetry } from '../../core/telemetry.js';
 import type { FakeProvider } from '../../simulator/fake.js';
 
 /** The providers the demo sends to, one real SDK each. */

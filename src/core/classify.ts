@@ -1,5 +1,5 @@
 import type { ErrorType } from './taxonomy.js';
-import { readProperty, readString, toHttpStatus } from './utils.js';
+import { readProperty, readString, toHttpStatus } from './read.js';
 
 // Node's and undici's transport error codes; TLS failures are matched by prefix below.
 const NETWORK_CODES = new Set([

@@ -1,7 +1,7 @@
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import type { ResolvedMonitoringConfig } from '../monitoring/config.js';
-import { PROVIDER_ERRORS } from '../monitoring/promql.js';
+import type { ResolvedMonitoringConfig } from '../config.js';
+import { PROVIDER_ERRORS } from '../promql.js';
 import { dashboardShell, runbookLinks } from './common.js';
 import { DATASOURCE, heatmap, PanelIds, stat, timeseries } from './panels.js';
 import { FAILED, latencyBuckets, messageRatio, messages, receipts, requests, sinceLastSuccess } from './queries.js';

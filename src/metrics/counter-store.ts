@@ -1,16 +1,14 @@
-import { ERROR_TYPES, type ErrorType, errorTypeIndex } from './taxonomy.js';
-import type { Exemplar, Labels, Sample } from './internal-types.js';
+import { ERROR_TYPES, type ErrorType, errorTypeIndex } from '../core/taxonomy.js';
+import type { Exemplar, Labels, Sample } from './exposition-model.js';
+import { DURATION_BUCKETS, REQUEST_OUTCOMES } from './contract.js';
 import { SuccessClock } from './success-clock.js';
 
 /**
  * The hot-path side of the metrics. A send touches only preallocated typed arrays found at wrap time; label objects,
- * label hashing and prom-client all stay at scrape time (see metrics.ts), which is what keeps a wrapped send far
+ * label hashing and prom-client all stay at scrape time (see prom-client-binding.ts), which is what keeps a wrapped send far
  * cheaper than calling prom-client directly.
  */
 
-export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
-export const REQUEST_OUTCOMES = ['success', 'partial', 'failure'] as const;
-export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 export const OUTCOME_SUCCESS = 0;
 export const OUTCOME_PARTIAL = 1;
 export const OUTCOME_FAILURE = 2;

@@ -1,33 +1,26 @@
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
 
 /** A prom-client registry of either exposition format (an AggregatorRegistry included). */
 type Registry = PromClientRegistry<RegistryContentType>;
-import { Registry as PromRegistry } from 'prom-client';
-import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistry } from './exposition.js';
-import { storeFor } from './metrics.js';
-import { otelMetricsFor, type OtelMetrics } from './otel-metrics.js';
+import { Registry as PromRegistry, trace } from './peers.js';
+import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistry } from '../metrics/exposition.js';
+import { storeFor } from '../metrics/prom-client-binding.js';
+import { otelMetricsFor, type OtelMetrics } from '../metrics/otel-binding.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
-import { SeriesStore } from './series.js';
+import { SeriesStore } from '../metrics/counter-store.js';
 import { isErrorType } from './taxonomy.js';
 import { guardThresholds, judgeInvalidTokens, logHold, SurgeGuard, type GuardThresholds, type HeldHandler, type HoldSink } from './invalid-tokens.js';
-import { spanTemplate } from './tracing.js';
+import { spanTemplate } from '../tracing/spans.js';
 import type { HeldInvalidTokens, PushSender, PushTelemetryOptions, ReceiptsOptions, TokenHashOptions, WrapSenderOptions } from './types.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 import { instrumentSender, type SenderRuntime } from './wrap.js';
-import {
-  APP_PATTERN,
-  checkFunction,
-  checkLabelValue,
-  describe,
-  OPERATION_PATTERN,
-  PROVIDER_PATTERN,
-  readProperty,
-  rejectUnknownOptions,
-} from './utils.js';
+import { APP_PATTERN, OPERATION_PATTERN, PROVIDER_PATTERN } from '../metrics/contract.js';
+import { checkFunction, checkLabelValue, describe, rejectUnknownOptions } from './options.js';
+import { readProperty } from './read.js';
 
 const TELEMETRY_OPTIONS = [
   'registry', 'tracerProvider', 'meterProvider', 'app', 'exemplars', 'tokenHash', 'recordErrorMessages', 'invalidTokenGuard', 'onInvalidTokensHeld',

@@ -1,35 +1,17 @@
-import { Counter, Gauge, Histogram, type Registry as PromClientRegistry, type RegistryContentType } from 'prom-client';
+import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
+import { Counter, Gauge, Histogram } from '../core/peers.js';
 
 type Registry = PromClientRegistry<RegistryContentType>;
-import { DURATION_BUCKETS, SeriesStore } from './series.js';
-import type { MetricFamily, Sample } from './internal-types.js';
-import { VERSION } from './version.js';
+import { DURATION_BUCKETS, METRIC_HELP as HELP, METRIC_LABELS, METRIC_NAMES } from './contract.js';
+import { SeriesStore } from './counter-store.js';
+import type { MetricFamily, Sample } from './exposition-model.js';
+import { VERSION } from '../version.js';
 
 /**
  * The contract's metrics, registered once per prom-client registry. Each is a real prom-client metric (so
  * `registry.metrics()`, `getMetricsAsJSON()` and AggregatorRegistry all work) whose `get()` reads the SeriesStore
  * at scrape time instead of prom-client's own label maps.
  */
-
-export const METRIC_NAMES = {
-  messages: 'push_messages_total',
-  duration: 'push_request_duration_seconds',
-  inFlight: 'push_requests_in_flight',
-  lastSuccess: 'push_last_success_timestamp_seconds',
-  receipts: 'push_receipts_total',
-  info: 'push_telemetry_info',
-  invalidTokensHeld: 'push_invalid_tokens_held_total',
-} as const;
-
-const HELP = {
-  messages: 'Recipient messages handed to a push provider, by outcome (accepted|failed) and error_type (failed only).',
-  duration: 'Duration of push provider API calls in seconds, by operation and outcome (success|partial|failure).',
-  inFlight: 'Push provider API calls started and not yet settled.',
-  lastSuccess: 'Unix time in seconds of the last message a push provider accepted.',
-  receipts: 'Second-phase delivery receipts (Expo), by outcome (delivered|failed) and error_type (failed only).',
-  invalidTokensHeld: 'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm (a mass verdict is likelier a misconfiguration than real uninstalls).',
-  info: 'Always 1 while a push-telemetry instrumented process runs; tells "no traffic" from "sender gone".',
-} as const;
 
 type FamilyReader = () => MetricFamily;
 
@@ -52,19 +34,19 @@ function register(registry: Registry, store: SeriesStore): void {
   const registers = [registry];
   const senders = () => store.senders.values();
   readFrom(
-    new Counter({ name: METRIC_NAMES.messages, help: HELP.messages, labelNames: ['provider', 'app', 'outcome', 'error_type'], registers }),
+    new Counter({ name: METRIC_NAMES.messages, help: HELP.messages, labelNames: [...METRIC_LABELS.messages], registers }),
     family(METRIC_NAMES.messages, HELP.messages, 'counter', 'sum', (into) => { for (const s of senders()) s.messageSamples(into); }),
   );
   readFrom(
-    new Histogram({ name: METRIC_NAMES.duration, help: HELP.duration, labelNames: ['provider', 'app', 'operation', 'outcome'], buckets: [...DURATION_BUCKETS], registers }),
+    new Histogram({ name: METRIC_NAMES.duration, help: HELP.duration, labelNames: [...METRIC_LABELS.duration], buckets: [...DURATION_BUCKETS], registers }),
     family(METRIC_NAMES.duration, HELP.duration, 'histogram', 'sum', (into) => { for (const o of store.operations.values()) o.samples(METRIC_NAMES.duration, into); }),
   );
   readFrom(
-    new Gauge({ name: METRIC_NAMES.inFlight, help: HELP.inFlight, labelNames: ['provider', 'app'], registers }),
+    new Gauge({ name: METRIC_NAMES.inFlight, help: HELP.inFlight, labelNames: [...METRIC_LABELS.inFlight], registers }),
     family(METRIC_NAMES.inFlight, HELP.inFlight, 'gauge', 'sum', (into) => { for (const s of senders()) into.push({ labels: s.labels, value: s.inFlight }); }),
   );
   readFrom(
-    new Gauge({ name: METRIC_NAMES.lastSuccess, help: HELP.lastSuccess, labelNames: ['provider', 'app'], registers, aggregator: 'max' }),
+    new Gauge({ name: METRIC_NAMES.lastSuccess, help: HELP.lastSuccess, labelNames: [...METRIC_LABELS.lastSuccess], registers, aggregator: 'max' }),
     family(METRIC_NAMES.lastSuccess, HELP.lastSuccess, 'gauge', 'max', (into) => {
       for (const s of senders()) {
         const seconds = s.lastSuccess.unixSeconds();
@@ -73,18 +55,18 @@ function register(registry: Registry, store: SeriesStore): void {
     }),
   );
   readFrom(
-    new Counter({ name: METRIC_NAMES.receipts, help: HELP.receipts, labelNames: ['provider', 'app', 'outcome', 'error_type'], registers }),
+    new Counter({ name: METRIC_NAMES.receipts, help: HELP.receipts, labelNames: [...METRIC_LABELS.receipts], registers }),
     family(METRIC_NAMES.receipts, HELP.receipts, 'counter', 'sum', (into) => { for (const s of senders()) s.receiptSamples(into); }),
   );
   readFrom(
-    new Counter({ name: METRIC_NAMES.invalidTokensHeld, help: HELP.invalidTokensHeld, labelNames: ['provider', 'app'], registers }),
+    new Counter({ name: METRIC_NAMES.invalidTokensHeld, help: HELP.invalidTokensHeld, labelNames: [...METRIC_LABELS.invalidTokensHeld], registers }),
     family(METRIC_NAMES.invalidTokensHeld, HELP.invalidTokensHeld, 'counter', 'sum', (into) => {
       for (const s of senders()) into.push({ labels: s.labels, value: s.invalidTokensHeld });
     }),
   );
   const infoLabels = Object.freeze({ version: VERSION });
   readFrom(
-    new Gauge({ name: METRIC_NAMES.info, help: HELP.info, labelNames: ['version'], registers, aggregator: 'max' }),
+    new Gauge({ name: METRIC_NAMES.info, help: HELP.info, labelNames: [...METRIC_LABELS.info], registers, aggregator: 'max' }),
     family(METRIC_NAMES.info, HELP.info, 'gauge', 'max', (into) => { into.push({ labels: infoLabels, value: 1 }); }),
   );
 }

@@ -1,10 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { listen } from './listen.js';
-import type { TelemetryProblem } from './problems.js';
-import type { PushTelemetry } from './telemetry.js';
-import { describe, rejectUnknownOptions } from './utils.js';
+import type { TelemetryProblem } from '../core/problems.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import { describe, rejectUnknownOptions } from '../core/options.js';
 
 /** Credentials a scraper must present; compared in constant time. */
 export type MetricsServerAuth = { readonly bearerToken: string } | { readonly username: string; readonly password: string };
@@ -76,6 +76,8 @@ export async function serveMetrics(options: Pick<MetricsServerOptions, 'port' | 
   const authorized = authorizer(options.auth);
   const { metrics, health } = routes();
 
+  // Loaded when a server starts, not with the library: a user who only wraps a sender never pays for express.
+  const { default: express } = await import('express');
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

@@ -1,7 +1,7 @@
-import type { PushTelemetryOptions } from './types.js';
-import { PushTelemetry } from './telemetry.js';
-import { startMetricsServer, type MetricsServer } from './server.js';
-import { describe, rejectUnknownOptions } from './utils.js';
+import type { PushTelemetryOptions } from '../core/types.js';
+import { PushTelemetry } from '../core/telemetry.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { describe, rejectUnknownOptions } from '../core/options.js';
 
 export interface StartTelemetryOptions {
   /** `service.name` of the traces. Default: OTEL_SERVICE_NAME, else "push-sender". */

@@ -1,16 +1,5 @@
-import {
-  context,
-  createContextKey,
-  ProxyTracerProvider,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  type Attributes,
-  type ContextManager,
-  type Span,
-  type Tracer,
-  type TracerProvider,
-} from '@opentelemetry/api';
+import type { Attributes, ContextManager, ProxyTracerProvider as ProxyTracerProviderType, Span, Tracer, TracerProvider } from '@opentelemetry/api';
+import { context, createContextKey, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '../core/peers.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -22,10 +11,10 @@ import {
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
   MESSAGING_SYSTEM_VALUE_AWS_SNS,
 } from './semconv.js';
-import type { ErrorType } from './taxonomy.js';
-import type { FailedMessage } from './types.js';
-import { redactMessage, redactReason } from './redact.js';
-import { readString } from './utils.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import type { FailedMessage } from '../core/types.js';
+import { redactMessage, redactReason } from '../core/redact.js';
+import { readString } from '../core/read.js';
 
 /** Our own span and metric attributes, beside the messaging conventions. */
 export const PUSH_ATTRIBUTES = {
@@ -50,7 +39,7 @@ export const MAX_FAILURE_EVENTS = 10;
 export interface SpanTemplate {
   readonly tracer: Tracer;
   /** Set when tracing goes through the API's global proxy, which delegates to a no-op until an SDK registers. */
-  readonly proxy: ProxyTracerProvider | undefined;
+  readonly proxy: ProxyTracerProviderType | undefined;
   readonly name: string;
   readonly attributes: Attributes;
   readonly batch: boolean;

@@ -1,6 +1,6 @@
-import { createNoopMeter, diag } from '@opentelemetry/api';
+import { createNoopMeter, diag } from '../core/peers.js';
 import type { Attributes, BatchObservableResult, Histogram, MeterProvider, ObservableCounter, ObservableGauge, ObservableUpDownCounter } from '@opentelemetry/api';
-import type { ProblemLog } from './problems.js';
+import type { ProblemLog } from '../core/problems.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_OPERATION_NAME,
@@ -8,16 +8,17 @@ import {
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
   METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
   METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
-} from './semconv.js';
-import { DURATION_BUCKETS, OUTCOME_PARTIAL, OUTCOME_SUCCESS } from './series.js';
-import { ERROR_TYPES, errorTypeIndex, type ErrorType } from './taxonomy.js';
+} from '../tracing/semconv.js';
+import { DURATION_BUCKETS } from './contract.js';
+import { OUTCOME_PARTIAL, OUTCOME_SUCCESS } from './counter-store.js';
+import { ERROR_TYPES, errorTypeIndex, type ErrorType } from '../core/taxonomy.js';
 import { SuccessClock } from './success-clock.js';
-import { PUSH_ATTRIBUTES, systemAttributes } from './tracing.js';
-import { VERSION } from './version.js';
+import { PUSH_ATTRIBUTES, systemAttributes } from '../tracing/spans.js';
+import { VERSION } from '../version.js';
 
 /**
  * The OpenTelemetry side of the metrics, used only when `new PushTelemetry({ meterProvider })` is given: the same
- * measurements as the Prometheus series (series.ts), on OTel instruments. The JS SDK hashes the attribute set of
+ * measurements as the Prometheus series (counter-store.ts), on OTel instruments. The JS SDK hashes the attribute set of
  * every synchronous measurement (sorting its keys and JSON-encoding it, about 1-2 µs), so only the duration histogram,
  * which has no asynchronous form, is recorded per call. Message and receipt counts, calls in flight and the last
  * success are kept in plain fields and typed arrays, as on the Prometheus side, and reported by observable instruments
@@ -49,7 +50,7 @@ const DESCRIPTIONS = {
   invalidTokensHeld: 'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm.',
 } as const;
 
-/** Slots of the count arrays: [accepted | delivered, failed by ERROR_TYPES order...], the layout series.ts uses. */
+/** Slots of the count arrays: [accepted | delivered, failed by ERROR_TYPES order...], the layout counter-store.ts uses. */
 const COUNT_SLOTS = 1 + ERROR_TYPES.length;
 
 // noUncheckedIndexedAccess cannot see that every index used here is in range.

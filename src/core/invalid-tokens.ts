@@ -1,8 +1,9 @@
-import { diag } from '@opentelemetry/api';
+import { diag } from './peers.js';
 import type { ProblemLog } from './problems.js';
 import type { ErrorType } from './taxonomy.js';
 import type { HeldInvalidTokens, InvalidTokenEvent, InvalidTokenGuardOptions } from './types.js';
-import { describe, isPromiseLike, readProperty, rejectUnknownOptions } from './utils.js';
+import { describe, rejectUnknownOptions } from './options.js';
+import { isPromiseLike, readProperty } from './read.js';
 
 export type InvalidTokenHandler = (event: InvalidTokenEvent) => void | Promise<void>;
 export type HeldHandler = (held: HeldInvalidTokens) => void | Promise<void>;

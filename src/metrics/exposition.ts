@@ -2,7 +2,7 @@ import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-c
 
 /** A prom-client registry of either exposition format (an AggregatorRegistry included). */
 type Registry = PromClientRegistry<RegistryContentType>;
-import type { Labels, MetricFamily, Sample } from './internal-types.js';
+import type { Labels, MetricFamily, Sample } from './exposition-model.js';
 
 /**
  * Renders a registry in either exposition format whatever the registry's own content type, so one registry can

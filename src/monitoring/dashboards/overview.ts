@@ -1,7 +1,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { METRIC_NAMES } from '../metrics.js';
-import type { ResolvedMonitoringConfig } from '../monitoring/config.js';
-import { AUDIENCE_ERRORS, errorTypesOf } from '../monitoring/promql.js';
+import { METRIC_NAMES } from '../../metrics/contract.js';
+import type { ResolvedMonitoringConfig } from '../config.js';
+import { AUDIENCE_ERRORS, errorTypesOf } from '../promql.js';
 import { dashboardShell, percent, runbookLinks } from './common.js';
 import { PanelIds, stat, table, timeseries } from './panels.js';
 import { alerts, FAILED, gauge, heldVerdicts, latency, messageRatio, messages, sli } from './queries.js';

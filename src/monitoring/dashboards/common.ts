@@ -10,9 +10,9 @@ import {
   VariableSort,
   type VariableOption,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { METRIC_NAMES } from '../metrics.js';
-import type { ResolvedMonitoringConfig } from '../monitoring/config.js';
-import { MESSAGES, runbookUrl } from '../monitoring/promql.js';
+import { METRIC_NAMES } from '../../metrics/contract.js';
+import type { ResolvedMonitoringConfig } from '../config.js';
+import { MESSAGES, runbookUrl } from '../promql.js';
 import { DATASOURCE, type Link } from './panels.js';
 import { alerts, labelValues } from './queries.js';
 

@@ -1,5 +1,5 @@
-import { METRIC_NAMES } from '../metrics.js';
-import { ALERT_NAMES, resolveMonitoringConfig, type AlertName, type MonitoringConfig, type ResolvedMonitoringConfig, type Severity } from '../monitoring/config.js';
+import { METRIC_NAMES } from '../../metrics/contract.js';
+import { ALERT_NAMES, resolveMonitoringConfig, type AlertName, type MonitoringConfig, type ResolvedMonitoringConfig, type Severity } from '../config.js';
 import {
   BURN_RATE_TIERS,
   burnRateFactor,
@@ -17,8 +17,8 @@ import {
   runbookUrl,
   type RecordingRule,
   type SloWindow,
-} from '../monitoring/promql.js';
-import { describe } from '../utils.js';
+} from '../promql.js';
+import { describe } from '../../core/options.js';
 
 /**
  * The alerting rules, as data. Every ratio is per (job, provider, app) — the labels the recording rules keep — and

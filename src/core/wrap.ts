@@ -1,16 +1,17 @@
 // The module's own export, not the global: the global `performance` is a lazy getter, ~7 ns a read on Node 20.
 import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
-import { trace, TraceFlags, type Context, type Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
+import { trace, TraceFlags } from './peers.js';
 import { classifyError, reasonOf } from './classify.js';
 import { isInvalidTokenType, judgeInvalidTokens, type TokenSource } from './invalid-tokens.js';
-import type { OtelSender } from './otel-metrics.js';
-import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from './series.js';
-import { contextManagerForSpans, endFailedSpan, endSettledSpan, startSendSpan, type SpanContextCarrier, type SpanTemplate } from './tracing.js';
+import type { OtelSender } from '../metrics/otel-binding.js';
+import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from '../metrics/counter-store.js';
+import { contextManagerForSpans, endFailedSpan, endSettledSpan, startSendSpan, type SpanContextCarrier, type SpanTemplate } from '../tracing/spans.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult } from './types.js';
-import { readProperty } from './utils.js';
-import type { Exemplar } from './internal-types.js';
+import { readProperty } from './read.js';
+import type { Exemplar } from '../metrics/exposition-model.js';
 
 type Args = readonly unknown[];
 

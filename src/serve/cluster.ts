@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AggregatorRegistry } from 'prom-client';
-import { PROMETHEUS_CONTENT_TYPE } from './exposition.js';
-import { ProblemLog } from './problems.js';
-import { publicProblems, serveMetrics, type MetricsServer, type MetricsServerAuth } from './server.js';
-import { describe, rejectUnknownOptions } from './utils.js';
+import { AggregatorRegistry } from '../core/peers.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/exposition.js';
+import { ProblemLog } from '../core/problems.js';
+import { publicProblems, serveMetrics, type MetricsServer, type MetricsServerAuth } from './metrics-server.js';
+import { describe, rejectUnknownOptions } from '../core/options.js';
 
 /**
  * The primary's side of a node:cluster fleet: one /metrics that asks every worker for its registry over the cluster

@@ -1,6 +1,7 @@
-import type { PushTelemetry } from '../telemetry.js';
-import type { HeldInvalidTokens, InvalidTokenEvent, PushSender, WrapSenderOptions } from '../types.js';
-import { describe, readProperty } from '../utils.js';
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { HeldInvalidTokens, InvalidTokenEvent, PushSender, WrapSenderOptions } from '../core/types.js';
+import { describe } from '../core/options.js';
+import { readProperty } from '../core/read.js';
 
 /** Options every adapter takes. */
 export interface AdapterOptions {

@@ -1,6 +1,6 @@
-import { METRIC_NAMES } from '../metrics.js';
-import type { ResolvedMonitoringConfig } from '../monitoring/config.js';
-import { DURATION, durationQuantile, errorBudget, matchers, MESSAGES, NOT_SLO_ERRORS, RATE_INTERVAL, RECORDED, sumRate, type SloWindow } from '../monitoring/promql.js';
+import { METRIC_NAMES } from '../../metrics/contract.js';
+import type { ResolvedMonitoringConfig } from '../config.js';
+import { DURATION, durationQuantile, errorBudget, matchers, MESSAGES, NOT_SLO_ERRORS, RATE_INTERVAL, RECORDED, sumRate, type SloWindow } from '../promql.js';
 
 /**
  * The dashboards' PromQL, on top of the shared helpers in monitoring/promql.ts. Raw series carry the config's

@@ -1,6 +1,6 @@
-import { diag } from '@opentelemetry/api';
+import { diag } from './peers.js';
 import { redactMessage } from './redact.js';
-import { readString } from './utils.js';
+import { readString } from './read.js';
 
 export interface TelemetryProblem {
   /** What failed: `classify`, `settle`, `countMessages`, `tokens`, `onInvalidToken`, `tracing`, `metrics`, `collect`. */

@@ -1,5 +1,5 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { resolveMonitoringConfig, type MonitoringConfig } from '../monitoring/config.js';
+import { resolveMonitoringConfig, type MonitoringConfig } from '../config.js';
 import { DASHBOARD_UIDS, type DashboardKey } from './common.js';
 import { overviewDashboard } from './overview.js';
 import { providerHealthDashboard } from './provider-health.js';

@@ -1,7 +1,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
-import { ALERT_NAMES, type ResolvedMonitoringConfig } from '../monitoring/config.js';
-import { BURN_RATE_TIERS, burnRateFactor } from '../monitoring/promql.js';
+import { ALERT_NAMES, type ResolvedMonitoringConfig } from '../config.js';
+import { BURN_RATE_TIERS, burnRateFactor } from '../promql.js';
 import { dashboardShell, percent, runbookLinks } from './common.js';
 import { PanelIds, stat, table, timeseries } from './panels.js';
 import { alerts, budgetRemaining, burnRate, sli } from './queries.js';
