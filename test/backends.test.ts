@@ -25,7 +25,7 @@ function exporter(behave: (spans: ReadableSpan[], done: ExportCallback) => void)
 
 const logged: string[] = [];
 diag.setLogger(
-  { error: (m) => logged.push(m), warn: (m) => logged.push(m), info: () => {}, debug: () => {}, verbose: () => {} },
+  { error: (...args) => logged.push(args.join(' ')), warn: (...args) => logged.push(args.join(' ')), info: () => {}, debug: () => {}, verbose: () => {} },
   { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
 );
 after(() => diag.disable());

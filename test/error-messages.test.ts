@@ -50,7 +50,7 @@ describe('error messages on spans', () => {
 describe('error messages in the problem log and diag', () => {
   it('keeps only the class and code of a failing hook by default, and its message when asked', () => {
     const lines: string[] = [];
-    diag.setLogger({ error: (m: string) => void lines.push(m), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.ERROR);
+    diag.setLogger({ error: (...args: unknown[]) => void lines.push(args.join(' ')), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.ERROR);
     try {
       const failing = () => {
         throw Object.assign(new Error(`store rejected ${TOKEN} for ${PAYLOAD}`), { code: 'E_STORE' });

@@ -80,7 +80,7 @@ describe('whole-call failures never prune', () => {
 describe('the surge guard', () => {
   it('holds the verdicts of one call of 20+ recipients that says more than half are gone, and counts them', async () => {
     const warnings: string[] = [];
-    diag.setLogger({ error: () => {}, warn: (m: string) => void warnings.push(m), info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    diag.setLogger({ error: () => {}, warn: (...args: unknown[]) => void warnings.push(args.join(' ')), info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
     try {
       const telemetry = new PushTelemetry({ app: 'com.example' });
       const pruned: string[] = [];

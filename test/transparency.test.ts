@@ -110,7 +110,7 @@ describe('the wrapped sender behaves exactly like the original', () => {
 
 describe('telemetry failures never break a send', () => {
   const logged: string[] = [];
-  diag.setLogger({ error: (m) => logged.push(m), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.ERROR, suppressOverrideMessage: true });
+  diag.setLogger({ error: (...args) => logged.push(args.join(' ')), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.ERROR, suppressOverrideMessage: true });
   after(() => diag.disable());
 
   it('falls back to the default classifier when classify throws, and reports it once', async () => {

@@ -1,4 +1,4 @@
-import { diag } from './peers.js';
+import { diagLog } from './peers.js';
 import type { ProblemLog } from './problems.js';
 import type { ErrorType } from './taxonomy.js';
 import type { HeldInvalidTokens, InvalidTokenEvent, InvalidTokenGuardOptions } from './types.js';
@@ -222,8 +222,8 @@ export class SurgeGuard {
 /** The diag line for a new hold: once per hold, since a surge can hold thousands of verdicts a second. */
 export function logHold(hold: HeldInvalidTokens): void {
   try {
-    diag.warn(
-      `push-telemetry: holding ${hold.provider}${hold.app === undefined ? '' : ` (${hold.app})`} invalid-token verdicts back from onInvalidToken: ` +
+    diagLog.warn(
+      `holding ${hold.provider}${hold.app === undefined ? '' : ` (${hold.app})`} invalid-token verdicts back from onInvalidToken: ` +
         `${hold.trigger === 'batch' ? 'one call' : 'the last window'} reported most of its recipients unregistered or invalid, which is likelier a ` +
         'bad key, the wrong environment or a provider fault than real uninstalls; release() or discard() them once a person has looked',
     );

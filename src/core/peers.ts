@@ -23,4 +23,7 @@ export const {
   TraceFlags,
 } = require('@opentelemetry/api') as typeof OtelApi;
 
+/** push-telemetry's channel on the registered DiagLogger: every message arrives after the namespace. */
+export const diagLog = diag.createComponentLogger({ namespace: 'push-telemetry' });
+
 export const { AggregatorRegistry, Counter, Gauge, Histogram, Registry } = require('prom-client') as typeof PromClient;

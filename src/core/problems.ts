@@ -1,4 +1,4 @@
-import { diag } from './peers.js';
+import { diagLog } from './peers.js';
 import { redactMessage } from './redact.js';
 import { readString } from './read.js';
 
@@ -51,7 +51,7 @@ export class ProblemLog {
         return;
       }
       this.#problems.set(kind, { count: 1, lastError, lastAt: Date.now() });
-      diag.error(`push-telemetry: ${kind} failed (${lastError}); the send was not affected, later ${kind} failures are counted in health(), not logged`);
+      diagLog.error(`${kind} failed (${lastError}); the send was not affected, later ${kind} failures are counted in health(), not logged`);
     } catch {
       // A diag logger that throws must not turn a swallowed failure into a thrown one.
     }

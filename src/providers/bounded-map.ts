@@ -1,7 +1,8 @@
 /**
  * A Map that forgets its oldest keys past a capacity, in O(1). Evicting through `map.keys().next()` looks O(1) but is
  * not in V8: the iterator walks every slot deleted since the last rehash, which made each insert into a full map cost
- * 9–90 µs (bench/load.bench.ts found it). A ring of keys in insertion order avoids iterating the map at all.
+ * far more than the rest of a send (bench/load.bench.ts found it; docs/performance.md). A ring of keys in insertion
+ * order avoids iterating the map at all.
  */
 export class BoundedMap<K, V> {
   readonly #entries = new Map<K, V>();

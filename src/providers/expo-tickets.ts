@@ -5,8 +5,8 @@
  *
  * So a send only appends its id and token, as bytes, to a ring of fixed-size records: no hashing, no per-entry
  * objects for the GC, no random memory access. The hash index over the ring is brought up to date by the first
- * lookup after new sends, in one pass. Measured under load, a Map of strings cost ~1.1 µs a message and a hash index
- * kept up to date on every send ~0.5 µs, most of it the index's cache misses.
+ * lookup after new sends, in one pass. Measured under load, both a Map of strings and a hash index kept up to date on
+ * every send cost several times the append, most of it the index's cache misses (docs/performance.md).
  *
  * A cache, not a store: the oldest records are overwritten as the ring wraps. Within that, it is exact: every one of
  * the last TICKET_CAPACITY records stays findable whatever the ids hash to (the index probes until an empty slot, and

@@ -31,8 +31,8 @@ export const PUSH_ATTRIBUTES = {
 
 /** Event recorded for each refused message of a batch, up to MAX_FAILURE_EVENTS a span. */
 export const FAILURE_EVENT = 'push.message.failed';
-// Ten events show what a batch's failures look like; the per-type counts carry the totals. Each SDK event costs
-// ~0.5 µs, and a 500-message batch must stay within 20 µs of telemetry.
+// Ten events show what a batch's failures look like; the per-type counts carry the totals. Each SDK event has a
+// real cost, and a 500-message batch has a telemetry budget (docs/performance.md).
 export const MAX_FAILURE_EVENTS = 10;
 
 /** The part of a span that is the same for every call of one wrapped sender, built once at wrap time. */
@@ -67,7 +67,7 @@ function carriesContext(manager: SpanContextCarrier): boolean {
 /**
  * The context manager to make a span active with, or undefined when the registered one cannot carry context (the
  * API's no-op default): then nothing inside the sender could read the span back, and building a context for it would
- * be pure cost (~300 ns a traced call on the bench VM). Probed once per manager, so one registered after wrapping is
+ * be pure cost (docs/performance.md). Probed once per manager, so one registered after wrapping is
  * picked up.
  */
 export function contextManagerForSpans(): SpanContextCarrier | undefined {
