@@ -325,7 +325,7 @@ function scenarioTable(r: ScenarioResult): string {
     ['service CPU, % of a core', (run) => run.serviceCpu, 0],
     ['autocannon + endpoints CPU, % of a core', (run) => run.driverCpu, 0],
   ];
-  const head = `${'POST /send, ' + r.scenario.name}`;
+  const head = `POST /send, ${r.scenario.name}`;
   const width = Math.max(head.length, ...rows.map(([label]) => label.length));
   const header = `${head.padEnd(width)}  ${'bare'.padStart(9)}  ${'instrumented'.padStart(12)}  ${'instr/bare'.padStart(10)}  per-round range`;
   const lines = rows.map(([label, pick, digits]) => {

@@ -38,7 +38,7 @@ const explain = (body = ''): string => {
 for (const id of ['ok-1', 'ok-2', 'gone-1', 'big-1', 'busy-1']) {
   const subscription = webPushSubscription(sim.fake('webpush').url, id);
   await push.sendNotification(subscription, JSON.stringify({ title: 'Hi' }), { TTL: 3600, timeout: 10_000, agent }).then(
-    (result) => console.log(`sendNotification ${id}: ${result.statusCode}, message ${result.headers['location']}`),
+    (result) => console.log(`sendNotification ${id}: ${result.statusCode}, message ${result.headers.location}`),
     (error: { statusCode?: number; body?: string }) => console.log(`sendNotification ${id}: ${error.statusCode} ${explain(error.body)}`),
   );
 }

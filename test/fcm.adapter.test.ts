@@ -355,8 +355,14 @@ describe('instrumentFcm: transparency', () => {
     const spy = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
       function (this: Messaging, ...args: A): Promise<R> {
         return fn.apply(this, args).then(
-          (value) => (seen.push(value), value),
-          (error: unknown) => (seen.push(error), Promise.reject(error)),
+          (value) => {
+            seen.push(value);
+            return value;
+          },
+          (error: unknown) => {
+            seen.push(error);
+            return Promise.reject(error);
+          },
         );
       };
     // Own-property spies on the bare client, installed before instrumenting, see what the SDK itself settles with.

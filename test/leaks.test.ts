@@ -636,7 +636,7 @@ describe('the opt-in token hash', () => {
   });
 
   it('requires a secret of at least 16 bytes when on', () => {
-    const bad: unknown[] = [{}, { secret: undefined }, { secret: '' }, { secret: 'fifteen-bytes!!' }, { secret: new Uint8Array(15) }, { secret: 12345678901234567 }, { length: 16 }, null, 'on', true];
+    const bad: unknown[] = [{}, { secret: undefined }, { secret: '' }, { secret: 'fifteen-bytes!!' }, { secret: new Uint8Array(15) }, { secret: 12345678901234568 }, { length: 16 }, null, 'on', true];
     for (const tokenHash of bad) {
       assert.throws(() => new PushTelemetry({ tokenHash } as never), TypeError, inspect(tokenHash));
     }

@@ -493,7 +493,7 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
     if (line.startsWith('#')) {
       if (line === '# EOF') fail('nothing may follow "# EOF"');
       // metric-descriptor = HASH SP (type|help|unit) SP metricname SP ...
-      const meta = /^# (HELP|TYPE|UNIT) ([a-zA-Z_:][a-zA-Z0-9_:]*) ([^]*)$/.exec(line);
+      const meta = /^# (HELP|TYPE|UNIT) ([a-zA-Z_:][a-zA-Z0-9_:]*) ([\s\S]*)$/.exec(line);
       if (meta === null) fail('a line starting with "#" must be "# HELP name text", "# TYPE name type", "# UNIT name unit" or the final "# EOF"');
       const [, keyword, name, rest] = meta as unknown as [string, 'HELP' | 'TYPE' | 'UNIT', string, string];
       const current = family !== undefined && family.name === name ? family : open(name, fail);
@@ -653,7 +653,7 @@ export function parsePrometheusText(input: string | Uint8Array): ParsedFamily<Pr
     const line = rawLine.replace(/^[ \t]+|[ \t]+$/g, '');
     if (line === '') return;
     if (line.startsWith('#')) {
-      const meta = /^#[ \t]+(HELP|TYPE)[ \t]+([^ \t]+)(?:[ \t]+([^]*))?$/.exec(line);
+      const meta = /^#[ \t]+(HELP|TYPE)[ \t]+([^ \t]+)(?:[ \t]+([\s\S]*))?$/.exec(line);
       if (meta === null) return; // any other comment
       const [, keyword, name, rest = ''] = meta as unknown as [string, 'HELP' | 'TYPE', string, string | undefined];
       if (!isName(name)) fail(`invalid metric name ${JSON.stringify(name)} in ${keyword}`);

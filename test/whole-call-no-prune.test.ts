@@ -16,7 +16,7 @@ import https from 'node:https';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import apn from '@parse/node-apn';
-import { ApnsClient, ApnsError, Notification } from 'apns2';
+import { ApnsClient, type ApnsError, Notification } from 'apns2';
 import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
 import { getMessaging, type BatchResponse, type Messaging } from 'firebase-admin/messaging';
 import { Pool } from 'undici';

@@ -78,7 +78,7 @@ export class LiveView {
 
   render(state: ViewState): void {
     if (this.#tty) this.#redraw(this.#table(state));
-    else this.#out.write(this.#plain(state).join('\n') + '\n');
+    else this.#out.write(`${this.#plain(state).join('\n')}\n`);
   }
 
   /** Leaves the last table on screen and puts the cursor under it. */

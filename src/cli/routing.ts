@@ -61,7 +61,7 @@ export function demoRouting(example: string, webhookUrl: string): DemoRouting | 
   const names = receiversBlock.lines
     .map((line) => /^(\s*)-\s+name:\s*['"]?([^'"#\s]+)['"]?/.exec(line))
     .filter((match): match is RegExpExecArray => match !== null)
-    .filter((match, _i, all) => (match[1] as string).length === (all[0]?.[1] as string).length)
+    .filter((match, _i, all) => (match[1] as string).length === (all[0] as RegExpExecArray)[1]?.length)
     .map((match) => match[2] as string);
   if (names.length === 0) return undefined;
   const kept = blocks

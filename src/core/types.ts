@@ -6,7 +6,7 @@ type Registry = PromClientRegistry<RegistryContentType>;
 import type { ErrorType } from './taxonomy.js';
 
 /** Any function that sends pushes: sync or async, any arguments, any `this`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the widest function type; F itself is what users see
+// biome-ignore lint/suspicious/noExplicitAny: the widest function type; F itself is what users see
 export type PushSender = (...args: any[]) => unknown;
 
 /** The arguments a sender takes, as a tuple. */

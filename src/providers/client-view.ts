@@ -57,6 +57,9 @@ export function wrapMethod<F extends PushSender>(
  * throw a TypeError when reached through a Proxy. Whatever would hand out the client hands out the view instead, so
  * `view.on(...).send(...)` and the like stay instrumented.
  */
+/** Any function a client member can be, for the stand-ins' Proxy. */
+type AnyFunction = (...args: never[]) => unknown;
+
 export function withMethods<T extends object>(client: T, methods: Readonly<Record<string, PushSender>>): T {
   for (const key of Object.keys(methods)) {
     const own = Object.getOwnPropertyDescriptor(client, key);
@@ -67,14 +70,14 @@ export function withMethods<T extends object>(client: T, methods: Readonly<Recor
   }
   // One stand-in per function, so `view.close === view.close` and listeners added through the view can be removed.
   const standIns = new WeakMap<object, object>();
-  const callOnClient: ProxyHandler<Function> = {
+  const callOnClient: ProxyHandler<AnyFunction> = {
     apply(fn, thisArg: unknown, args: unknown[]): unknown {
       // Only a call on the view is redirected: a detached call or .call(other) gets the `this` it would on the client.
       const result: unknown = Reflect.apply(fn, thisArg === view ? client : thisArg, args);
       return result === client ? view : result;
     },
   };
-  const standInFor = (fn: Function): object => {
+  const standInFor = (fn: AnyFunction): object => {
     let standIn = standIns.get(fn);
     if (standIn === undefined) {
       // A class, or a built-in constructor, ignores `this` when called and cannot return the client: handing out the
@@ -94,7 +97,7 @@ export function withMethods<T extends object>(client: T, methods: Readonly<Recor
       const own = Reflect.getOwnPropertyDescriptor(target, key);
       // A Proxy must report a frozen property's own value.
       if (own !== undefined && !own.configurable && own.writable === false) return value;
-      return typeof value === 'function' ? standInFor(value) : view;
+      return typeof value === 'function' ? standInFor(value as AnyFunction) : view;
     },
     set(target, key, value, receiver) {
       return Reflect.set(target, key, value, receiver === view ? target : receiver);

@@ -172,7 +172,7 @@ export function instrumentSns<T extends SnsClientLike>(client: T, telemetry: Pus
   });
   const original = client.send as SendFn;
 
-  const send = function (command: SnsCommandLike, ...rest: unknown[]): unknown {
+  const send = (command: SnsCommandLike, ...rest: unknown[]): unknown => {
     const kind = commandKind(command);
     if (kind === undefined) return Reflect.apply(original, client, [command, ...rest]);
     const sender = kind === 'publish_batch' ? batch : targetArnOf(command) !== undefined ? toEndpoint : toTopic;

@@ -78,5 +78,5 @@ function nested(value: readonly YamlValue[] | { readonly [key: string]: YamlValu
 /** The value (a map or a list) as a YAML document, with `header` lines as comments on top. */
 export function toYaml(value: readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined }, header: readonly string[] = []): string {
   const body = isNested(value) ? nested(value, '') : [Array.isArray(value) ? '[]' : '{}'];
-  return [...header.map((line) => `# ${line}`.trimEnd()), ...body].join('\n') + '\n';
+  return `${[...header.map((line) => `# ${line}`.trimEnd()), ...body].join('\n')}\n`;
 }

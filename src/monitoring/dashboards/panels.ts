@@ -19,7 +19,7 @@ import {
 } from '@grafana/grafana-foundation-sdk/common';
 import { DashboardLinkBuilder, ThresholdsConfigBuilder, ThresholdsMode, type DashboardLink, type DataTransformerConfig, type ThresholdsConfig } from '@grafana/grafana-foundation-sdk/dashboard';
 import { CellValuesBuilder, PanelBuilder as HeatmapBuilder, RowsHeatmapOptionsBuilder, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
-import { DataqueryBuilder, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import { DataqueryBuilder, type PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -31,6 +31,7 @@ import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-s
  */
 
 /** Every panel and query points at the datasource variable: never a uid that exists in one Grafana only. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax, not a template literal
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 export interface Target {
