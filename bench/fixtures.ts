@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { DataPointType, MeterProvider, MetricReader, type Histogram as HistogramPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { Attributes, Histogram as OtelHistogram, Meter, MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { DURATION_BUCKETS, ERROR_TYPES, MAX_FAILURE_EVENTS, PushTelemetry, type ErrorType, type FailedMessage, type MetricsHandler, type SettleResult } from '../src/index.js';
 
@@ -115,6 +117,86 @@ export function apiNoopSpanOnly(): () => Promise<string> {
     const span = tracer.startSpan('send fcm', { kind: SpanKind.PRODUCER, attributes });
     if (span.isRecording()) span.end();
     return bareSender();
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// OpenTelemetry metrics
+
+/** A reader that exports nothing and collects only when asked: the bench collects once, after the run, to count. */
+class ManualReader extends MetricReader {
+  protected override async onShutdown(): Promise<void> {}
+  protected override async onForceFlush(): Promise<void> {}
+}
+
+export interface SdkMeter {
+  readonly provider: MeterProvider;
+  /** One collection, as an exporter would get it. */
+  collect(): Promise<ResourceMetrics>;
+}
+
+/** The SDK's MeterProvider with its default aggregation (cumulative, explicit buckets), collected only on demand. */
+export function sdkMeter(): SdkMeter {
+  const reader = new ManualReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  return {
+    provider,
+    async collect() {
+      const { resourceMetrics, errors } = await reader.collect();
+      if (errors.length > 0) throw new Error(`sanity check failed: the metric collection reported ${errors.length} errors: ${String(errors[0])}`);
+      return resourceMetrics;
+    },
+  };
+}
+
+/** Sum of one metric's data points: a Sum's values, or a Histogram's counts. */
+export function otelTotal(metrics: ResourceMetrics, name: string, where: (attributes: Attributes) => boolean = () => true): number {
+  let total = 0;
+  for (const scope of metrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== name) continue;
+      for (const point of metric.dataPoints) {
+        if (!where(point.attributes)) continue;
+        total += metric.dataPointType === DataPointType.HISTOGRAM ? (point.value as HistogramPoint).count : (point.value as number);
+      }
+    }
+  }
+  return total;
+}
+
+/**
+ * A meter whose instruments do nothing: the wrapped call with it, against metrics only, is what our side of the OTel
+ * path costs (its bookkeeping, and handing each duration to a Histogram), without the SDK's.
+ */
+export function stubMeterProvider(): ApiMeterProvider {
+  const histogram: OtelHistogram = { record: () => undefined };
+  const observable = { addCallback: () => undefined, removeCallback: () => undefined };
+  const meter = {
+    createHistogram: () => histogram,
+    createObservableCounter: () => observable,
+    createObservableUpDownCounter: () => observable,
+    createObservableGauge: () => observable,
+    addBatchObservableCallback: () => undefined,
+  } as unknown as Meter;
+  return { getMeter: () => meter };
+}
+
+/** The duration attributes the wrapped single-message call records (fcm, send, success, no app). */
+export const DURATION_ATTRIBUTES = Object.freeze({
+  'messaging.system.name': 'fcm',
+  'messaging.system': 'fcm',
+  'messaging.operation.name': 'send',
+  'messaging.operation.type': 'send',
+  'push.outcome': 'success',
+});
+
+/** The SDK's own cost for one duration: a synchronous `histogram.record` with the call's 5 attributes, after the bare call. */
+export function sdkHistogramOnly(provider: MeterProvider): () => Promise<string> {
+  const histogram = provider.getMeter('bench').createHistogram('messaging.client.operation.duration', { unit: 's', advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] } });
+  return async () => {
+    const id = await bareSender();
+    histogram.record(0.000_05, DURATION_ATTRIBUTES);
+    return id;
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import type { Registry, RegistryContentType } from 'prom-client';
-import { MAX_FAILURE_EVENTS, METRIC_NAMES, PushTelemetry } from '../src/index.js';
+import { MAX_FAILURE_EVENTS, METRIC_NAMES, OTEL_METRIC_NAMES, PushTelemetry } from '../src/index.js';
 import {
   apiNoopSpanOnly,
   bareBatchSender,
@@ -17,7 +17,11 @@ import {
   freeTracerProvider,
   fullLabelSpace,
   inProcessScrape,
+  otelTotal,
   promClientDirect,
+  sdkHistogramOnly,
+  sdkMeter,
+  stubMeterProvider,
   sdkBatchSpanOnly,
   sdkSpanOnly,
   sdkTracing,
@@ -43,6 +47,7 @@ const METRICS_OVERHEAD_MAX = 250;
 const TRACING_OVER_SDK_MAX = 300;
 const BATCH_TELEMETRY_MAX_US = 20;
 const SCRAPE_MAX_MS = 2;
+const OTEL_OVER_METRICS_MAX_US = 0.5;
 
 /** Everything the variants time, built up front so no variant pays for set-up. */
 function setUp() {
@@ -50,14 +55,17 @@ function setUp() {
   const sdkWrapped = sdkTracing();
   const sdkBatch = sdkTracing();
   const sdkBatchSpan = sdkTracing();
+  const meters = { wrapped: sdkMeter(), recordOnly: sdkMeter() };
   const instances = {
     metricsOnly: new PushTelemetry(),
     freeTracer: new PushTelemetry({ tracerProvider: freeTracerProvider() }),
     traced: new PushTelemetry({ tracerProvider: sdkWrapped.provider }),
     batchMetricsOnly: new PushTelemetry(),
     batchTraced: new PushTelemetry({ tracerProvider: sdkBatch.provider }),
+    otelSdk: new PushTelemetry({ meterProvider: meters.wrapped.provider }),
+    otelStub: new PushTelemetry({ meterProvider: stubMeterProvider() }),
   };
-  return { sdk: { span: sdkSpan, wrapped: sdkWrapped, batch: sdkBatch, batchSpan: sdkBatchSpan }, instances };
+  return { sdk: { span: sdkSpan, wrapped: sdkWrapped, batch: sdkBatch, batchSpan: sdkBatchSpan }, meters, instances };
 }
 
 type SetUp = ReturnType<typeof setUp>;
@@ -71,6 +79,9 @@ const V = {
   apiNoop: 'API no-op startSpan + isRecording only',
   sdkSpan: 'SDK span only (startSpan + end)',
   wrappedSdk: 'wrapped, SDK tracer (BatchSpanProcessor)',
+  sdkRecord: 'SDK histogram.record only (5 attributes)',
+  wrappedOtel: 'wrapped, metrics + OTel meter (SDK MeterProvider)',
+  wrappedOtelStub: 'wrapped, metrics + OTel meter (stub meter: our side alone)',
   batchBare: 'bare batch call (500 msgs)',
   batchWrapped: 'wrapped batch, metrics only',
   batchSdkSpan: `SDK batch span only (7 attrs, ${MAX_FAILURE_EVENTS} events)`,
@@ -89,6 +100,9 @@ function variants(s: SetUp, scrape: () => Promise<void>): Variant[] {
     { name: V.apiNoop, op: apiNoopSpanOnly() },
     { name: V.sdkSpan, op: sdkSpanOnly(s.sdk.span.provider.getTracer('bench')) },
     { name: V.wrappedSdk, op: wrap(s.instances.traced) },
+    { name: V.sdkRecord, op: sdkHistogramOnly(s.meters.recordOnly.provider) },
+    { name: V.wrappedOtel, op: wrap(s.instances.otelSdk) },
+    { name: V.wrappedOtelStub, op: wrap(s.instances.otelStub) },
     { name: V.batchBare, op: bareBatchSender },
     { name: V.batchWrapped, op: wrapBatch(s.instances.batchMetricsOnly) },
     { name: V.batchSdkSpan, op: sdkBatchSpanOnly(s.sdk.batchSpan.provider.getTracer('bench')) },
@@ -127,6 +141,12 @@ async function verify(s: SetUp, byName: Map<string, Measurement>, scrape: Scrape
   const any = () => true;
   expectEqual('metrics-only calls counted', await sampleSum(s.instances.metricsOnly.registry, durationCount, any), calls(V.wrapped));
   expectEqual('traced calls counted', await sampleSum(s.instances.traced.registry, durationCount, any), calls(V.wrappedSdk));
+  expectEqual('OTel-metered calls counted on /metrics', await sampleSum(s.instances.otelSdk.registry, durationCount, any), calls(V.wrappedOtel));
+  // The OTel side must have every call too: each duration in the histogram, each message in the sent counter.
+  const otel = await s.meters.wrapped.collect();
+  expectEqual('OTel durations recorded', otelTotal(otel, OTEL_METRIC_NAMES.duration), calls(V.wrappedOtel));
+  expectEqual('OTel messages counted', otelTotal(otel, OTEL_METRIC_NAMES.sentMessages, (a) => a['push.outcome'] === 'accepted'), calls(V.wrappedOtel));
+  expectEqual('SDK-only histogram records', otelTotal(await s.meters.recordOnly.collect(), OTEL_METRIC_NAMES.duration), calls(V.sdkRecord));
   const failed = BATCH_RESULT.failed.length;
   for (const [instance, name] of [[s.instances.batchMetricsOnly, V.batchWrapped], [s.instances.batchTraced, V.batchWrappedSdk]] as const) {
     const n = calls(name);
@@ -169,7 +189,11 @@ function tables(byName: Map<string, Measurement>, scrapeBytes: number): string {
   const batchBare = m(V.batchBare);
   const perCall = table('single message, no-op sender', [
     { label: V.bare, m: bare },
-    ...[V.clock, V.prom, V.wrapped, V.wrappedFree, V.apiNoop, V.sdkSpan, V.wrappedSdk].map((name) => ({ label: name, m: m(name), baseline: bare })),
+    ...[V.clock, V.prom, V.wrapped, V.wrappedFree, V.apiNoop, V.sdkSpan, V.wrappedSdk, V.sdkRecord, V.wrappedOtel, V.wrappedOtelStub].map((name) => ({
+      label: name,
+      m: m(name),
+      baseline: bare,
+    })),
   ]);
   const batch = table('500-message batch (463 accepted, 37 failed)', [
     { label: V.batchBare, m: batchBare },
@@ -194,6 +218,9 @@ function targetLines(byName: Map<string, Measurement>): TargetLine[] {
   const noopPath = overheadNs(m(V.wrapped), m(V.wrappedFree));
   const batchSdkSpan = overheadNs(m(V.batchSdkSpan), batchBare);
   const batchTraced = overheadNs(m(V.batchWrappedSdk), batchBare);
+  const otelOverMetrics = overheadNs(m(V.wrappedOtel), m(V.wrapped));
+  const sdkRecord = overheadNs(m(V.sdkRecord), bare);
+  const oursOtel = overheadNs(m(V.wrappedOtelStub), m(V.wrapped));
   return [
     check('metrics-only overhead over bare', metricsOverhead, METRICS_OVERHEAD_MAX, 'ns', 1, ` (of which 2 clock reads ${overheadNs(m(V.clock), bare).toFixed(1)})`),
     check('tracing overhead over bare', tracedOverhead, sdkSpanCost + TRACING_OVER_SDK_MAX, 'ns', 1, ` (SDK span ${sdkSpanCost.toFixed(1)} + ours ${(tracedOverhead - sdkSpanCost).toFixed(1)})`),
@@ -201,6 +228,7 @@ function targetLines(byName: Map<string, Measurement>): TargetLine[] {
     check('500-message batch telemetry, metrics only', overheadNs(m(V.batchWrapped), batchBare) / 1000, BATCH_TELEMETRY_MAX_US, 'µs', 2),
     check('500-message batch telemetry, SDK tracer', batchTraced / 1000, BATCH_TELEMETRY_MAX_US, 'µs', 2, ` (SDK batch span ${(batchSdkSpan / 1000).toFixed(2)} + ours ${((batchTraced - batchSdkSpan) / 1000).toFixed(2)})`),
     check('scrape of the full label space', m(V.scrape).medianNs / 1e6, SCRAPE_MAX_MS, 'ms', 3),
+    check('OTel meter overhead over metrics-only', otelOverMetrics / 1000, OTEL_OVER_METRICS_MAX_US, 'µs', 2, ` (SDK histogram.record alone ${(sdkRecord / 1000).toFixed(2)}; our side, on a stub meter, ${(oursOtel / 1000).toFixed(2)})`),
   ];
 }
 

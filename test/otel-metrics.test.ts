@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { diag, DiagLogLevel, metrics, type Attributes, type Histogram, type Meter, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import {
+  diag,
+  DiagLogLevel,
+  metrics,
+  type Attributes,
+  type BatchObservableResult,
+  type Histogram,
+  type Meter,
+  type MeterProvider as ApiMeterProvider,
+} from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import {
   AggregationTemporality,
@@ -13,7 +22,8 @@ import {
   type Histogram as HistogramValue,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { DURATION_BUCKETS, ERROR_TYPES, OTEL_METRIC_NAMES, PushTelemetry, startMetricsServer, type ErrorType, type FailedMessage } from '../src/index.js';
+import { DURATION_BUCKETS, ERROR_TYPES, OTEL_METRIC_NAMES, PushTelemetry, startMetricsServer, type ErrorType, type FailedMessage, type SettleResult } from '../src/index.js';
+import { DURATION_BUFFER_SIZE, FLUSH_SOON_AT } from '../src/metrics/otel-binding.js';
 import { codeError, httpError, scrape, type Sample } from './helpers.js';
 
 const APP = 'com.example';
@@ -380,21 +390,28 @@ describe('registry and meterProvider together and apart', () => {
     const throwing = () => {
       throw new Error('meter broke');
     };
-    const meter = {
-      createHistogram: () => ({ record: throwing }) as unknown as Histogram,
-      createObservableCounter: () => ({}),
-      createObservableUpDownCounter: () => ({}),
-      createObservableGauge: () => ({}),
-      addBatchObservableCallback: () => undefined,
-    } as unknown as Meter;
-    const telemetry = new PushTelemetry({ meterProvider: { getMeter: () => meter } as ApiMeterProvider, recordErrorMessages: true });
+    const meter = fakeMeter(throwing);
+    const telemetry = new PushTelemetry({ meterProvider: meter.provider, recordErrorMessages: true });
     const send = telemetry.wrapSender(async (fail: boolean) => (fail ? Promise.reject(httpError(503)) : 'ok'), { provider: 'fcm' });
     assert.equal(await send(false), 'ok');
     await assert.rejects(send(true), /HTTP 503/);
     telemetry.recordReceipts({ provider: 'expo', delivered: 1 });
+    // The durations reach the Histogram when the provider collects (or a buffer fills), not during the sends.
+    assert.deepEqual(telemetry.health().problems, []);
+    meter.collect();
     const problems = telemetry.health().problems;
     assert.deepEqual(problems.map((p) => [p.kind, p.count]), [['metrics', 2]]);
     assert.match(problems[0]?.lastError ?? '', /meter broke/);
+  });
+
+  it('never lets a histogram that throws when a send fills the buffer reach that send', () => {
+    const meter = fakeMeter(() => {
+      throw new Error('meter broke');
+    });
+    const telemetry = new PushTelemetry({ meterProvider: meter.provider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    for (let i = 0; i < DURATION_BUFFER_SIZE; i++) assert.equal(send(), 'sent');
+    assert.deepEqual(telemetry.health().problems.map((p) => [p.kind, p.count]), [['metrics', DURATION_BUFFER_SIZE]]);
   });
 
   it('warns through diag when given the API no-op provider (metrics.getMeterProvider() before an SDK started)', () => {
@@ -459,6 +476,213 @@ interface OtlpRequest {
 function attributesOf(point: { readonly attributes?: readonly OtlpAttribute[] }): Record<string, string | number> {
   return Object.fromEntries((point.attributes ?? []).map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue ?? value.doubleValue)]));
 }
+
+/** A meter whose Histogram calls `record`, and whose batch callback runs when the test says: a collection. */
+function fakeMeter(record: (value: number, attributes?: Attributes) => void) {
+  let callback: ((result: BatchObservableResult) => void) | undefined;
+  const result: BatchObservableResult = { observe: () => undefined };
+  const meter = {
+    createHistogram: () => ({ record }) as Histogram,
+    createObservableCounter: () => ({}),
+    createObservableUpDownCounter: () => ({}),
+    createObservableGauge: () => ({}),
+    addBatchObservableCallback: (observe: (result: BatchObservableResult) => void) => {
+      callback = observe;
+    },
+  } as unknown as Meter;
+  return {
+    provider: { getMeter: () => meter } as ApiMeterProvider,
+    collect: () => callback?.(result),
+  };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('the duration buffer: off the send path, every call recorded once, in the collection it belongs to', () => {
+  function sdk(temporality = AggregationTemporality.CUMULATIVE) {
+    const exporter = new InMemoryMetricExporter(temporality);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
+    const meterProvider = new MeterProvider({ readers: [reader] });
+    return {
+      meterProvider,
+      async points() {
+        exporter.reset();
+        await reader.forceFlush();
+        return pointsOf(exporter.getMetrics().at(-1) as ResourceMetrics);
+      },
+    };
+  }
+  const fcmSend = { ...system('fcm'), 'messaging.operation.name': 'send' };
+
+  it('flushes in the observable callback, so a duration recorded before a collection is in that collection', async () => {
+    // The SDK's MeterSharedState.collect runs every observable callback, then collects the synchronous storages.
+    const otel = sdk();
+    const telemetry = new PushTelemetry({ meterProvider: otel.meterProvider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    for (let i = 0; i < 3; i++) send();
+    assert.equal(histogram(await otel.points(), duration(fcmSend, 'success'))?.count, 3);
+    send();
+    assert.equal(histogram(await otel.points(), duration(fcmSend, 'success'))?.count, 4);
+    await otel.meterProvider.shutdown();
+  });
+
+  it('keeps every duration across several buffers, with the Prometheus sum to the last bit', async () => {
+    const otel = sdk();
+    const telemetry = new PushTelemetry({ meterProvider: otel.meterProvider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    const calls = 2 * DURATION_BUFFER_SIZE + 17;
+    for (let i = 0; i < calls; i++) send();
+    await nextTurn();
+    for (let i = 0; i < FLUSH_SOON_AT - 1; i++) send();
+    const value = histogram(await otel.points(), duration(fcmSend, 'success'));
+    const prometheus = (await scrape(telemetry)).samples;
+    const promSum = prometheus.find((s) => s.name === 'push_request_duration_seconds_sum' && s.labels.outcome === 'success');
+    assert.equal(value?.count, calls + FLUSH_SOON_AT - 1);
+    assert.equal(value?.sum, promSum?.value, 'the same seconds, added in the same order');
+    await otel.meterProvider.shutdown();
+  });
+
+  it('holds at most DURATION_BUFFER_SIZE durations: the send that fills the buffer records them', () => {
+    const recorded: number[] = [];
+    const meter = fakeMeter((value) => void recorded.push(value));
+    const telemetry = new PushTelemetry({ meterProvider: meter.provider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    for (let i = 0; i < DURATION_BUFFER_SIZE - 1; i++) send();
+    assert.equal(recorded.length, 0, 'no event-loop turn yet, so nothing recorded');
+    send();
+    assert.equal(recorded.length, DURATION_BUFFER_SIZE);
+    send();
+    meter.collect();
+    assert.equal(recorded.length, DURATION_BUFFER_SIZE + 1);
+    assert.ok(recorded.every((seconds) => seconds >= 0 && seconds < 1));
+  });
+
+  it(`records in an event-loop turn of its own once ${FLUSH_SOON_AT} durations wait`, async () => {
+    const recorded: Attributes[] = [];
+    const meter = fakeMeter((_value, attributes) => void recorded.push(attributes ?? {}));
+    const telemetry = new PushTelemetry({ meterProvider: meter.provider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    for (let i = 0; i < FLUSH_SOON_AT - 1; i++) send();
+    await nextTurn();
+    assert.equal(recorded.length, 0, 'below the mark, durations wait for the collection');
+    send();
+    assert.equal(recorded.length, 0, 'not within the send');
+    await nextTurn();
+    assert.equal(recorded.length, FLUSH_SOON_AT);
+    assert.ok(recorded.every((attributes) => isDeepEqual(attributes, duration(fcmSend, 'success'))));
+  });
+
+  it('gives each of two readers every duration once', async () => {
+    const exporters = [new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), new InMemoryMetricExporter(AggregationTemporality.DELTA)];
+    const readers = exporters.map((exporter) => new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }));
+    const meterProvider = new MeterProvider({ readers });
+    const telemetry = new PushTelemetry({ meterProvider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    const countOf = async (i: number) => {
+      exporters[i]?.reset();
+      await readers[i]?.forceFlush();
+      return histogram(pointsOf(exporters[i]?.getMetrics().at(-1) as ResourceMetrics), duration(fcmSend, 'success'))?.count;
+    };
+    for (let i = 0; i < 5; i++) send();
+    assert.equal(await countOf(0), 5, 'the first reader flushes the buffer');
+    assert.equal(await countOf(1), 5, 'the second reader still gets what the first one flushed');
+    for (let i = 0; i < 2; i++) send();
+    assert.equal(await countOf(1), 2, 'delta: the two new ones');
+    assert.equal(await countOf(0), 7, 'cumulative');
+    await meterProvider.shutdown();
+  });
+
+  it('with delta temporality, reports each call in exactly one collection', async () => {
+    const otel = sdk(AggregationTemporality.DELTA);
+    const telemetry = new PushTelemetry({ meterProvider: otel.meterProvider });
+    const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
+    const counts: Array<number | undefined> = [];
+    for (const calls of [3, FLUSH_SOON_AT + 5, 0, DURATION_BUFFER_SIZE + 1]) {
+      for (let i = 0; i < calls; i++) send();
+      await nextTurn();
+      const points = await otel.points();
+      counts.push(histogram(points, duration(fcmSend, 'success'))?.count ?? 0);
+      assert.equal(sum(points, SENT, sent(fcmSend)), calls, 'the sent-messages delta too');
+    }
+    assert.deepEqual(counts, [3, FLUSH_SOON_AT + 5, 0, DURATION_BUFFER_SIZE + 1]);
+    await otel.meterProvider.shutdown();
+  });
+});
+
+describe('one store, read by /metrics and by every meter provider given it', () => {
+  function inMemory() {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })] });
+    return {
+      meterProvider,
+      async points() {
+        exporter.reset();
+        await meterProvider.forceFlush();
+        return pointsOf(exporter.getMetrics().at(-1) as ResourceMetrics);
+      },
+    };
+  }
+  const fcmSend = { ...system('fcm'), 'messaging.operation.name': 'send' };
+
+  it('does not double count instances that share a registry and a meter provider', async () => {
+    const otel = inMemory();
+    const registry = new PushTelemetry().registry;
+    const a = new PushTelemetry({ registry, meterProvider: otel.meterProvider });
+    const b = new PushTelemetry({ registry, meterProvider: otel.meterProvider });
+    await a.wrapSender(async () => 'ok', { provider: 'fcm' })();
+    await b.wrapSender(async () => 'ok', { provider: 'fcm' })();
+    const points = await otel.points();
+    assert.equal(sum(points, SENT, sent(fcmSend)), 2);
+    assert.equal(histogram(points, duration(fcmSend, 'success'))?.count, 2);
+    assert.match(await registry.metrics(), /push_messages_total\{provider="fcm",outcome="accepted"\} 2/);
+    await otel.meterProvider.shutdown();
+  });
+
+  it('adds up the stores of instances with different registries, and of registry: false instances', async () => {
+    const otel = inMemory();
+    const instances = [
+      new PushTelemetry({ meterProvider: otel.meterProvider }),
+      new PushTelemetry({ meterProvider: otel.meterProvider }),
+      new PushTelemetry({ meterProvider: otel.meterProvider, registry: false }),
+      new PushTelemetry({ meterProvider: otel.meterProvider, registry: false }),
+    ];
+    for (const telemetry of instances) {
+      await telemetry.wrapSender(async () => 'ok', { provider: 'fcm' })();
+      telemetry.recordReceipts({ provider: 'expo', delivered: 1 });
+    }
+    const points = await otel.points();
+    assert.equal(sum(points, SENT, sent(fcmSend)), 4);
+    assert.equal(points.filter((p) => p.name === SENT).length, 13, 'one set of points, not one per store');
+    assert.equal(histogram(points, duration(fcmSend, 'success'))?.count, 4);
+    assert.equal(sum(points, RECEIPTS, { ...system('expo'), 'push.outcome': 'delivered' }), 4);
+    assert.equal(points.filter((p) => p.name === LAST_SUCCESS).length, 1);
+    const last = sum(points, LAST_SUCCESS, system('fcm')) ?? 0;
+    assert.ok(Math.abs(last - Date.now() / 1000) < 60, `the latest success: ${last}`);
+    for (const telemetry of instances.slice(0, 2)) {
+      assert.match(await telemetry.registry.metrics(), /push_messages_total\{provider="fcm",outcome="accepted"\} 1/, 'each registry its own');
+    }
+    await otel.meterProvider.shutdown();
+  });
+
+  it('sums push_messages_total over the operations of a (provider, app), with the same output as before', async () => {
+    const telemetry = new PushTelemetry();
+    await telemetry.wrapSender(async () => 'ok', { provider: 'fcm' })();
+    await telemetry.wrapSender(async (): Promise<SettleResult> => ({ accepted: 2, failed: [{ errorType: 'unregistered' }] }), { provider: 'fcm', operation: 'send_each', settle: (r) => r })();
+    await assert.rejects(telemetry.wrapSender(async () => Promise.reject(httpError(503)), { provider: 'fcm', operation: 'send_multicast', countMessages: () => 4 })());
+    telemetry.recordReceipts({ provider: 'expo', delivered: 1 });
+    const messages = (await scrape(telemetry)).samples.filter((s) => s.name === 'push_messages_total' && s.value !== 0);
+    assert.deepEqual(
+      messages.map((s) => [s.labels.provider, s.labels.outcome, s.labels.error_type, s.value]),
+      [
+        ['fcm', 'accepted', undefined, 3],
+        ['fcm', 'failed', 'provider_unavailable', 4],
+        ['fcm', 'failed', 'unregistered', 1],
+      ],
+    );
+    const expo = (await scrape(telemetry)).samples.filter((s) => s.name === 'push_messages_total' && s.labels.provider === 'expo');
+    assert.equal(expo.length, 13, 'a (provider, app) seen only through receipts still shows its 13 message series at 0');
+  });
+});
 
 describe('OTLP/HTTP export to a loopback collector', () => {
   const received: Array<{ path: string | undefined; headers: IncomingHttpHeaders; body: OtlpRequest }> = [];

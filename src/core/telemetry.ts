@@ -11,7 +11,7 @@ import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, 
 import { storeFor } from '../metrics/prom-client-binding.js';
 import { otelMetricsFor, type OtelMetrics } from '../metrics/otel-binding.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
-import { SeriesStore } from '../metrics/counter-store.js';
+import type { SeriesStore } from '../metrics/counter-store.js';
 import { isErrorType } from './taxonomy.js';
 import { guardThresholds, judgeInvalidTokens, logHold, SurgeGuard, type GuardThresholds, type HeldHandler, type HoldSink } from './invalid-tokens.js';
 import { spanTemplate } from '../tracing/spans.js';
@@ -90,7 +90,6 @@ function otelInstruments(meterProvider: MeterProvider): OtelMetrics {
 export class PushTelemetry {
   readonly #registry: Registry | undefined;
   readonly #store: SeriesStore;
-  readonly #otel: OtelMetrics | undefined;
   readonly #tracerProvider: TracerProvider;
   readonly #app: string | undefined;
   readonly #exemplars: boolean;
@@ -135,9 +134,12 @@ export class PushTelemetry {
     this.#exemplars = exemplars;
     this.#tracerProvider = tracerProvider ?? trace.getTracerProvider();
     this.#registry = registry === false ? undefined : registry;
-    // Without a registry the send path still counts into a store of its own that nothing reads: one path, no branches.
-    this.#store = registry === false ? new SeriesStore() : storeFor(registry);
-    this.#otel = meterProvider === undefined ? undefined : otelInstruments(meterProvider);
+    const registryStore = registry === false ? undefined : storeFor(registry);
+    const otel = meterProvider === undefined ? undefined : otelInstruments(meterProvider);
+    // One store, whoever reads it: the registry's, shared with every instance bound to that registry, or with
+    // registry: false (a meterProvider is then required) the meter provider's own, which only it reads.
+    this.#store = registryStore ?? (otel as OtelMetrics).ownStore;
+    otel?.read(this.#store, this.#problems);
   }
 
   /** The registry the metrics are registered on. Throws a TypeError when they are off (`registry: false`). */
@@ -169,7 +171,6 @@ export class PushTelemetry {
       app,
       sender: this.#store.sender(provider, app),
       operation: this.#store.operation(provider, app, operation),
-      otel: this.#otel?.sender(provider, app, operation, this.#problems),
       span: spanTemplate(this.#tracerProvider, VERSION, {
         provider,
         operation,
@@ -208,7 +209,6 @@ export class PushTelemetry {
       return isErrorType(type) ? type : 'unknown';
     });
     this.#store.sender(provider, app).countReceipts(delivered, types);
-    this.#otel?.countReceipts(provider, app, delivered, types);
     if (onInvalidToken === undefined) return;
     const source = {
       provider,
@@ -249,7 +249,6 @@ export class PushTelemetry {
   readonly #holdSink: HoldSink = {
     countHeld: (provider, app, count) => {
       this.#store.sender(provider, app).invalidTokensHeld += count;
-      this.#otel?.countHeld(provider, app, count);
     },
     opened: (hold) => {
       this.#holds.add(hold);

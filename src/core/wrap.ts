@@ -5,8 +5,7 @@ import type { Context, Span } from '@opentelemetry/api';
 import { trace, TraceFlags } from './peers.js';
 import { classifyError, reasonOf } from './classify.js';
 import { isInvalidTokenType, judgeInvalidTokens, type TokenSource } from './invalid-tokens.js';
-import type { OtelSender } from '../metrics/otel-binding.js';
-import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries, type SenderSeries } from '../metrics/counter-store.js';
+import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type DurationSink, type OperationSeries, type SenderSeries } from '../metrics/counter-store.js';
 import { contextManagerForSpans, endFailedSpan, endSettledSpan, startSendSpan, type SpanContextCarrier, type SpanTemplate } from '../tracing/spans.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult } from './types.js';
@@ -19,8 +18,6 @@ type Args = readonly unknown[];
 export interface SenderRuntime extends TokenSource {
   readonly sender: SenderSeries;
   readonly operation: OperationSeries;
-  /** The OpenTelemetry recorder when a meterProvider was given; without one, a call pays only for the `!== undefined` checks. */
-  readonly otel: OtelSender | undefined;
   readonly span: SpanTemplate;
   readonly exemplars: boolean;
   readonly classify: ((error: unknown) => ErrorType) | undefined;
@@ -89,7 +86,6 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
   const end = performance.now();
   try {
     rt.sender.inFlight--;
-    if (rt.otel !== undefined) rt.otel.end();
     let accepted = count;
     let failed = NO_FAILURES;
     let messageId: string | undefined;
@@ -107,13 +103,15 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
     }
     const failedTypes = failed.length === 0 ? NO_TYPES : failed.map(errorTypeOf);
 
-    rt.sender.countAccepted(accepted);
-    for (const type of failedTypes) rt.sender.countFailed(type, 1);
+    const operation = rt.operation;
+    operation.countAccepted(accepted);
+    for (const type of failedTypes) operation.countFailed(type, 1);
     if (accepted > 0) rt.sender.lastSuccess.stamp(end);
     const outcome = failedTypes.length === 0 ? OUTCOME_SUCCESS : accepted > 0 ? OUTCOME_PARTIAL : OUTCOME_FAILURE;
     const seconds = (end - start) / 1000;
-    rt.operation.observe(outcome, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
-    if (rt.otel !== undefined) rt.otel.settled(accepted, failedTypes, outcome, seconds, end);
+    operation.observe(outcome, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
+    const sinks = operation.durationSinks;
+    for (let i = 0; i < sinks.length; i++) (sinks[i] as DurationSink).settled(outcome, failedTypes, seconds);
 
     const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
@@ -127,15 +125,16 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
   const end = performance.now();
   try {
     rt.sender.inFlight--;
-    if (rt.otel !== undefined) rt.otel.end();
     let errorType = classifyWith(rt, error);
     // A call with several recipients that fails as a whole says nothing about any one of them: a 404 or 410 there
     // is a wrong URL, project or environment, the sender's to fix, and must never prune a token store.
     if (count > 1 && isInvalidTokenType(errorType)) errorType = 'config';
-    rt.sender.countFailed(errorType, count);
+    const operation = rt.operation;
+    operation.countFailed(errorType, count);
     const seconds = (end - start) / 1000;
-    rt.operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
-    if (rt.otel !== undefined) rt.otel.failed(errorType, count, seconds);
+    operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
+    const sinks = operation.durationSinks;
+    for (let i = 0; i < sinks.length; i++) (sinks[i] as DurationSink).failed(errorType, seconds);
     const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
     // Tokens are read for the span too, to cut them out of the SDK's error message.
     const tokens = span !== undefined || rt.onInvalidToken !== undefined ? tokensOf(rt, args) : undefined;
@@ -232,7 +231,6 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
       }
     }
     rt.sender.inFlight++;
-    if (rt.otel !== undefined) rt.otel.start();
     const start = performance.now();
     let result: unknown;
     try {

@@ -4,9 +4,11 @@ import { DURATION_BUCKETS, REQUEST_OUTCOMES } from './contract.js';
 import { SuccessClock } from './success-clock.js';
 
 /**
- * The hot-path side of the metrics. A send touches only preallocated typed arrays found at wrap time; label objects,
- * label hashing and prom-client all stay at scrape time (see prom-client-binding.ts), which is what keeps a wrapped send far
- * cheaper than calling prom-client directly.
+ * The hot-path side of the metrics, and the one place they are kept. A send touches only preallocated typed arrays
+ * found at wrap time; label objects, label hashing and prom-client all stay at scrape time. Two readers turn the same
+ * slots into metrics: the prom-client binding (prom-client-binding.ts) when a registry is scraped, and the
+ * OpenTelemetry binding (otel-binding.ts) when a meter provider collects. Neither keeps counts of its own, so a send
+ * is counted once whichever of them are on.
  */
 
 export const OUTCOME_SUCCESS = 0;
@@ -26,11 +28,34 @@ function add(slots: Float64Array, index: number, count: number): void {
   slots[index] = (slots[index] as number) + count;
 }
 
-/** Per (provider, app): message and receipt counts, calls in flight, last success, held invalid-token verdicts. */
+/** Slots of the message and receipt counts: [accepted | delivered, failed by ERROR_TYPES order...]. */
+export const COUNT_SLOTS = 1 + ERROR_TYPES.length;
+
+/** The OpenTelemetry side of one operation's duration, attached by a meter provider reading the store. */
+export interface DurationSink {
+  /** A call that returned; `failedTypes` are its refused messages' types (error.type when all of them failed). */
+  settled(outcome: number, failedTypes: readonly ErrorType[], seconds: number): void;
+  /** A call that threw or rejected, classified as `errorType`. */
+  failed(errorType: ErrorType, seconds: number): void;
+}
+
+/** A reader that wants every duration as it happens: the one measurement the OTel API cannot observe from the slots. */
+export interface DurationReader {
+  durationSink(series: OperationSeries): DurationSink;
+}
+
+// push_messages_total is per (provider, app) and summed over the operations at scrape time; one scratch row serves
+// every scrape, which is synchronous.
+const MESSAGE_TOTALS = new Float64Array(COUNT_SLOTS);
+
+/** Per (provider, app): receipt counts, calls in flight, last success, held invalid-token verdicts. */
 export class SenderSeries {
+  readonly key: string;
+  readonly provider: string;
+  readonly app: string | undefined;
   readonly labels: Labels;
-  /** [accepted, failed by ERROR_TYPES order...] */
-  readonly messages = new Float64Array(1 + ERROR_TYPES.length);
+  /** The operations wrapped for this (provider, app), which hold its message counts. */
+  readonly operations: OperationSeries[] = [];
   /** [delivered, failed by ERROR_TYPES order...]; allocated on the first receipt so providers without receipts show none. */
   receipts: Float64Array | undefined;
   inFlight = 0;
@@ -42,28 +67,26 @@ export class SenderSeries {
   readonly #receiptLabels: readonly Labels[];
 
   constructor(provider: string, app: string | undefined) {
+    this.key = senderKey(provider, app);
+    this.provider = provider;
+    this.app = app;
     this.labels = senderLabels(provider, app);
     const failed = (outcome: string) => ERROR_TYPES.map((error_type) => Object.freeze({ ...this.labels, outcome, error_type }));
     this.#outcomeLabels = [Object.freeze({ ...this.labels, outcome: 'accepted' }), ...failed('failed')];
     this.#receiptLabels = [Object.freeze({ ...this.labels, outcome: 'delivered' }), ...failed('failed')];
   }
 
-  countAccepted(count: number): void {
-    add(this.messages, 0, count);
-  }
-
-  countFailed(errorType: ErrorType, count: number): void {
-    add(this.messages, 1 + errorTypeIndex(errorType), count);
-  }
-
   countReceipts(delivered: number, failed: readonly ErrorType[]): void {
-    const receipts = (this.receipts ??= new Float64Array(1 + ERROR_TYPES.length));
+    const receipts = (this.receipts ??= new Float64Array(COUNT_SLOTS));
     add(receipts, 0, delivered);
     for (const errorType of failed) add(receipts, 1 + errorTypeIndex(errorType), 1);
   }
 
+  /** push_messages_total: this (provider, app)'s operations summed, every slot even with no operation yet. */
   messageSamples(into: Sample[]): void {
-    this.messages.forEach((value, i) => into.push({ labels: this.#outcomeLabels[i] as Labels, value }));
+    MESSAGE_TOTALS.fill(0);
+    for (const operation of this.operations) operation.messages.forEach((value, i) => add(MESSAGE_TOTALS, i, value));
+    MESSAGE_TOTALS.forEach((value, i) => into.push({ labels: this.#outcomeLabels[i] as Labels, value }));
   }
 
   receiptSamples(into: Sample[]): void {
@@ -71,9 +94,17 @@ export class SenderSeries {
   }
 }
 
-/** Per (provider, app, operation): the request duration histogram, one row of buckets per request outcome. */
+/** Per (provider, app, operation): message counts, and the request duration histogram, one row of buckets per request outcome. */
 export class OperationSeries {
+  readonly key: string;
+  readonly provider: string;
+  readonly app: string | undefined;
+  readonly operation: string;
   readonly labels: Labels;
+  /** [accepted, failed by ERROR_TYPES order...]: per operation because OTel's sent-messages counter carries it. */
+  readonly messages = new Float64Array(COUNT_SLOTS);
+  /** One per meter provider reading the store; empty without one, which costs a send one length check. */
+  readonly durationSinks: DurationSink[] = [];
   /** Non-cumulative bucket counts, BUCKET_COUNT per outcome; made cumulative at scrape time. */
   readonly #buckets = new Float64Array(REQUEST_OUTCOMES.length * BUCKET_COUNT);
   readonly #sums = new Float64Array(REQUEST_OUTCOMES.length);
@@ -83,12 +114,24 @@ export class OperationSeries {
   readonly #outcomeLabels: readonly Labels[];
 
   constructor(provider: string, app: string | undefined, operation: string) {
+    this.key = operationKey(provider, app, operation);
+    this.provider = provider;
+    this.app = app;
+    this.operation = operation;
     const base = senderLabels(provider, app);
     this.labels = Object.freeze({ ...base, operation });
     this.#outcomeLabels = REQUEST_OUTCOMES.map((outcome) => Object.freeze({ ...this.labels, outcome }));
     this.#bucketLabels = this.#outcomeLabels.flatMap((labels) =>
       [...DURATION_BUCKETS, '+Inf' as const].map((le) => Object.freeze({ ...labels, le })),
     );
+  }
+
+  countAccepted(count: number): void {
+    add(this.messages, 0, count);
+  }
+
+  countFailed(errorType: ErrorType, count: number): void {
+    add(this.messages, 1 + errorTypeIndex(errorType), count);
   }
 
   observe(outcome: number, seconds: number, exemplar?: Exemplar): void {
@@ -119,22 +162,45 @@ export class OperationSeries {
   }
 }
 
-/** All series of one prom-client registry, shared by every PushTelemetry instance bound to it. */
+function senderKey(provider: string, app: string | undefined): string {
+  return `${provider}\u0000${app ?? ''}`;
+}
+
+function operationKey(provider: string, app: string | undefined, operation: string): string {
+  return `${provider}\u0000${app ?? ''}\u0000${operation}`;
+}
+
+/**
+ * All series of one prom-client registry, shared by every PushTelemetry instance bound to it (or, with
+ * `registry: false`, of one meter provider). Readers attach to it; the store never knows what they render.
+ */
 export class SeriesStore {
   readonly senders = new Map<string, SenderSeries>();
   readonly operations = new Map<string, OperationSeries>();
+  readonly #durationReaders: DurationReader[] = [];
 
   sender(provider: string, app: string | undefined): SenderSeries {
-    const key = `${provider}\u0000${app ?? ''}`;
+    const key = senderKey(provider, app);
     let series = this.senders.get(key);
     if (series === undefined) this.senders.set(key, (series = new SenderSeries(provider, app)));
     return series;
   }
 
   operation(provider: string, app: string | undefined, operation: string): OperationSeries {
-    const key = `${provider}\u0000${app ?? ''}\u0000${operation}`;
+    const key = operationKey(provider, app, operation);
     let series = this.operations.get(key);
-    if (series === undefined) this.operations.set(key, (series = new OperationSeries(provider, app, operation)));
+    if (series === undefined) {
+      this.operations.set(key, (series = new OperationSeries(provider, app, operation)));
+      this.sender(provider, app).operations.push(series);
+      for (const reader of this.#durationReaders) series.durationSinks.push(reader.durationSink(series));
+    }
     return series;
+  }
+
+  /** Hands `reader` every operation's durations from now on, those wrapped before it included; once per reader. */
+  addDurationReader(reader: DurationReader): void {
+    if (this.#durationReaders.includes(reader)) return;
+    this.#durationReaders.push(reader);
+    for (const series of this.operations.values()) series.durationSinks.push(reader.durationSink(series));
   }
 }
