@@ -31,6 +31,16 @@ export interface SenderSpec {
    * sender exposes push_invalid_tokens_held_total from the start, at 0, as a wrapped sender does. Default: no series.
    */
   readonly held?: (t: number) => number;
+  /**
+   * push_requests_in_flight at the scrape at t: calls started and not settled. Given, the sender exposes the gauge;
+   * a hang is this staying above 0 while `calls` completes none. Default: no series.
+   */
+  readonly inFlight?: (t: number) => number;
+  /**
+   * Whether the sender is wrapped at t: its series exist, and it counts. False before a sender's first wrap, or after
+   * a deploy that no longer wraps it (its series vanish). Default always.
+   */
+  readonly wrapped?: (t: number) => boolean;
 }
 
 export interface AlertExpectation {
@@ -49,6 +59,11 @@ export interface Scenario {
   readonly up?: (t: number) => 0 | 1 | undefined;
   /** Whether a scraped target exposes push_telemetry_info at t. Default true. */
   readonly instrumented?: (t: number) => boolean;
+  /**
+   * Whether the process restarted during the scrape interval ending at t: every counter starts again from 0 with what
+   * that interval sent. Pair it with `up` for the scrape the restart misses. Default never.
+   */
+  readonly restarted?: (t: number) => boolean;
   readonly expect?: readonly AlertExpectation[];
 }
 
@@ -76,11 +91,15 @@ export function phases(...parts: ReadonlyArray<readonly [from: number, traffic: 
 
 const INSTANCE = 'sender-0:9464';
 
-/** Cumulative integer counters: fractions carry over so the totals are exact, and integers keep promtool's expansion exact. */
-function counters(steps: number, perStep: (t: number) => number): number[] {
+/**
+ * Cumulative integer counters: fractions carry over so the totals are exact, and integers keep promtool's expansion
+ * exact. A restart drops the count (and its carried fraction) back to what the new process counted since.
+ */
+function countersOf(steps: number, perStep: (t: number) => number, restarted: (t: number) => boolean = () => false): number[] {
   const values = [0];
   let exact = 0;
   for (let i = 1; i <= steps; i++) {
+    if (restarted(i * STEP)) exact = 0;
     exact += perStep(i * STEP);
     values.push(Math.floor(exact + 1e-9));
   }
@@ -133,19 +152,23 @@ function inputSeries(scenario: Scenario): YamlValue[] {
   ];
   for (const sender of scenario.senders) {
     const labels = { ...target, provider: sender.provider, ...(sender.app !== undefined && { app: sender.app }) };
-    const scraped = (values: number[]) => encode(values.map((v, i) => (up[i] === 1 ? v : undefined)));
+    const wrapped = sender.wrapped ?? (() => true);
+    const scraped = (values: number[]) => encode(values.map((v, i) => (up[i] === 1 && wrapped(times[i] as number) ? v : undefined)));
+    // Nothing is counted while the sender is not wrapped.
+    const counters = (perStep: (t: number) => number) => countersOf(steps, (t) => (wrapped(t) ? perStep(t) : 0), scenario.restarted);
+    if (sender.inFlight !== undefined) out.push({ series: series(labels, 'push_requests_in_flight'), values: scraped(times.map(sender.inFlight)) });
     for (const outcome of ['accepted', ...ERROR_TYPES] as const) {
-      const values = counters(steps, (t) => sender.messages(t)[outcome] ?? 0);
+      const values = counters((t) => sender.messages(t)[outcome] ?? 0);
       // Series that stay at 0 change no ratio; leaving them out keeps promtool's 1d and 3d ranges cheap.
       if (outcome !== 'accepted' && values.at(-1) === 0) continue;
       const outcomeLabels: Record<string, string> = outcome === 'accepted' ? { outcome } : { outcome: 'failed', error_type: outcome };
       out.push({ series: series({ ...labels, ...outcomeLabels }, 'push_messages_total'), values: scraped(values) });
     }
-    if (sender.held !== undefined) out.push({ series: series(labels, 'push_invalid_tokens_held_total'), values: scraped(counters(steps, sender.held)) });
+    if (sender.held !== undefined) out.push({ series: series(labels, 'push_invalid_tokens_held_total'), values: scraped(counters(sender.held)) });
     if (sender.calls === undefined) continue;
     const { calls } = sender;
-    const total = counters(steps, (t) => calls(t).calls);
-    const slow = counters(steps, (t) => calls(t).calls * calls(t).slow);
+    const total = counters((t) => calls(t).calls);
+    const slow = counters((t) => calls(t).calls * calls(t).slow);
     const histogram = { ...labels, operation: 'send', outcome: 'success' };
     for (const le of BUCKETS) {
       // Fast calls land in (0.1, 0.25]; slow ones in (2.5, 5].

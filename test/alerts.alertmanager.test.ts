@@ -20,7 +20,7 @@ describe('alerts/alertmanager.example.yml', () => {
     const output = execFileSync(requireBinary('amtool'), ['check-config', file], { encoding: 'utf8' });
     assert.match(output, /SUCCESS/);
     assert.match(output, /4 receivers/);
-    assert.match(output, /5 inhibit rules/);
+    assert.match(output, /6 inhibit rules/);
   });
 
   it('groups by alertname and provider, with a placeholder PagerDuty key and a webhook for the page', () => {
@@ -34,6 +34,10 @@ describe('alerts/alertmanager.example.yml', () => {
 
   it('routes critical to the pager (PagerDuty and webhook), warning to tickets, info nowhere (amtool config routes test)', () => {
     assert.deepEqual(routesTest({ severity: 'critical', alertname: 'PushProviderOutage', provider: 'fcm' }), ['oncall-pagerduty', 'oncall-webhook']);
+    // The silent failures count no error: they page like an outage.
+    for (const alertname of ['PushProviderHung', 'PushSendingStalled']) {
+      assert.deepEqual(routesTest({ severity: 'critical', alertname, job: 'push-sender', provider: 'fcm', app: 'com.example.app' }), ['oncall-pagerduty', 'oncall-webhook'], alertname);
+    }
     assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushRateLimited', provider: 'fcm' }), ['push-tickets']);
     // Held invalid-token verdicts wait for a person to release or discard them: a ticket, never the pager.
     assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushInvalidTokensHeld', job: 'push-sender', provider: 'apns', app: 'com.example.app' }), ['push-tickets']);
@@ -50,7 +54,7 @@ describe('alerts/alertmanager.example.yml', () => {
     }
   });
 
-  it('inhibits in a real Alertmanager: outage over its provider symptoms, sender-down over its job, fast burn tiers over slow ones', async (t) => {
+  it('inhibits in a real Alertmanager: outage over its provider symptoms, sender-down over its job, fast burn tiers over slow ones, a hang over its stall', async (t) => {
     const alertmanager = await startAlertmanager(testRouting());
     t.after(() => alertmanager.close());
     const alert = (alertname: string, labels: Record<string, string>) => ({ alertname, job: 'push-sender', severity: 'warning', ...labels });
@@ -71,8 +75,13 @@ describe('alerts/alertmanager.example.yml', () => {
       batchRateLimited: alert('PushRateLimited', { job: 'batch-sender', provider: 'expo' }),
       // An outage does not explain verdicts held before or during it: they still wait for a person.
       fcmHeld: alert('PushInvalidTokensHeld', { provider: 'fcm', app: 'a' }),
+      // A hang stops its own traffic: that stall is a symptom. Another app's stall, and a stall of a sender down, are not the hang's.
+      apnsHung: alert('PushProviderHung', { provider: 'apns', app: 'a', severity: 'critical' }),
+      apnsStalled: alert('PushSendingStalled', { provider: 'apns', app: 'a', severity: 'critical' }),
+      apnsOtherAppStalled: alert('PushSendingStalled', { provider: 'apns', app: 'b', severity: 'critical' }),
+      batchHung: alert('PushProviderHung', { job: 'batch-sender', provider: 'expo', severity: 'critical' }),
     };
-    const suppressed = new Set(['fcmErrors', 'fcmLatency', 'fcmBurn', 'burn6h', 'burn1d', 'burn3d', 'batchRateLimited']);
+    const suppressed = new Set(['fcmErrors', 'fcmLatency', 'fcmBurn', 'burn6h', 'burn1d', 'burn3d', 'batchRateLimited', 'apnsStalled', 'batchHung']);
     const response = await fetch(`${alertmanager.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

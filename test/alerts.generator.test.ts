@@ -11,8 +11,11 @@ import { generatedFiles, OUTPUTS } from '../scripts/generate-alerts.js';
 
 /** The generator without Prometheus: shapes, config overrides, errors, the writers, and the committed files. */
 
-/** Alerts that are no ratio, so no traffic guard: a missing sender, and held verdicts that wait for a person. */
-const UNGUARDED: readonly string[] = ['PushSenderDown', 'PushInvalidTokensHeld'];
+/**
+ * Alerts that are no ratio, so no traffic guard: a missing sender, held verdicts that wait for a person, and the two
+ * silences (a stall is the absence of traffic; a hang counts none).
+ */
+const UNGUARDED: readonly string[] = ['PushSenderDown', 'PushSendingStalled', 'PushProviderHung', 'PushInvalidTokensHeld'];
 
 function alertsOf(groups: readonly RuleGroup[]): AlertingRule[] {
   return groups.flatMap((group) => group.rules).filter((rule): rule is AlertingRule => 'alert' in rule);
@@ -33,7 +36,7 @@ describe('generateAlertRules()', () => {
   const groups = generateAlertRules();
   const alerts = alertsOf(groups);
 
-  it('returns the shared recording rules, then the ten alerts (four burn-rate tiers)', () => {
+  it('returns the shared recording rules, then the twelve alerts (four burn-rate tiers)', () => {
     assert.deepEqual(groups.map((g) => g.name), [RECORDING_GROUP, ALERTING_GROUP]);
     assert.deepEqual(groups[0]?.rules, recordingRules(resolveMonitoringConfig()));
     assert.deepEqual([...new Set(alerts.map((a) => a.alert))], [...ALERT_NAMES]);
@@ -61,7 +64,7 @@ describe('generateAlertRules()', () => {
 
   it('pages for outages, credentials, a down sender and the fast burn tiers; audience churn never pages', () => {
     const critical = new Set(alerts.filter((a) => a.labels.severity === 'critical').map((a) => a.alert));
-    assert.deepEqual([...critical].sort(), ['PushCredentialsRejected', 'PushErrorBudgetBurn', 'PushProviderOutage', 'PushSenderDown']);
+    assert.deepEqual([...critical].sort(), ['PushCredentialsRejected', 'PushErrorBudgetBurn', 'PushProviderHung', 'PushProviderOutage', 'PushSenderDown', 'PushSendingStalled']);
     // unregistered/invalid_token appear only in the invalid-token alert, a warning, and as exclusions from the SLO.
     for (const alert of alerts.filter((a) => a.labels.severity === 'critical')) assert.doesNotMatch(alert.expr, /error_type=~"[^"]*(unregistered|invalid_token)/, alert.alert);
   });
@@ -90,6 +93,57 @@ describe('generateAlertRules()', () => {
     assert.equal(tunedHeld.expr, 'sum by (job, provider, app) (increase(push_invalid_tokens_held_total{job="notifier", cluster="eu-1"}[15m])) > 0');
     assert.deepEqual([tunedHeld.for, tunedHeld.labels.severity], ['5m', 'info']);
     assert.ok(!alertsOf(generateAlertRules({ alerts: { PushInvalidTokensHeld: { disabled: true } } })).some((a) => a.alert === 'PushInvalidTokensHeld'));
+  });
+
+  it('pages a hang per (job, provider, app) from calls held in flight by any one process with none of its calls completing', () => {
+    const hung = rule(groups, 'PushProviderHung');
+    assert.equal(
+      hung.expr,
+      'sum by (job, provider, app) (\n' +
+        '  min_over_time(push_requests_in_flight{job="push-sender"}[5m]) > 0\n' +
+        '  unless on (job, instance, provider, app)\n' +
+        '    sum by (job, instance, provider, app) (increase(push_request_duration_seconds_count{job="push-sender"}[5m])) > 0\n' +
+        ')',
+    );
+    assert.deepEqual([hung.for, hung.labels], ['2m', { severity: 'critical' }]);
+    assert.equal(hung.annotations.runbook_url, `${DEFAULT_RUNBOOK_URL_BASE}push-provider-hung.md`);
+    assert.match(hung.annotations.description, /^At least \{\{ \$value \| printf "%\.0f" \}\} calls of \{\{ \$labels\.provider \}\}/);
+  });
+
+  it('pages a stall from the recorded stop of steady traffic, silence since, and a job still scraped; the threshold is the steady floor', () => {
+    const stalled = rule(groups, 'PushSendingStalled');
+    assert.equal(
+      stalled.expr,
+      'last_over_time(push:messages:steady_stop[1d]) > 0\n' +
+        'unless on (job, provider, app)\n  max_over_time(push:messages:rate5m[15m]) > 0\n' +
+        'and on (job)\n  group by (job) (max_over_time(push_telemetry_info{job="push-sender"}[5m]))',
+    );
+    assert.deepEqual([stalled.for, stalled.labels], ['5m', { severity: 'critical' }]);
+    assert.equal(stalled.annotations.runbook_url, `${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`);
+    // Its state rules follow push:messages:rate5m in the recording group, which evaluates in order.
+    const records = (groups[0]?.rules ?? []).map((r) => ('record' in r ? r.record : ''));
+    assert.deepEqual(records.slice(-2), [RECORDED.steadyRate, RECORDED.steadyStop]);
+    assert.ok(records.indexOf(RECORDED.messagesRate) < records.indexOf(RECORDED.steadyRate));
+    const steady = (rules: readonly RuleGroup[]) => rules[0]?.rules.find((r) => 'record' in r && r.record === RECORDED.steadyRate)?.expr;
+    assert.equal(
+      steady(groups),
+      'quantile_over_time(0.5, push:messages:rate5m[3h])\n' +
+        'and on (job, provider, app)\n  min_over_time(push:messages:rate5m[3h]) >= 0.02\n' +
+        'and on (job, provider, app)\n  count_over_time(push:messages:rate5m[3h]) > count_over_time(push:messages:rate5m[2h45m])',
+    );
+    // Every window is a range selector (no offset, no constant in seconds), so a test can scale them all at once.
+    for (const expr of [stalled.expr, rule(groups, 'PushProviderHung').expr, steady(groups) ?? '']) assert.doesNotMatch(expr, /offset|\d{3,}/);
+
+    const tuned = generateAlertRules({ selector: 'job="notifier"', alerts: { PushSendingStalled: { threshold: 0.5, for: '10m' }, PushProviderHung: { severity: 'warning' } } });
+    assert.match(steady(tuned) ?? '', /min_over_time\(push:messages:rate5m\[3h\]\) >= 0\.5\n/);
+    assert.match(rule(tuned, 'PushSendingStalled').annotations.description, /never under 0\.5\/s in any 5 minutes/);
+    assert.match(rule(tuned, 'PushSendingStalled').expr, /push_telemetry_info\{job="notifier"\}\[5m\]/);
+    assert.deepEqual([rule(tuned, 'PushSendingStalled').for, rule(tuned, 'PushProviderHung').labels.severity], ['10m', 'warning']);
+    // Switched off, the alert takes its state rules with it; the hang needs none.
+    const off = generateAlertRules({ alerts: { PushSendingStalled: { disabled: true } } });
+    assert.ok(!alertsOf(off).some((a) => a.alert === 'PushSendingStalled'));
+    assert.ok(!off[0]?.rules.some((r) => 'record' in r && ([RECORDED.steadyRate, RECORDED.steadyStop] as readonly string[]).includes(r.record)));
+    assert.equal(off[0]?.rules.length, (groups[0]?.rules.length ?? 0) - 2);
   });
 
   it('applies selector, filters, thresholds, for, severities, SLO, guard, runbook base and extra labels from the config', () => {
@@ -142,6 +196,8 @@ describe('generateAlertRules()', () => {
       [{ alerts: { PushSenderDown: { threshold: 2 } } }, /^config\.alerts\.PushSenderDown\.threshold: /],
       [{ alerts: { PushErrorBudgetBurn: { threshold: 14 } } }, /^config\.alerts\.PushErrorBudgetBurn\.threshold: .*sloTarget/],
       [{ alerts: { PushInvalidTokensHeld: { threshold: 10 } } }, /^config\.alerts\.PushInvalidTokensHeld\.threshold: .*fires on a state/],
+      [{ alerts: { PushProviderHung: { threshold: 1 } } }, /^config\.alerts\.PushProviderHung\.threshold: .*fires on a state/],
+      [{ alerts: { PushSendingStalled: { threshold: 0 } } }, /^config\.alerts\.PushSendingStalled\.threshold must be a number > 0/],
       [{ alerts: { PushProviderOutage: { threshold: 50 } } }, /^config\.alerts\.PushProviderOutage\.threshold must be a ratio/],
       [{ alerts: { PushLatencyHigh: { for: '5 minutes' } } }, /^config\.alerts\.PushLatencyHigh\.for /],
       [{ alerts: { PushOutage: {} } as never }, /config\.alerts: unknown option "PushOutage"/],

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateAlertRules, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../src/monitoring/config.js';
-import { firings, JOB, phases, runScenario, STEP, steady, type Firing, type Scenario, type ScenarioResult, type Traffic } from './alerts-promtool.js';
+import { firings, JOB, phases, runScenario, STEP, steady, type Firing, type Scenario, type ScenarioResult, type SenderSpec, type Traffic } from './alerts-promtool.js';
 import { requireBinary } from './prometheus.js';
 
 /**
@@ -26,6 +26,57 @@ function trickle(every: number, fail: (n: number) => string | undefined): Traffi
 }
 
 const healthy = (rate: number) => steady(rate);
+
+/*
+ * Silence: PushProviderHung and PushSendingStalled against the shapes real senders have, each both ways. Traffic is
+ * given in messages per second as a function of time; a "caller" also makes one provider call per message and shows
+ * the calls in flight at each scrape.
+ */
+
+/** One message every 15 s: the deepest night lull that must stay quiet, and still steady traffic. */
+const LULL = 1 / 15;
+
+const perSecond = (rate: (t: number) => number): Traffic => (t) => ({ accepted: rate(t) * STEP });
+
+/** Linear from `a` at `from` to `b` at `to`. */
+function ramp(t: number, from: number, to: number, a: number, b: number): number {
+  return a + ((b - a) * (t - from)) / (to - from);
+}
+
+/** 10 messages/s by day, down over an hour to the lull from 3 h, the lull from 4 h to 10 h, back up by 11 h. */
+function dayAndNight(t: number): number {
+  if (t <= 3 * H) return 10;
+  if (t <= 4 * H) return ramp(t, 3 * H, 4 * H, 10, LULL);
+  if (t <= 10 * H) return LULL;
+  return ramp(t, 10 * H, 11 * H, LULL, 10);
+}
+
+/** Campaigns: 200 messages/s for 20 minutes from 1 h, 5 h, 9 h and 13 h (a daily schedule), nothing in between. */
+const CAMPAIGNS = [1 * H, 5 * H, 9 * H, 13 * H];
+const inCampaign = (t: number) => CAMPAIGNS.some((start) => t > start && t <= start + 20 * M);
+const campaign = (t: number) => (inCampaign(t) ? 200 : 0);
+
+/** A process restart every 4 minutes: the scrape at the restart fails, and every counter starts again after it. */
+const RESTART = 4 * M;
+const restartScrape = (t: number) => t > 0 && t % RESTART === 0;
+const freshProcess = (t: number) => t > STEP && t % RESTART === STEP;
+
+interface Caller {
+  readonly provider: string;
+  readonly app: string;
+  /** Messages (and calls, one per message) per second while nothing hangs. */
+  readonly rate: (t: number) => number;
+  /** push_requests_in_flight at the scrape at t. */
+  readonly inFlight: (t: number) => number;
+  /** Whether the calls hang in the interval ending at t: none completes, so no message is counted either. */
+  readonly hung?: (t: number) => boolean;
+  readonly wrapped?: (t: number) => boolean;
+}
+
+function caller({ provider, app, rate, inFlight, hung = () => false, wrapped }: Caller): SenderSpec {
+  const live = (t: number) => (hung(t) ? 0 : rate(t));
+  return { provider, app, messages: perSecond(live), calls: (t) => ({ calls: live(t) * STEP, slow: 0 }), inFlight, ...(wrapped !== undefined && { wrapped }) };
+}
 
 const SCENARIOS: readonly Scenario[] = [
   {
@@ -382,6 +433,153 @@ const SCENARIOS: readonly Scenario[] = [
       },
     ],
   },
+  {
+    name: 'steady traffic stops while the sender is up',
+    duration: 5 * H + 30 * M,
+    senders: [
+      { provider: 'fcm', app: 'com.example.big', messages: healthy(50) },
+      { provider: 'fcm', app: 'com.example.other', messages: healthy(20) },
+      // One small app among big ones: its consumer dies at 4 h and comes back at 5 h.
+      { provider: 'fcm', app: 'com.example.small', messages: perSecond((t) => (t > 4 * H && t <= 5 * H ? 0 : LULL)) },
+      // A deploy at 4 h leaves this sender unwrapped: its series vanish while the process keeps answering scrapes.
+      { provider: 'apns', app: 'com.example.app', messages: healthy(5), wrapped: (t) => t <= 4 * H },
+    ],
+    expect: [
+      { alertname: 'PushSendingStalled', at: 4 * H + 19 * M, alerts: [] },
+      {
+        alertname: 'PushSendingStalled',
+        at: 4 * H + 30 * M,
+        alerts: [
+          {
+            labels: { severity: 'critical', job: JOB, provider: 'fcm', app: 'com.example.small' },
+            annotations: {
+              summary: 'Push sending to fcm stopped while the sender is up.',
+              description:
+                'fcm (com.example.small) from push-sender has handed no message to the provider for 20 minutes or more, after steady traffic: 0.0667 messages/s (the median of the 3 hours before), never under 0.02/s in any 5 minutes. push-sender is up and scraped, and nothing fails, so no error alert fires: the send loop or its queue consumer has stopped, or a deploy left it off. Notifications are not going out.',
+              runbook_url: runbook('push-sending-stalled'),
+            },
+          },
+          {
+            labels: { severity: 'critical', job: JOB, provider: 'apns', app: 'com.example.app' },
+            annotations: {
+              summary: 'Push sending to apns stopped while the sender is up.',
+              description:
+                'apns (com.example.app) from push-sender has handed no message to the provider for 20 minutes or more, after steady traffic: 5 messages/s (the median of the 3 hours before), never under 0.02/s in any 5 minutes. push-sender is up and scraped, and nothing fails, so no error alert fires: the send loop or its queue consumer has stopped, or a deploy left it off. Notifications are not going out.',
+              runbook_url: runbook('push-sending-stalled'),
+            },
+          },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'night lull',
+    duration: 11 * H,
+    senders: [
+      // Down to one message every 15 s for six hours: quiet.
+      { provider: 'fcm', app: 'com.example.lull', messages: perSecond(dayAndNight) },
+      // The same night, but the queue consumer dies at 8 h: steady still, so its silence pages.
+      { provider: 'fcm', app: 'com.example.lull-stops', messages: perSecond((t) => (t > 8 * H ? 0 : dayAndNight(t))) },
+      // Thins out to a message every 4 minutes for the hour from 5 h, then none from 6 h to 8 h: the steady traffic
+      // ended an hour before the silence began, so the silence is the night's, and quiet.
+      { provider: 'apns', app: 'com.example.thins-out', messages: perSecond((t) => (t <= 5 * H || t > 8 * H ? 10 : t <= 6 * H && t % (4 * M) === 0 ? 1 / STEP : 0)) },
+      // A slow provider in the lull: every scrape sees the one call in flight, and each completes: quiet.
+      caller({ provider: 'expo', app: 'com.example.slow', rate: dayAndNight, inFlight: () => 1 }),
+      // The lull's one call hangs at 8 h and stays in flight: a page within 10 minutes.
+      caller({ provider: 'webpush', app: 'com.example.lull-hang', rate: dayAndNight, inFlight: (t) => (t > 8 * H ? 1 : 0), hung: (t) => t > 8 * H }),
+    ],
+  },
+  {
+    name: 'scheduled campaigns',
+    duration: 14 * H,
+    senders: [
+      // 20-minute bursts on a schedule and silence between: never steady, and nothing in flight between bursts.
+      caller({ provider: 'fcm', app: 'com.example.campaigns', rate: campaign, inFlight: (t) => (inCampaign(t) ? 2 : 0) }),
+      // Campaigns on top of steady transactional traffic, which stops as the 9 h campaign ends: that silence pages.
+      { provider: 'apns', app: 'com.example.app', messages: perSecond((t) => campaign(t) + (t > 9 * H + 20 * M ? 0 : 2)) },
+      // The 9 h campaign hangs 5 minutes in, its 4 calls in flight until they are dropped at 9 h 40.
+      caller({
+        provider: 'webpush',
+        app: 'com.example.campaigns',
+        rate: campaign,
+        inFlight: (t) => (t > 9 * H + 5 * M && t <= 9 * H + 40 * M ? 4 : inCampaign(t) ? 2 : 0),
+        hung: (t) => t > 9 * H + 5 * M && t <= 9 * H + 40 * M,
+      }),
+    ],
+  },
+  {
+    name: 'restarts every 4 minutes',
+    duration: 5 * H + 30 * M,
+    up: (t) => (restartScrape(t) ? 0 : 1),
+    restarted: freshProcess,
+    senders: [
+      // Busy: calls always in flight, counters reset every 4 minutes: quiet.
+      caller({ provider: 'fcm', app: 'com.example.app', rate: () => 10, inFlight: () => 3 }),
+      // From 4 h the new processes never start their send loop: a stall, while restarts go on.
+      caller({ provider: 'apns', app: 'com.example.app', rate: (t) => (t > 4 * H ? 0 : 5), inFlight: () => 0 }),
+      // From 4 h each new process hangs on its first call, before any scrape sees it idle.
+      caller({ provider: 'webpush', app: 'com.example.app', rate: () => 5, inFlight: (t) => (t > 4 * H ? 1 : 2), hung: (t) => t > 4 * H }),
+    ],
+  },
+  {
+    name: 'a sender\'s first day',
+    duration: 8 * H,
+    senders: [
+      // Wrapped at 1 h, steady for 2 h 30 and then silent: less than 3 h of history, so its silence is no news.
+      { provider: 'fcm', app: 'com.example.new', messages: perSecond((t) => (t <= 3 * H + 30 * M ? 10 : 0)), wrapped: (t) => t >= 1 * H },
+      // Wrapped at 1 h, steady for 3 h 30 and then silent: it has its 3 hours by then, so the stall pages.
+      { provider: 'apns', app: 'com.example.new', messages: perSecond((t) => (t <= 4 * H + 30 * M ? 10 : 0)), wrapped: (t) => t >= 1 * H },
+      // Wrapped at 1 h and idle all day: nothing in flight, nothing completes: quiet.
+      caller({ provider: 'expo', app: 'com.example.idle', rate: () => 0, inFlight: () => 0, wrapped: (t) => t >= 1 * H }),
+      // Wrapped at 1 h, and its very first call hangs: no history needed for a hang.
+      caller({ provider: 'webpush', app: 'com.example.new', rate: () => 1, inFlight: (t) => (t > 1 * H ? 1 : 0), hung: () => true, wrapped: (t) => t >= 1 * H }),
+    ],
+  },
+  {
+    name: 'steady sender down for 40 minutes',
+    duration: 5 * H + 30 * M,
+    senders: [caller({ provider: 'fcm', app: 'com.example.app', rate: () => 10, inFlight: () => 2 })],
+    up: (t) => (t > 4 * H && t <= 4 * H + 40 * M ? 0 : 1),
+  },
+  {
+    name: 'calls hang',
+    duration: 90 * M,
+    senders: [
+      // One small app among big ones: the big app completes its calls while the small one's hang.
+      caller({ provider: 'fcm', app: 'com.example.big', rate: () => 50, inFlight: () => 10 }),
+      caller({ provider: 'fcm', app: 'com.example.small', rate: () => LULL, inFlight: (t) => (t > 30 * M && t <= 60 * M ? 1 : 0), hung: (t) => t > 30 * M && t <= 60 * M }),
+      // The provider connection stalls at 30 min: the sender's 50 slots fill at once and stay full until 60 min.
+      caller({ provider: 'apns', app: 'com.example.app', rate: () => 10, inFlight: (t) => (t > 30 * M && t <= 60 * M ? 50 : 2), hung: (t) => t > 30 * M && t <= 60 * M }),
+    ],
+    expect: [
+      { alertname: 'PushProviderHung', at: 34 * M, alerts: [] },
+      {
+        alertname: 'PushProviderHung',
+        at: 40 * M,
+        alerts: [
+          {
+            labels: { severity: 'critical', job: JOB, provider: 'fcm', app: 'com.example.small' },
+            annotations: {
+              summary: 'Calls to push provider fcm hang: in flight, none completing.',
+              description:
+                'At least 1 calls of fcm (com.example.small) from push-sender have been in flight for 5 minutes, and not one completed: a provider connection that stalls with no client timeout. Hung calls count no failure, so the error alerts stay quiet; the messages in them are not delivered, and the sender stops once its concurrency is used up.',
+              runbook_url: runbook('push-provider-hung'),
+            },
+          },
+          {
+            labels: { severity: 'critical', job: JOB, provider: 'apns', app: 'com.example.app' },
+            annotations: {
+              summary: 'Calls to push provider apns hang: in flight, none completing.',
+              description:
+                'At least 50 calls of apns (com.example.app) from push-sender have been in flight for 5 minutes, and not one completed: a provider connection that stalls with no client timeout. Hung calls count no failure, so the error alerts stay quiet; the messages in them are not delivered, and the sender stops once its concurrency is used up.',
+              runbook_url: runbook('push-provider-hung'),
+            },
+          },
+        ],
+      },
+      { alertname: 'PushProviderHung', at: 62 * M, alerts: [] },
+    ],
+  },
 ];
 
 /** The single firing episode of an alert: fails when it never fired or fired more than once (flapped). */
@@ -598,5 +796,77 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     const result = await run('slow error budget burn');
     for (const tier of ['1d', '3d']) t.diagnostic(`PushErrorBudgetBurn tier ${tier} fired at ${clock(episode(result, 'PushErrorBudgetBurn', { tier }).first)}`);
     assert.deepEqual(critical(result), []);
+  });
+
+  /** Asserts the alert fired once, within (`min`, `max`] seconds after `onset`, and reports when. */
+  function detected(t: { diagnostic(message: string): void }, result: ScenarioResult, alertname: string, labels: Record<string, string>, onset: number, max: number, min = 0): Firing {
+    const found = episode(result, alertname, labels);
+    t.diagnostic(`${alertname} ${JSON.stringify(labels)} fired ${clock(found.first - onset)} after onset`);
+    assert.ok(found.first - onset > min && found.first - onset <= max, `${alertname} ${JSON.stringify(labels)} fired at ${clock(found.first)}`);
+    return found;
+  }
+
+  const named = (result: ScenarioResult) => result.firing.map((f) => `${f.alertname} ${f.labels.provider} ${f.labels.app}`).sort();
+
+  it('steady traffic stops while the sender is up: PushSendingStalled within 30 minutes, for the small app among big ones and for a sender a deploy unwrapped', async (t) => {
+    const result = await run('steady traffic stops while the sender is up');
+    const stop = 4 * H;
+    const small = detected(t, result, 'PushSendingStalled', { app: 'com.example.small' }, stop, 30 * M, 20 * M);
+    detected(t, result, 'PushSendingStalled', { provider: 'apns' }, stop, 30 * M, 20 * M);
+    const resolved = small.last + STEP;
+    t.diagnostic(`the small app's stall resolved ${clock(resolved - 5 * H)} after its traffic came back`);
+    assert.ok(resolved > 5 * H && resolved - 5 * H <= 1 * M, `resolved at ${clock(resolved)}`);
+    // A silence longer than the 20 minutes keeps paging: the stop is remembered, not re-detected.
+    assert.equal(episode(result, 'PushSendingStalled', { provider: 'apns' }).last, 5 * H + 30 * M, 'the unwrapped sender still pages at the end');
+    assert.deepEqual(named(result), ['PushSendingStalled apns com.example.app', 'PushSendingStalled fcm com.example.small'], 'the big apps, still sending, stay quiet');
+  });
+
+  it('night lull: down to a message every 15 s, or thinning out to nothing, stays quiet; a stop or a hang in the lull pages', async (t) => {
+    const result = await run('night lull');
+    detected(t, result, 'PushSendingStalled', { app: 'com.example.lull-stops' }, 8 * H, 30 * M, 20 * M);
+    detected(t, result, 'PushProviderHung', { app: 'com.example.lull-hang' }, 8 * H, 10 * M);
+    // The hung sender's silence is a stall too, later; Alertmanager's example inhibits it under the hang.
+    assert.deepEqual(named(result), ['PushProviderHung webpush com.example.lull-hang', 'PushSendingStalled fcm com.example.lull-stops', 'PushSendingStalled webpush com.example.lull-hang']);
+  });
+
+  it('scheduled campaigns: bursts and the silence between stay quiet; steady traffic stopping as a campaign ends, and a campaign that hangs, page', async (t) => {
+    const result = await run('scheduled campaigns');
+    detected(t, result, 'PushSendingStalled', { provider: 'apns' }, 9 * H + 20 * M, 30 * M, 20 * M);
+    const hung = detected(t, result, 'PushProviderHung', { provider: 'webpush' }, 9 * H + 5 * M, 10 * M);
+    assert.ok(hung.last + STEP <= 9 * H + 41 * M, `the hang resolved at ${clock(hung.last + STEP)}, once its calls were dropped`);
+    assert.deepEqual(named(result), ['PushProviderHung webpush com.example.campaigns', 'PushSendingStalled apns com.example.app']);
+  });
+
+  it('restarts every 4 minutes (counter resets, a missed scrape each): quiet while sending; a stall and a hang still page through them', async (t) => {
+    const result = await run('restarts every 4 minutes');
+    detected(t, result, 'PushSendingStalled', { provider: 'apns' }, 4 * H, 30 * M, 20 * M);
+    detected(t, result, 'PushProviderHung', { provider: 'webpush' }, 4 * H, 10 * M);
+    assert.deepEqual(
+      named(result).filter((name) => !name.startsWith('PushSendingStalled webpush')),
+      ['PushProviderHung webpush com.example.app', 'PushSendingStalled apns com.example.app'],
+      'the busy sender stays quiet, and one missed scrape is no PushSenderDown',
+    );
+  });
+
+  it('a sender\'s first day: silence after less than 3 hours of history stays quiet, after more it pages; a first call that hangs pages', async (t) => {
+    const result = await run('a sender\'s first day');
+    detected(t, result, 'PushSendingStalled', { provider: 'apns' }, 4 * H + 30 * M, 30 * M, 20 * M);
+    detected(t, result, 'PushProviderHung', { provider: 'webpush' }, 1 * H, 10 * M);
+    assert.deepEqual(named(result), ['PushProviderHung webpush com.example.new', 'PushSendingStalled apns com.example.new']);
+  });
+
+  it('a steady sender down for 40 minutes is PushSenderDown, never a stall, also in the scrapes after it comes back', async () => {
+    const result = await run('steady sender down for 40 minutes');
+    episode(result, 'PushSenderDown');
+    assert.deepEqual([...new Set(result.firing.map((f) => f.alertname))], ['PushSenderDown']);
+  });
+
+  it('calls hang: PushProviderHung within 10 minutes for the small app and the full one, resolved when the calls end; busy calls that complete stay quiet', async (t) => {
+    const result = await run('calls hang');
+    for (const labels of [{ app: 'com.example.small' }, { provider: 'apns' }] as Array<Record<string, string>>) {
+      const hung = detected(t, result, 'PushProviderHung', labels, 30 * M, 10 * M);
+      assert.ok(hung.last + STEP - 60 * M <= 1 * M, `${JSON.stringify(labels)} resolved at ${clock(hung.last + STEP)}`);
+    }
+    assert.deepEqual(named(result), ['PushProviderHung apns com.example.app', 'PushProviderHung fcm com.example.small']);
   });
 });

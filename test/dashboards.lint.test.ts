@@ -180,7 +180,36 @@ describe('dashboard-linter rules: every panel', () => {
   it('repeats the Provider health row by provider, with its panels after it (an expanded row)', () => {
     const [row, ...rest] = panelsOf(dashboards.providerHealth);
     assert.deepEqual([row?.type, (row as { repeat?: string }).repeat, (row as { collapsed?: boolean }).collapsed, (row as { panels?: unknown[] }).panels], ['row', 'provider', false, []]);
-    assert.deepEqual(rest.map((p) => p.title), ['Provider-owned error ratio', 'Time since last accepted message', 'Request outcome', 'Latency heatmap', 'Rate limiting', 'Receipts']);
+    assert.deepEqual(rest.map((p) => p.title), ['Provider-owned error ratio', 'Time since last accepted message', 'Calls in flight vs completed', 'Request outcome', 'Latency heatmap', 'Rate limiting', 'Receipts']);
+  });
+
+  it('shows calls in flight against completions beside the time since the last accepted message, linking the hang and stall runbooks', () => {
+    type Linked = AnyPanel & { links?: DashboardLink[]; fieldConfig?: { defaults?: { unit?: string }; overrides?: unknown[] } };
+    const panels = panelsOf(dashboards.providerHealth) as Linked[];
+    const since = panels.find((p) => p.title === 'Time since last accepted message');
+    const calls = panels.find((p) => p.title === 'Calls in flight vs completed');
+    assert.ok(since?.gridPos && calls?.gridPos);
+    assert.deepEqual([calls.gridPos.y, calls.gridPos.x, calls.gridPos.h], [since.gridPos.y, since.gridPos.x + since.gridPos.w, since.gridPos.h], 'on the first line, right of the time since the last accepted message');
+    const filters = 'job="push-sender", job=~"$job", provider=~"$provider", app=~"$app"';
+    assert.deepEqual(targetsOf(calls).map((t) => [t.expr, t.legendFormat]), [
+      [`sum by (provider, app) (push_requests_in_flight{${filters}})`, 'in flight {{provider}} {{app}}'],
+      [`sum by (provider, app) (rate(push_request_duration_seconds_count{${filters}}[$__rate_interval]))`, 'completed/s {{provider}} {{app}}'],
+    ]);
+    // Two units on one panel: calls on the left, the completions' rate on a right axis of its own.
+    const rightAxis = '^completed/s ';
+    assert.equal(calls.fieldConfig?.defaults?.unit, 'short');
+    assert.deepEqual(calls.fieldConfig?.overrides, [
+      { matcher: { id: 'byRegexp', options: rightAxis }, properties: [{ id: 'custom.axisPlacement', value: 'right' }, { id: 'unit', value: 'reqps' }] },
+    ]);
+    // Grafana matches the regex against the series names: the completions', never the in-flight ones.
+    const [inFlight, completed] = targetsOf(calls).map((t) => (t.legendFormat ?? '').replace('{{provider}}', 'fcm'));
+    assert.ok(new RegExp(rightAxis).test(completed ?? '') && !new RegExp(rightAxis).test(inFlight ?? ''));
+    assert.deepEqual(calls.links?.map((link) => link.url), [`${DEFAULT_RUNBOOK_URL_BASE}push-provider-hung.md`, `${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`]);
+    assert.deepEqual(since.links?.map((link) => link.url), [`${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`]);
+    assert.deepEqual(targetsOf(since).map((t) => t.expr), [`time() - max by (provider, app) (push_last_success_timestamp_seconds{${filters}})`]);
+    // The SLO dashboard's alert table links every runbook, the two new ones included.
+    const table = panelsOf(dashboards.slo).find((p) => p.title === 'Push alerts firing and pending') as Linked;
+    for (const file of ['push-provider-hung', 'push-sending-stalled']) assert.ok(table.links?.some((link) => link.url === `${DEFAULT_RUNBOOK_URL_BASE}${file}.md`), file);
   });
 });
 
@@ -188,7 +217,7 @@ describe('dashboard-linter rules: every target', () => {
   const targets = everyTarget(all);
 
   it('covers every panel the issue lists', () => {
-    assert.equal(new Set(targets.map((t) => `${t.dashboard} ${t.panel}`)).size, 14 + 6 + 8);
+    assert.equal(new Set(targets.map((t) => `${t.dashboard} ${t.panel}`)).size, 14 + 7 + 8);
     assert.ok(targets.length >= 35);
   });
 

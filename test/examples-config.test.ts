@@ -23,6 +23,8 @@ describe('examples/alertmanager/alertmanager.yml', () => {
 
   it('pages critical alerts, tickets warnings and drops info, all on loopback', async () => {
     assert.equal(await route(['severity=critical', 'alertname=PushProviderOutage', 'provider=fcm']), 'page');
+    assert.equal(await route(['severity=critical', 'alertname=PushProviderHung', 'provider=fcm']), 'page');
+    assert.equal(await route(['severity=critical', 'alertname=PushSendingStalled', 'provider=fcm']), 'page');
     assert.equal(await route(['severity=warning', 'alertname=PushRateLimited']), 'ticket');
     assert.equal(await route(['severity=warning', 'alertname=PushInvalidTokensHeld', 'provider=apns']), 'ticket');
     assert.equal(await route(['severity=info']), 'blackhole');

@@ -3,6 +3,8 @@ import { describe, rejectUnknownOptions } from '../core/options.js';
 /** The alerts push-telemetry ships; every one can be tuned or switched off through MonitoringConfig.alerts. */
 export const ALERT_NAMES = [
   'PushSenderDown',
+  'PushSendingStalled',
+  'PushProviderHung',
   'PushProviderOutage',
   'PushProviderErrorRateHigh',
   'PushCredentialsRejected',

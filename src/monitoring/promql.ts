@@ -11,6 +11,7 @@ import type { ResolvedMonitoringConfig } from './config.js';
 /** Labels every recorded series keeps: one series per sender job, provider and app. */
 export const AGGREGATION_LABELS = ['job', 'provider', 'app'] as const;
 const BY = `by (${AGGREGATION_LABELS.join(', ')})`;
+const ON = `on (${AGGREGATION_LABELS.join(', ')})`;
 
 export const MESSAGES = METRIC_NAMES.messages;
 export const DURATION = METRIC_NAMES.duration;
@@ -58,7 +59,28 @@ export const RECORDED = {
   requestsRate: 'push:requests:rate5m',
   /** Audience-owned failures (unregistered, invalid_token) / all messages: now (15m) against a baseline (1d). */
   audienceErrorRatio: (window: AudienceWindow) => `push:audience_errors:ratio_rate${window}`,
+  /**
+   * The median 5m message rate of the last 3h, present only while every one of them reached the steady floor and the
+   * series goes back 3h: traffic whose stopping is news (PushSendingStalled). The median, not the minimum, because
+   * the minimum falls with the rate as a stop begins, and this value is what the page reports.
+   */
+  steadyRate: 'push:messages:steady_rate5m_median3h',
+  /**
+   * Written on the evaluations where a steady sender has just gone silent (its steady median rate, > 0) and on every
+   * evaluation it sends (0); nothing in between. Its last value says whether the silence began after steady traffic
+   * and has lasted since.
+   */
+  steadyStop: 'push:messages:steady_stop',
 } as const;
+
+/**
+ * What makes a sender steady, so that its silence pages (PushSendingStalled): every 5m rate of the last `history` at
+ * or above `minRate` messages/s (config.alerts.PushSendingStalled.threshold), with series reaching back that far.
+ * The floor is where a 20-minute gap stops being chance: at 0.02/s a Poisson sender goes 20 minutes without a
+ * message with probability e^-24. A night lull at one message every 15 s (0.067/s) is still steady, a trickle or a
+ * campaign schedule (silence between bursts) never is, and neither is a sender with less than 3 h of series.
+ */
+export const STEADY = { history: '3h', historyReached: '2h45m', minRate: 0.02 } as const;
 
 export const AUDIENCE_WINDOWS = ['15m', '1d'] as const;
 export type AudienceWindow = (typeof AUDIENCE_WINDOWS)[number];
@@ -98,6 +120,36 @@ export function recordingRules(config: ResolvedMonitoringConfig): RecordingRule[
       record: RECORDED.audienceErrorRatio(window),
       expr: `${messageRate(config, window, 'outcome="failed"', `error_type=~"${AUDIENCE_ERRORS}"`)}\n/\n${messageRate(config, window)}`,
     })),
+    ...steadyRules(config),
+  ];
+}
+
+/**
+ * The state PushSendingStalled reads; they must follow push:messages:rate5m in the group, which evaluates its rules
+ * in order at one timestamp. Without them, a stalled sender could only be told from one that winds down for the
+ * night by looking back a variable time (to where the silence began), which PromQL cannot: so the moment a steady
+ * sender goes silent is written down, and the alert reads the last thing written. Every window is a range selector,
+ * so a test may scale them all at once.
+ */
+function steadyRules(config: ResolvedMonitoringConfig): RecordingRule[] {
+  const stalled = config.alerts.PushSendingStalled;
+  if (stalled?.disabled === true) return [];
+  const minRate = Number((stalled?.threshold ?? STEADY.minRate).toPrecision(12));
+  const rate = RECORDED.messagesRate;
+  return [
+    {
+      record: RECORDED.steadyRate,
+      // A series younger than the history has no points older than historyReached: a sender's first hours are no history.
+      expr:
+        `quantile_over_time(0.5, ${rate}[${STEADY.history}])\n` +
+        `and ${ON}\n  min_over_time(${rate}[${STEADY.history}]) >= ${minRate}\n` +
+        `and ${ON}\n  count_over_time(${rate}[${STEADY.history}]) > count_over_time(${rate}[${STEADY.historyReached}])`,
+    },
+    {
+      record: RECORDED.steadyStop,
+      // Silent (rate 0, or its series gone) within 5m of having been steady: an abrupt stop, not a night winding down.
+      expr: `max_over_time(${RECORDED.steadyRate}[5m])\n  unless ${ON} ${rate} > 0\nor\n(${rate} > 0) * 0`,
+    },
   ];
 }
 

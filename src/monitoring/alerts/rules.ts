@@ -4,6 +4,8 @@ import {
   BURN_RATE_TIERS,
   burnRateFactor,
   CREDENTIAL_ERRORS,
+  DURATION,
+  durationSeconds,
   errorBudget,
   errorTypesOf,
   matchers,
@@ -15,6 +17,7 @@ import {
   RECORDED,
   recordingRules,
   runbookUrl,
+  STEADY,
   type RecordingRule,
   type SloWindow,
 } from '../promql.js';
@@ -64,6 +67,20 @@ const HELD_MINUTES = 15;
 const BURN_FOR: Readonly<Record<string, string>> = { '1h': '2m', '6h': '15m', '1d': '1h', '3d': '3h' };
 
 const WHO = '{{ $labels.provider }}{{ with $labels.app }} ({{ . }}){{ end }} from {{ $labels.job }}';
+
+/**
+ * How long a process must hold calls in flight with none completing before PushProviderHung: far beyond any real
+ * provider call with the SDK's own retries (seconds), and short enough that, with its `for:`, it pages within 10 min.
+ */
+const HUNG_WINDOW = '5m';
+/**
+ * PushSendingStalled: how long a steady sender's 5m message rate must stay at 0 (15m: no message for about 20 min),
+ * how long a stop is remembered (a stall older than that resolves), and how recently the job must have been scraped
+ * with push_telemetry_info (5m: a restart's missed scrape does not count as down, a dead process does).
+ */
+const STALL = { silence: '15m', memory: '1d', upWithin: '5m' } as const;
+/** The silence on-call is told about: the 5m window of push:messages:rate5m, then STALL.silence at 0. */
+const STALL_MINUTES = 5 + durationSeconds(STALL.silence) / 60;
 
 /** A number as PromQL and prose print it, without float noise (1 - 0.995 is 0.0050000000000000044). */
 function num(value: number): string {
@@ -116,6 +133,40 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
     // Target down; scraped but push-telemetry gone; or no target left at all (a deployment scaled to zero).
     expr: (config) =>
       `up${matchers(config)} == 0\nor\n(up${matchers(config)} == 1 unless on (job, instance) push_telemetry_info${matchers(config)})\nor\nabsent(up${matchers(config)})`,
+  },
+  PushSendingStalled: {
+    severity: 'critical',
+    // The expression holds a 20-minute silence already; the hold only covers a sender scraped again after a long gap,
+    // whose rate needs two scrapes before it shows the traffic it resumed with.
+    for: '5m',
+    threshold: { value: STEADY.minRate, ratio: false },
+    summary: 'Push sending to {{ $labels.provider }} stopped while the sender is up.',
+    description: (t) =>
+      `${WHO} has handed no message to the provider for ${STALL_MINUTES} minutes or more, after steady traffic: {{ $value | printf "%.3g" }} messages/s ` +
+      `(the median of the ${durationSeconds(STEADY.history) / 3600} hours before), never under ${num(t)}/s in any 5 minutes. {{ $labels.job }} is up and scraped, and nothing fails, so ` +
+      'no error alert fires: the send loop or its queue consumer has stopped, or a deploy left it off. Notifications are not going out.',
+    // Reads the state recorded by push:messages:steady_stop (see promql.ts): the last thing written in a day is a stop
+    // after steady traffic, nothing was sent for 20 minutes, and the job answers scrapes as push-telemetry.
+    expr: (config) =>
+      `last_over_time(${RECORDED.steadyStop}[${STALL.memory}]) > 0\n` +
+      `unless ${ON}\n  max_over_time(${RECORDED.messagesRate}[${STALL.silence}]) > 0\n` +
+      `and on (job)\n  group by (job) (max_over_time(${METRIC_NAMES.info}${matchers(config)}[${STALL.upWithin}]))`,
+  },
+  PushProviderHung: {
+    severity: 'critical',
+    // A Prometheus or sender restart leaves a few samples in the window: a busy sender's in-flight is > 0 at most
+    // instants, and one sample has no increase to show. Two minutes of further evaluations rule that out.
+    for: '2m',
+    summary: 'Calls to push provider {{ $labels.provider }} hang: in flight, none completing.',
+    description: () =>
+      `At least {{ $value | printf "%.0f" }} calls of ${WHO} have been in flight for ${durationSeconds(HUNG_WINDOW) / 60} minutes, ` +
+      'and not one completed: a provider connection that stalls with no client timeout. Hung calls count no failure, ' +
+      'so the error alerts stay quiet; the messages in them are not delivered, and the sender stops once its concurrency is used up.',
+    // Per process, then summed: one process whose connection hangs pages even while the others complete their calls.
+    expr: (config) =>
+      `sum by (${BY}) (\n  min_over_time(${METRIC_NAMES.inFlight}${matchers(config)}[${HUNG_WINDOW}]) > 0\n` +
+      `  unless on (job, instance, provider, app)\n` +
+      `    sum by (job, instance, provider, app) (increase(${DURATION}_count${matchers(config)}[${HUNG_WINDOW}])) > 0\n)`,
   },
   PushProviderOutage: {
     severity: 'critical',

@@ -119,6 +119,8 @@ export interface TimeseriesSpec extends PanelSpec {
   /** A table legend with mean and max, sorted by mean: the biggest cause on top. */
   readonly ranked?: boolean;
   readonly min?: number;
+  /** Series whose name matches `match` (a regex) go on a right axis in `unit`: two quantities read against each other. */
+  readonly rightAxis?: { readonly match: string; readonly unit: string };
 }
 
 export function timeseries(ids: PanelIds, spec: TimeseriesSpec): TimeseriesBuilder {
@@ -135,6 +137,12 @@ export function timeseries(ids: PanelIds, spec: TimeseriesSpec): TimeseriesBuild
     panel.thresholds(thresholds(spec.thresholdLines)).thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
   }
   for (const [name, color] of Object.entries(spec.colors ?? {})) panel.overrideByName(name, [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }]);
+  if (spec.rightAxis !== undefined) {
+    panel.overrideByRegexp(spec.rightAxis.match, [
+      { id: 'custom.axisPlacement', value: 'right' },
+      { id: 'unit', value: spec.rightAxis.unit },
+    ]);
+  }
   return panel;
 }
 
