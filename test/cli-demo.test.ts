@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { ERROR_TYPES } from '../src/index.js';
 import { parseExposition, valueOf, type Sample } from './helpers.js';
 import { freePort, requireBinary } from './prometheus.js';
-import { startCli, type Running } from './cli-run.js';
+import { runCli, startCli, type Running } from './cli-run.js';
 
 /**
  * `push-telemetry demo` end to end, non-interactively (stdout a pipe): real SDKs through the simulator, the
@@ -64,6 +64,40 @@ describe('push-telemetry demo --scenario fcm-outage', () => {
     assert.match(out, /\] apns +[\d.]+ msg\/s +accepted 100\.0%/);
     assert.match(out, /summary after 20 s/);
     assert.match(out, /stopped; every process and temp file is gone/);
+  });
+});
+
+describe('push-telemetry demo --scenario fcm-hang and --scenario stall', () => {
+  it('fcm-hang: FCM calls pile up in flight with none completing, the others keep sending, and the demo still exits cleanly (18 s)', { timeout: 60_000 }, async () => {
+    const port = await freePort();
+    const demo = startCli(['demo', '--scenario', 'fcm-hang', '--duration', '18s', '--rate', '50', '--port', String(port), '--no-prometheus']);
+    running.push(demo);
+    const [, metricsUrl] = await demo.waitFor(/^metrics: (\S+)$/m, 20_000);
+    await demo.waitFor(/phase: FCM hung/, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const early = await scrape(metricsUrl as string);
+    await demo.waitFor(/\] fcm .* hung /, 10_000);
+    const late = await scrape(metricsUrl as string);
+
+    const inFlight = (samples: readonly Sample[], provider: string) => valueOf(samples, 'push_requests_in_flight', { provider, app: APP }) ?? 0;
+    const completed = (samples: readonly Sample[], provider: string) =>
+      samples.filter((s) => s.name === 'push_messages_total' && s.labels.provider === provider).reduce((sum, s) => sum + s.value, 0);
+    assert.ok(inFlight(late, 'fcm') > inFlight(early, 'fcm') && inFlight(early, 'fcm') > 0, `fcm in flight ${inFlight(early, 'fcm')} → ${inFlight(late, 'fcm')}`);
+    assert.equal(completed(late, 'fcm'), completed(early, 'fcm'), 'no FCM call completes');
+    assert.equal(messages(late, 'fcm', 'failed', 'timeout'), 0, 'nor times out: the scenario gives the FCM client no timeout');
+    for (const provider of PROVIDERS.filter((p) => p !== 'fcm')) assert.ok(completed(late, provider) > completed(early, provider), `${provider} keeps sending`);
+
+    assert.equal(await demo.exited, 0, demo.stderr());
+    assert.match(demo.stdout(), /\] fcm +0\.0 msg\/s .* in flight +\d+ +hung +errors - +fault hang 100%/);
+    assert.match(demo.stdout(), /stopped; every process and temp file is gone/);
+  });
+
+  it('stall: reachable, and warms up with steady traffic before the sender stops (4 s)', { timeout: 30_000 }, async () => {
+    const run = await runCli(['demo', '--scenario', 'stall', '--duration', '4s', '--port', '0', '--no-prometheus']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /scenario stall \(the sender stops sending from 4 min/);
+    assert.match(run.stdout, /phase: all providers healthy \(steady traffic for 4 min before the incident\)/);
+    assert.match(run.stdout, /\] sns +[\d.]+ msg\/s +accepted 100\.0% .* sending /);
   });
 });
 

@@ -44,13 +44,20 @@ describe('push-telemetry simulate', () => {
     assert.equal(await publish(url, 'arn:down:1'), 500);
     assert.equal(await publish(url, 'arn:up:1'), 200);
 
-    await writeFile(file, JSON.stringify({ faults: { sns: { rules: [{ fault: 'rate_limited' }] } }, providers: ['sns', 'fcm'] }));
-    await sim.waitFor(/faults reloaded from/, 10_000);
+    await writeFile(file, JSON.stringify({ faults: { sns: { rules: [{ match: 'arn:hang*', fault: 'hang' }, { fault: 'rate_limited' }] } }, providers: ['sns', 'fcm'] }));
+    await sim.waitFor(/faults reloaded from .*\n/, 10_000);
     assert.equal(await publish(url, 'arn:up:2'), 429);
+    // A hang holds the request with no answer; the reload that ends it drops the request (a reset, for the client).
+    const hung = publish(url, 'arn:hang:1').then(() => 'answered', (error: Error) => `failed: ${String((error.cause as Error | undefined)?.message ?? error.message)}`);
+    const waited = await Promise.race([hung, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))]);
+    assert.equal(waited, 'still waiting');
+    await writeFile(file, JSON.stringify({ faults: { sns: { rules: [{ fault: 'rate_limited' }] } }, providers: ['sns', 'fcm'] }));
+    await sim.waitFor(/faults reloaded from \S+ \(hung requests dropped: sns 1\)/, 10_000);
+    assert.match(await hung, /^failed: /);
 
     sim.child.kill('SIGTERM');
     assert.equal(await sim.exited, 0, sim.stderr());
-    assert.match(sim.stdout(), /^sns +requests 3, accepted 1, refused 2$/m);
+    assert.match(sim.stdout(), /^sns +requests 4, accepted 1, refused 3$/m);
     await assert.rejects(fetch(url), 'the fake is closed');
   });
 

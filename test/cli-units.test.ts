@@ -5,13 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { generateAlertRules, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
-import { capHoldTimes, promDurationMs } from '../src/cli/alert-rules.js';
+import { capHoldTimes, promDurationMs, scaleWindows } from '../src/cli/alert-rules.js';
 import { loadSdk, MissingSdkError } from '../src/cli/clients/load.js';
 import { helpText, parseDuration, parseFlags, UsageError, type CommandSpec } from '../src/cli/args.js';
-import { quantile } from '../src/cli/live-stats.js';
+import { quantile, type ProviderRow } from '../src/cli/live-stats.js';
+import { LiveView, senderState, type ViewState } from '../src/cli/live-view.js';
 import { demoRouting, minimalRouting } from '../src/cli/routing.js';
 import { describeRules, SCENARIOS, Timeline } from '../src/cli/scenarios.js';
 import { TokenStore } from '../src/cli/tokens.js';
+import { Traffic } from '../src/cli/traffic.js';
 import { DURATION_BUCKETS } from '../src/index.js';
 import type { Simulator } from '../src/simulator/index.js';
 import { requireBinary } from './prometheus.js';
@@ -90,6 +92,35 @@ describe('capHoldTimes', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'push-telemetry-rules-'));
     try {
       await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(shipped, 15_000));
+      const check = spawnSync(requireBinary('promtool'), ['check', 'rules', path.join(dir, 'rules.yml')], { encoding: 'utf8' });
+      assert.equal(check.status, 0, check.stdout + check.stderr);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('scaleWindows', () => {
+  const shipped = toPrometheusRulesYaml(generateAlertRules());
+
+  it('divides every range window, compound ones too, and nothing else', () => {
+    const scaled = scaleWindows(shipped, 60);
+    const windows = (yaml: string) => [...yaml.matchAll(/\[(\w+)\]/g)].map((m) => promDurationMs(m[1] as string) as number);
+    const before = windows(shipped);
+    assert.ok(before.length > 20);
+    assert.deepEqual(windows(scaled), before.map((ms) => Math.max(1_000, Math.round(ms / 60))));
+    const rest = (yaml: string) => yaml.replace(/\[\w+\]/g, '[]');
+    assert.equal(rest(scaled), rest(shipped), 'thresholds, for: and annotations unchanged');
+    assert.equal(scaleWindows('rate(x[2h45m]) offset 1h', 60), 'rate(x[165s]) offset 60s');
+    assert.equal(scaleWindows('max_over_time(x[5m:1m]) and y[30m:]', 240, 250), 'max_over_time(x[1250ms:250ms]) and y[7500ms:]');
+    assert.equal(scaleWindows('{{ $labels.job }} [abc] [1s]', 60), '{{ $labels.job }} [abc] [1s]');
+    assert.throws(() => scaleWindows('', 0.5), /factor must be >= 1/);
+  });
+
+  it('gives promtool a valid rules file', { timeout: 20_000 }, async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'push-telemetry-rules-'));
+    try {
+      await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(scaleWindows(shipped, 60), 15_000));
       const check = spawnSync(requireBinary('promtool'), ['check', 'rules', path.join(dir, 'rules.yml')], { encoding: 'utf8' });
       assert.equal(check.status, 0, check.stdout + check.stderr);
     } finally {
@@ -186,8 +217,16 @@ describe('quantile (the table\'s p95)', () => {
 describe('scenarios', () => {
   function fakeSimulator() {
     const applied: Record<string, unknown[]> = {};
-    const simulator = { fake: (provider: string) => ({ faults: { set: (settings: unknown) => (applied[provider] ??= []).push(settings) } }) } as unknown as Simulator;
-    return { simulator, applied };
+    const dropped: string[] = [];
+    const simulator = {
+      fake: (provider: string) => ({
+        faults: {
+          set: (settings: unknown) => (applied[provider] ??= []).push(settings),
+          dropHanging: () => void dropped.push(provider),
+        },
+      }),
+    } as unknown as Simulator;
+    return { simulator, applied, dropped };
   }
 
   it('every scenario starts healthy and every phase is in time order', () => {
@@ -216,6 +255,49 @@ describe('scenarios', () => {
     timeline.advance((scenario.loopMs as number) + 10_000);
     assert.equal(describeRules(timeline.activeRules('fcm')), 'provider_unavailable 100%', 'the timeline loops');
     assert.deepEqual(phases.map((label) => label.split(':')[0]), ['all providers healthy', 'FCM outage', 'FCM recovered', 'FCM outage']);
+  });
+
+  it('fcm-hang: FCM hangs at 10 s with no client timeout; when it recovers it drops what it held, and the others never hang', () => {
+    const scenario = SCENARIOS.find((s) => s.name === 'fcm-hang');
+    assert.ok(scenario);
+    assert.deepEqual(scenario.clientTimeoutMs, { fcm: 0 });
+    assert.equal(scenario.alertWindowScale, undefined, 'real windows: the hang outlasts PushProviderHung\'s 5 minutes');
+    const { simulator, dropped } = fakeSimulator();
+    const timeline = new Timeline(scenario, simulator, () => undefined);
+    timeline.advance(0);
+    dropped.length = 0;
+    timeline.advance(10_000);
+    assert.equal(describeRules(timeline.activeRules('fcm')), 'hang 100%');
+    assert.deepEqual(dropped, ['apns', 'webpush', 'expo', 'sns'], 'a provider that is not hanging holds nothing');
+    const recovery = scenario.phases[2]?.at as number;
+    assert.ok(recovery - 10_000 >= 5 * 60_000 + 60_000, 'the hang outlasts the 5 min window, the capped for: and a margin');
+    dropped.length = 0;
+    timeline.advance(recovery);
+    assert.equal(describeRules(timeline.activeRules('fcm')), '-');
+    assert.ok(dropped.includes('fcm'), 'FCM drops the requests it held when it recovers');
+    assert.equal(timeline.stalled, false);
+  });
+
+  it('stall: the sender stops after a steady warm-up, with windows scaled so PushSendingStalled can page, then resumes', () => {
+    const scenario = SCENARIOS.find((s) => s.name === 'stall');
+    assert.ok(scenario);
+    const { simulator } = fakeSimulator();
+    const stalls: boolean[] = [];
+    const timeline = new Timeline(scenario, simulator, (phase) => stalls.push(phase.stalled === true));
+    const [, stall, resumed] = scenario.phases as [unknown, { at: number }, { at: number }];
+    const scale = scenario.alertWindowScale as number;
+    // Steady means 3 h of history at the floor; silence means the 5m rate at 0 for 15m; the demo caps for: at 15 s.
+    assert.ok(stall.at > (3 * 3_600_000) / scale + 10_000, `warm-up ${stall.at} ms covers 3h/${scale}`);
+    assert.ok(resumed.at - stall.at > (20 * 60_000) / scale + 15_000 + 30_000, 'the stall outlasts the silence, the capped for: and a margin');
+    timeline.advance(0);
+    assert.equal(timeline.stalled, false);
+    timeline.advance(stall.at);
+    assert.equal(timeline.stalled, true);
+    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns'] as const) assert.equal(describeRules(timeline.activeRules(provider)), '-', 'no provider fault');
+    timeline.advance(resumed.at);
+    assert.equal(timeline.stalled, false);
+    timeline.advance((scenario.loopMs as number) + stall.at);
+    assert.deepEqual(stalls, [false, true, false, true], 'and again, after the loop');
   });
 
   it('mixed goes through every incident', () => {
@@ -252,5 +334,75 @@ describe('TokenStore', () => {
     assert.equal(next[1], c);
     assert.match(store.take('expo', 1)[0] as string, /^ExponentPushToken\[.+\]$/);
     assert.match(store.take('apns', 1)[0] as string, /^[0-9a-f]{64}$/);
+  });
+});
+
+describe('Traffic', () => {
+  it('sends nothing while paused, owes nothing for it, and keeps other providers going while one hangs', async () => {
+    const sent: Array<{ provider: string; count: number }> = [];
+    const hung: Array<() => void> = [];
+    const traffic = new Traffic({
+      rate: 100,
+      tokens: new TokenStore(10),
+      send: (provider, tokens) => {
+        sent.push({ provider, count: tokens.length });
+        // FCM never answers: the traffic loop must not wait for it.
+        return provider === 'fcm' ? new Promise((resolve) => hung.push(() => resolve({ accepted: tokens.length, failed: [] }))) : Promise.resolve({ accepted: tokens.length, failed: [] });
+      },
+    });
+    traffic.start();
+    await new Promise((resolve) => setTimeout(resolve, 550));
+    const perProvider = (provider: string) => sent.filter((s) => s.provider === provider).reduce((sum, s) => sum + s.count, 0);
+    assert.ok(perProvider('fcm') >= 8 && perProvider('apns') >= 8, `fcm ${perProvider('fcm')}, apns ${perProvider('apns')}`);
+    assert.ok(hung.length >= 4, 'FCM calls left in flight while new ones go out');
+
+    traffic.paused = true;
+    const atPause = sent.length;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(sent.length, atPause, 'nothing sent while paused');
+    traffic.paused = false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const burst = sent.slice(atPause).reduce((sum, s) => sum + s.count, 0);
+    assert.ok(burst <= 40, `resumes at its rate, without catching up: ${burst} messages in 250 ms at 100/s`);
+    for (const resolve of hung) resolve();
+    await traffic.stop(1_000);
+  });
+});
+
+describe('LiveView', () => {
+  const row = (provider: ProviderRow['provider'], extra: Partial<ProviderRow> = {}): ProviderRow => ({
+    provider, perSecond: 10, acceptance: 1, topErrors: [], p95: 0.05, inFlight: 0, stuck: false, totalAccepted: 100, totalFailed: 0, ...extra,
+  });
+  const state = (rows: ProviderRow[], stalled: boolean): ViewState => ({
+    elapsedMs: 61_000,
+    header: ['push-telemetry demo'],
+    phase: stalled ? 'sender stalled' : 'FCM hung',
+    rows,
+    faults: { fcm: stalled ? '-' : 'hang 100%', apns: '-', webpush: '-', expo: '-', sns: '-' },
+    pruned: { fcm: 0, apns: 0, webpush: 0, expo: 0, sns: 0 },
+    stalled,
+  });
+  function render(view: ViewState, tty: boolean): string {
+    let text = '';
+    new LiveView({ isTTY: tty, columns: 200, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream).render(view);
+    return text;
+  }
+
+  it('shows in flight and a hung provider: calls in flight, none completing', () => {
+    const rows = [row('fcm', { perSecond: 0, acceptance: undefined, p95: undefined, inFlight: 120, stuck: true }), row('apns')];
+    assert.equal(senderState(rows[0] as ProviderRow, false), 'hung');
+    const plain = render(state(rows, false), false);
+    assert.match(plain, /^\[01:01\] fcm +0\.0 msg\/s +accepted +- +p95 +- +in flight 120 +hung +errors - +fault hang 100%$/m);
+    assert.match(plain, /^\[01:01\] apns +10\.0 msg\/s +accepted 100\.0% +p95 +50 ms +in flight +0 +sending +errors - +fault -$/m);
+    const table = render(state(rows, false), true);
+    assert.match(table, /provider +msg\/s +accepted +top errors +p95 +in flight +sender +pruned +fault now/);
+    assert.match(table, /fcm +0\.0 +- +- +- +120 +hung +0 +hang 100%/);
+  });
+
+  it('shows a stalled sender on every row', () => {
+    const rows = [row('fcm', { perSecond: 0 }), row('sns', { perSecond: 0 })];
+    const plain = render(state(rows, true), false);
+    assert.equal(plain.match(/ in flight +0 +stalled +errors - +fault -$/gm)?.length, 2, plain);
+    assert.match(render(state(rows, true), true), /sns +0\.0 +100\.0% +- +50 ms +0 +stalled +0 +-/);
   });
 });

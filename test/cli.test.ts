@@ -48,7 +48,7 @@ describe('push-telemetry --help', PARALLEL, () => {
 
   it('demo --help names every scenario', async () => {
     const { stdout } = await runCli(['demo', '--help']);
-    for (const scenario of ['healthy', 'fcm-outage', 'apns-credentials-expired', 'webpush-rate-limited', 'bad-deploy-payloads', 'token-churn', 'mixed']) {
+    for (const scenario of ['healthy', 'fcm-outage', 'apns-credentials-expired', 'webpush-rate-limited', 'bad-deploy-payloads', 'token-churn', 'fcm-hang', 'stall', 'mixed']) {
       assert.match(stdout, new RegExp(`^ +${scenario} +\\S`, 'm'), scenario);
     }
   });

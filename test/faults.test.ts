@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import { FaultPlan } from '../src/simulator/faults.js';
 
@@ -43,5 +44,22 @@ describe('FaultPlan', () => {
     assert.throws(() => new FaultPlan({ rules: [{ fault: 'auth', rate: 2 }] }), /faults\.rules\[0\]\.rate must be a number from 0 to 1/);
     assert.throws(() => new FaultPlan({ rules: [{ fault: 'auth', match: '' }] }), /faults\.rules\[0\]\.match/);
     assert.throws(() => new FaultPlan({ latencyMs: -1 }), /faults\.latencyMs/);
+  });
+
+  it('keeps the requests a hang holds until they close, and drops the rest on demand', () => {
+    const plan = new FaultPlan({ rules: [{ fault: 'hang' }] });
+    const requests = [new EventEmitter(), new EventEmitter(), new EventEmitter()];
+    const dropped: number[] = [];
+    requests.forEach((request, i) => plan.hold(request, () => dropped.push(i)));
+    assert.equal(plan.hanging, 3);
+    requests[1]?.emit('close');
+    assert.equal(plan.hanging, 2, 'a client that gave up is forgotten');
+    plan.set({});
+    assert.equal(plan.hanging, 2, 'new rules do not answer what is already held');
+    assert.equal(plan.dropHanging(), 2);
+    assert.deepEqual(dropped, [0, 2]);
+    assert.equal(plan.hanging, 0);
+    requests[0]?.emit('close');
+    assert.equal(plan.dropHanging(), 0);
   });
 });

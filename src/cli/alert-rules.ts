@@ -35,6 +35,35 @@ export function promDurationMs(text: string): number | undefined {
   return parts.reduce((sum, part) => sum + Number(part[1]) * (UNIT_MS[part[2] as string] as number), 0);
 }
 
+/** A duration in Prometheus' own notation, whole seconds where it can (`25s`, `1250ms`). */
+function promDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/**
+ * Divides every range window (`[5m]`, `[2h45m]`, a subquery's range and step) and every `offset` in the rules by
+ * `factor`, never below `minMs`: the same expressions over proportionally fewer scrapes, for a run that cannot wait
+ * hours (PushSendingStalled wants 3 hours of steady traffic). Thresholds, `for:` and everything else stay as they are.
+ */
+export function scaleWindows(yaml: string, factor: number, minMs = 1000): string {
+  if (!(factor >= 1)) throw new RangeError(`scaleWindows: factor must be >= 1, got ${factor}`);
+  const scale = (text: string): string | undefined => {
+    const ms = promDurationMs(text);
+    return ms === undefined ? undefined : promDuration(Math.max(minMs, Math.round(ms / factor)));
+  };
+  return yaml
+    .replace(/\[(\w+)(?::(\w*))?\]/g, (whole, range: string, step: string | undefined) => {
+      const scaled = scale(range);
+      if (scaled === undefined) return whole;
+      if (step === undefined) return `[${scaled}]`;
+      return `[${scaled}:${step === '' ? '' : (scale(step) ?? step)}]`;
+    })
+    .replace(/\boffset(\s+)(\w+)/g, (whole, space: string, duration: string) => {
+      const scaled = scale(duration);
+      return scaled === undefined ? whole : `offset${space}${scaled}`;
+    });
+}
+
 /**
  * Caps every alert's `for:` at `capMs`, and every group's evaluation `interval:` at 1 s, by editing the YAML text:
  * the expressions, labels and annotations stay exactly as shipped.

@@ -29,8 +29,10 @@ export const DEMO_SPEC: CommandSpec = {
     'alert-for': { type: 'string', value: 'D', description: "cap every alert's for: at D so alerts fire within a demo (default 15s);\n'shipped' keeps the production hold times (2m and more)" },
   },
   details:
-    'The table shows, per provider, messages/s, acceptance, the top error types and p95 call latency over the last\n' +
-    'seconds, and the fault the simulator is injecting. Output is plain lines when stdout is not a terminal.\n' +
+    'The table shows, per provider, messages/s (as their calls complete), acceptance, the top error types and p95 call\n' +
+    'latency over the last seconds, calls in flight, what the sender is doing (sending; hung: calls in flight, none\n' +
+    'completing; stalled: sending nothing), and the fault the simulator is injecting. Output is plain lines when stdout\n' +
+    'is not a terminal.\n' +
     'Try: curl -s localhost:9464/send -d \'{"provider":"fcm","tokens":["t1"],"notification":{"title":"Hi","body":"there"}}\'',
 };
 
@@ -98,13 +100,14 @@ interface Started {
 }
 
 /** Everything but the traffic: the fakes, the SDK clients, the sender service, and Prometheus when wanted. */
-async function startParts(options: DemoOptions, life: Lifecycle, view: LiveView, say: (text: string) => void): Promise<Started> {
+async function startParts(options: DemoOptions, scenario: Scenario, life: Lifecycle, view: LiveView, say: (text: string) => void): Promise<Started> {
   const simulator = await startSimulator({ providers: DEMO_PROVIDERS });
   life.defer(() => simulator.close());
   const telemetry = new PushTelemetry();
   const tokens = new TokenStore();
   // onInvalidToken does what it does in a real sender: the token leaves the store (and a new install replaces it).
-  const clients = await createClients(simulator, { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken: (provider, token) => tokens.prune(provider, token) });
+  const onInvalidToken = (provider: DemoProvider, token: string) => tokens.prune(provider, token);
+  const clients = await createClients(simulator, { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken }, scenario.clientTimeoutMs);
   life.defer(() => clients.close());
   const service = await listen((port) => startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port, host: options.host }), options.port, say);
   life.defer(() => service.close());
@@ -119,6 +122,7 @@ async function startParts(options: DemoOptions, life: Lifecycle, view: LiveView,
   const monitoring = await startMonitoring({
     target: new URL(service.url).host,
     alertForMs: options.alertForMs,
+    ...(scenario.alertWindowScale !== undefined && { windowScale: scenario.alertWindowScale }),
     onEvent: (text) => view.event(text),
     onKill: (kill) => life.lastResort(kill),
   });
@@ -136,8 +140,11 @@ async function play(parts: Started, scenario: Scenario, options: DemoOptions, li
   // The clock (and the scenario's timeline) starts with the traffic, once everything is up.
   const start = Date.now();
   view.startClock(start);
-  const timeline = new Timeline(scenario, simulator, (phase) => view.event(`phase: ${phase.label}`));
   const traffic = new Traffic({ rate: options.rate, tokens, send: clients.send });
+  const timeline = new Timeline(scenario, simulator, (phase) => {
+    traffic.paused = phase.stalled === true;
+    view.event(`phase: ${phase.label}`);
+  });
   const stats = new LiveStats(telemetry);
   life.defer(() => traffic.stop(SDK_TIMEOUT_MS + 1_000));
   const header = [
@@ -156,6 +163,7 @@ async function play(parts: Started, scenario: Scenario, options: DemoOptions, li
       rows: stats.rows(),
       faults: byProvider((provider) => describeRules(timeline.activeRules(provider))),
       pruned: byProvider((provider) => tokens.pruned(provider)),
+      stalled: timeline.stalled,
       ...(alerts !== undefined && { alerts }),
     });
   };
@@ -191,7 +199,7 @@ export async function runDemo(flags: Flags, out: NodeJS.WriteStream): Promise<nu
   const say = (text: string) => out.write(`${text}\n`);
   try {
     say(`push-telemetry demo: scenario ${scenario.name} (${scenario.summary}), ${options.rate} msg/s`);
-    await play(await startParts(options, life, view, say), scenario, options, life, view, say);
+    await play(await startParts(options, scenario, life, view, say), scenario, options, life, view, say);
   } catch (error) {
     // Whatever failed, every process and file started so far is gone before the error is reported.
     await life.close().catch(() => undefined);

@@ -24,6 +24,7 @@ interface Snapshot {
 
 export interface ProviderRow {
   readonly provider: DemoProvider;
+  /** Messages whose calls completed (accepted or failed), per second: a hang takes it to 0 with calls still in flight. */
   readonly perSecond: number;
   /** Accepted share of the window's messages; undefined when there were none. */
   readonly acceptance: number | undefined;
@@ -32,11 +33,16 @@ export interface ProviderRow {
   /** Seconds; undefined without calls in the window. */
   readonly p95: number | undefined;
   readonly inFlight: number;
+  /** Calls in flight and none completed over the rate window (at least 3 s of it): a hung provider, as the sender sees it. */
+  readonly stuck: boolean;
   readonly totalAccepted: number;
   readonly totalFailed: number;
 }
 
 const RATE_WINDOW_MS = 5_000;
+// Snapshots come a little over a second apart, so the rate window's base is 4 or 5 of them back; 3 s is enough to
+// call a provider hung rather than between two completions.
+const STUCK_AFTER_MS = 3_000;
 const LATENCY_WINDOW_MS = 10_000;
 
 interface Sample {
@@ -113,6 +119,7 @@ export class LiveStats {
       const now = latest?.providers.get(provider) ?? emptyCounts();
       const then = rateBase !== latest ? rateBase?.providers.get(provider) ?? emptyCounts() : emptyCounts();
       const seconds = latest !== undefined && rateBase !== undefined && rateBase !== latest ? (latest.at - rateBase.at) / 1000 : 1;
+      const longEnough = latest !== undefined && rateBase !== undefined && latest.at - rateBase.at >= STUCK_AFTER_MS;
       const accepted = now.accepted - then.accepted;
       const failed = [...now.failed].map(([type, count]) => ({ type, count: count - (then.failed.get(type) ?? 0) })).filter((entry) => entry.count > 0);
       const total = accepted + failed.reduce((sum, entry) => sum + entry.count, 0);
@@ -125,6 +132,8 @@ export class LiveStats {
         topErrors: failed.sort((a, b) => b.count - a.count).map(({ type, count }) => ({ type, share: count / total })),
         p95: quantile(0.95, buckets),
         inFlight: now.inFlight,
+        // Counted as calls complete, so no change in messages over the window means no completed call.
+        stuck: longEnough && now.inFlight > 0 && total === 0,
         totalAccepted: now.accepted,
         totalFailed: [...now.failed.values()].reduce((sum, count) => sum + count, 0),
       };

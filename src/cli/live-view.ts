@@ -24,6 +24,8 @@ export interface ViewState {
   readonly rows: readonly ProviderRow[];
   readonly faults: Readonly<Record<DemoProvider, string>>;
   readonly pruned: Readonly<Record<DemoProvider, number>>;
+  /** The scenario has the sender's traffic loop stopped (a stall): nothing is being sent to any provider. */
+  readonly stalled: boolean;
   /** Undefined when the demo runs without Prometheus; a string while it has nothing to say yet. */
   readonly alerts?: readonly AlertLine[] | string;
 }
@@ -43,6 +45,13 @@ const latency = (seconds: number | undefined): string =>
   seconds === undefined ? '-' : seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`;
 const errors = (row: ProviderRow): string =>
   row.topErrors.length === 0 ? '-' : row.topErrors.slice(0, 2).map(({ type, share }) => `${type} ${Math.round(share * 100)}%`).join(', ');
+/**
+ * What the sender is doing with a provider: `stalled` (it sends nothing), `hung` (calls in flight, none completing)
+ * or `sending`. Failures are not a state here: they have their own columns.
+ */
+export function senderState(row: ProviderRow, stalled: boolean): 'stalled' | 'hung' | 'sending' {
+  return stalled ? 'stalled' : row.stuck ? 'hung' : 'sending';
+}
 
 export class LiveView {
   readonly #out: NodeJS.WritableStream & { columns?: number };
@@ -89,11 +98,12 @@ export class LiveView {
   #plain(state: ViewState): string[] {
     const at = `[${clock(state.elapsedMs)}]`;
     return state.rows.map((row) =>
-      `${at} ${row.provider.padEnd(7)} ${row.perSecond.toFixed(1).padStart(5)} msg/s  accepted ${percent(row.acceptance).padStart(6)}  p95 ${latency(row.p95).padStart(7)}  errors ${errors(row)}  fault ${state.faults[row.provider]}`);
+      `${at} ${row.provider.padEnd(7)} ${row.perSecond.toFixed(1).padStart(5)} msg/s  accepted ${percent(row.acceptance).padStart(6)}  p95 ${latency(row.p95).padStart(7)}  ` +
+      `in flight ${String(row.inFlight).padStart(3)}  ${senderState(row, state.stalled).padEnd(7)}  errors ${errors(row)}  fault ${state.faults[row.provider]}`);
   }
 
   #table(state: ViewState): string[] {
-    const head = ['provider', 'msg/s', 'accepted', 'top errors', 'p95', 'in flight', 'pruned', 'fault now'];
+    const head = ['provider', 'msg/s', 'accepted', 'top errors', 'p95', 'in flight', 'sender', 'pruned', 'fault now'];
     const body = state.rows.map((row) => [
       row.provider,
       row.perSecond.toFixed(1),
@@ -101,11 +111,12 @@ export class LiveView {
       errors(row),
       latency(row.p95),
       String(row.inFlight),
+      senderState(row, state.stalled),
       String(state.pruned[row.provider]),
       state.faults[row.provider],
     ]);
     const widths = head.map((title, i) => Math.max(title.length, ...body.map((cells) => (cells[i] as string).length)));
-    const right = new Set([1, 2, 4, 5, 6]);
+    const right = new Set([1, 2, 4, 5, 7]);
     const line = (cells: readonly string[]) => cells.map((cell, i) => (right.has(i) ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join('  ').trimEnd();
     const lines = [...state.header, `${clock(state.elapsedMs)}  ${state.phase}`, '', line(head), ...body.map(line), ''];
     if (state.alerts !== undefined) {

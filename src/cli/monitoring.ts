@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { capHoldTimes, loadDemoRules, SHIPPED_ROUTING } from './alert-rules.js';
+import { capHoldTimes, loadDemoRules, scaleWindows, SHIPPED_ROUTING } from './alert-rules.js';
 import { AlertWatch, firstScrape } from './alert-watch.js';
 import { findBinary, startDaemon, type Daemon } from './daemons.js';
 import type { AlertLine } from './live-view.js';
@@ -24,6 +24,8 @@ export interface MonitoringOptions {
   readonly target: string;
   /** Cap on every alert's `for:`, in ms; undefined keeps the shipped hold times. */
   readonly alertForMs: number | undefined;
+  /** Divides every range window of the rules by this (a scenario that could not page within hours otherwise); default 1. */
+  readonly windowScale?: number;
   readonly onEvent: (text: string) => void;
   /** Gets a synchronous kill (SIGKILL the daemons, remove the temp dir) as soon as there is something to kill. */
   readonly onKill: (kill: () => void) => void;
@@ -118,8 +120,10 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
     daemons.push(alertmanager);
 
     const rules = await loadDemoRules();
-    notes.push(`rules: ${rules.source}, ${options.alertForMs === undefined ? 'shipped for: durations' : `for: capped at ${Math.round(options.alertForMs / 1000)}s (--alert-for)`}`);
-    await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(rules.yaml, options.alertForMs));
+    const scale = options.windowScale ?? 1;
+    const windows = scale === 1 ? '' : `, every range window divided by ${scale} (the scenario's)`;
+    notes.push(`rules: ${rules.source}, ${options.alertForMs === undefined ? 'shipped for: durations' : `for: capped at ${Math.round(options.alertForMs / 1000)}s (--alert-for)`}${windows}`);
+    await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(scale === 1 ? rules.yaml : scaleWindows(rules.yaml, scale), options.alertForMs));
     await writeFile(path.join(dir, 'prometheus.yml'), prometheusConfig(alertmanager.url, options.target));
     const prometheusArgs = (port: number) => [
       `--config.file=${path.join(dir, 'prometheus.yml')}`,

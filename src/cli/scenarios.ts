@@ -14,6 +14,8 @@ export interface Phase {
   readonly label: string;
   /** Rules per provider for this phase; providers left out answer normally. */
   readonly faults: Readonly<Partial<Record<DemoProvider, readonly FaultRule[]>>>;
+  /** The sender itself stops: its traffic loop sends nothing for the phase, while the process runs and is scraped. */
+  readonly stalled?: boolean;
 }
 
 export interface Scenario {
@@ -22,6 +24,13 @@ export interface Scenario {
   readonly phases: readonly Phase[];
   /** The timeline starts over after this many milliseconds, so a demo left running keeps having incidents. */
   readonly loopMs?: number;
+  /** The demo's own SDK request timeout per provider, in ms (0 for none), where the scenario needs another than the default. */
+  readonly clientTimeoutMs?: Readonly<Partial<Record<DemoProvider, number>>>;
+  /**
+   * With Prometheus: every range window of the rules divided by this, for an alert whose windows are hours long (the
+   * demo otherwise keeps windows as shipped and caps only `for:`).
+   */
+  readonly alertWindowScale?: number;
 }
 
 const S = 1000;
@@ -29,6 +38,20 @@ const M = 60 * S;
 // A healthy baseline first: the table and Prometheus see normal traffic before anything breaks.
 const WARM_UP = 10 * S;
 const INCIDENT = 3 * M;
+/**
+ * PushProviderHung wants 5 minutes of calls in flight with none completing; the demo keeps windows as shipped and
+ * caps only the `for:` (15 s), so the hang must outlast 5 min 15 s, with a margin for the scrape and Alertmanager.
+ */
+const HANG_INCIDENT = 7 * M;
+/**
+ * PushSendingStalled pages only for a sender that was steady for 3 hours, after 20 minutes of silence: at the real
+ * scale no demo gets there. The stall scenario runs the rules with every window 60 times shorter (3 h → 3 min,
+ * 5m → 5 s at the demo's 1 s scrape) and warms up past the 3 minutes (Prometheus calls it steady after about
+ * 3 min 20 s); the stall then pages after about 40 s.
+ */
+const STALL_WINDOW_SCALE = 60;
+const STALL_WARM_UP = 4 * M;
+const STALL_INCIDENT = 2 * M;
 
 /** Every provider answers a little later than instantly, as real ones do; the p95 column has something to show. */
 export const BASE_LATENCY_MS: Readonly<Record<DemoProvider, number>> = { fcm: 25, apns: 12, webpush: 35, expo: 60, sns: 20 };
@@ -60,6 +83,15 @@ const INCIDENTS = {
     // SNS has no invalid-token answer (a bad endpoint ARN is InvalidParameter, a payload error): only uninstalls there.
     faults: everyone((provider): FaultRule[] => [{ fault: 'unregistered', rate: 0.2 }, ...(provider === 'sns' ? [] : [{ fault: 'invalid_token', rate: 0.05 } as const])]),
   },
+  'fcm-hang': {
+    label: 'FCM hung: it takes every request and never answers; calls pile up in flight, none completes (no errors either)',
+    faults: { fcm: [{ fault: 'hang' }] },
+  },
+  stall: {
+    label: 'sender stalled: its traffic loop sends nothing; the process is up and scraped, no message fails',
+    faults: {},
+    stalled: true,
+  },
 } satisfies Record<string, Omit<Phase, 'at'>>;
 
 type IncidentName = keyof typeof INCIDENTS;
@@ -70,16 +102,33 @@ const RECOVERED: Readonly<Record<IncidentName, string>> = {
   'webpush-rate-limited': 'Web Push throttling over',
   'bad-deploy-payloads': 'deploy rolled back',
   'token-churn': 'token churn back to normal',
+  'fcm-hang': 'FCM answers again; the requests it held are dropped (connection reset) and firebase-admin retries them',
+  stall: 'sender resumed: traffic back to normal',
 };
 
-/** Warm-up, the incident for three minutes, then a minute of recovery (alerts resolve), and again. */
-function single(name: IncidentName, summary: string): Scenario {
+interface Timing {
+  readonly warmUpMs?: number;
+  readonly incidentMs?: number;
+}
+
+/** Warm-up (10 s unless said), the incident (three minutes unless said), then a minute of recovery (alerts resolve), and again. */
+function single(name: IncidentName, summary: string, timing: Timing = {}, extra: Pick<Scenario, 'clientTimeoutMs' | 'alertWindowScale'> = {}): Scenario {
+  const { warmUpMs = WARM_UP, incidentMs = INCIDENT } = timing;
+  const healthy = warmUpMs === WARM_UP ? HEALTHY : { ...HEALTHY, label: `all providers healthy (steady traffic for ${clockText(warmUpMs)} before the incident)` };
   return {
     name,
     summary,
-    phases: [HEALTHY, { at: WARM_UP, ...INCIDENTS[name] }, { at: WARM_UP + INCIDENT, label: RECOVERED[name], faults: {} }],
-    loopMs: WARM_UP + INCIDENT + M,
+    phases: [healthy, { at: warmUpMs, ...INCIDENTS[name] }, { at: warmUpMs + incidentMs, label: RECOVERED[name], faults: {} }],
+    loopMs: warmUpMs + incidentMs + M,
+    ...extra,
   };
+}
+
+/** `3 min 30 s`, for labels. */
+function clockText(ms: number): string {
+  const minutes = Math.floor(ms / M);
+  const seconds = Math.round((ms % M) / S);
+  return [minutes > 0 ? `${minutes} min` : '', seconds > 0 ? `${seconds} s` : ''].filter(Boolean).join(' ');
 }
 
 /** One incident after another, each followed by a recovery. */
@@ -102,6 +151,14 @@ export const SCENARIOS: readonly Scenario[] = [
   single('webpush-rate-limited', 'the Web Push service throttles 40% of pushes (429) from 10 s'),
   single('bad-deploy-payloads', 'a deploy ships a payload every provider refuses, half the messages, from 10 s'),
   single('token-churn', '25% of tokens are stale (unregistered / invalid) from 10 s; onInvalidToken prunes them'),
+  // The FCM client gets no timeout here: with one, each hung call would end as a timeout and the hang look like an outage.
+  single('fcm-hang', 'FCM takes every request and never answers from 10 s for 7 minutes; calls pile up in flight', { incidentMs: HANG_INCIDENT }, { clientTimeoutMs: { fcm: 0 } }),
+  single(
+    'stall',
+    'the sender stops sending from 4 min for 2 minutes (process up, no errors), then resumes',
+    { warmUpMs: STALL_WARM_UP, incidentMs: STALL_INCIDENT },
+    { alertWindowScale: STALL_WINDOW_SCALE },
+  ),
   mixed(),
 ];
 
@@ -138,9 +195,19 @@ export class Timeline {
     if (due === this.#current) return;
     this.#current = due;
     for (const provider of DEMO_PROVIDERS) {
-      this.#simulator.fake(provider).faults.set({ rules: due.faults[provider] ?? [], latencyMs: BASE_LATENCY_MS[provider] });
+      const rules = due.faults[provider] ?? [];
+      const faults = this.#simulator.fake(provider).faults;
+      faults.set({ rules, latencyMs: BASE_LATENCY_MS[provider] });
+      // New rules answer new requests only; what a hang held would wait for the SDK's timeout (none, in fcm-hang), so
+      // the recovered provider drops it, as its load balancer would, and the SDK retries or fails it.
+      if (!rules.some((rule) => rule.fault === 'hang')) faults.dropHanging();
     }
     this.#onPhase(due);
+  }
+
+  /** True while the phase running stalls the sender. */
+  get stalled(): boolean {
+    return this.#current?.stalled === true;
   }
 
   get phase(): Phase | undefined {

@@ -101,8 +101,15 @@ export async function runSimulate(flags: Flags, out: NodeJS.WriteStream): Promis
     watchFile(file, { interval: 500 }, () => {
       readSimulateConfig(file)
         .then((next) => {
-          for (const [provider, fake] of Object.entries(simulator.providers)) fake.faults.set(next.faults[provider as SimulatedProvider] ?? {});
-          out.write(`faults reloaded from ${file}\n`);
+          const dropped: string[] = [];
+          for (const [provider, fake] of Object.entries(simulator.providers)) {
+            const settings = next.faults[provider as SimulatedProvider] ?? {};
+            fake.faults.set(settings);
+            // Held requests would wait for the sender's timeout (or forever): a provider that stops hanging lets go of them.
+            const hanging = (settings.rules ?? []).some((rule) => rule.fault === 'hang') ? 0 : fake.faults.dropHanging();
+            if (hanging > 0) dropped.push(`${provider} ${hanging}`);
+          }
+          out.write(`faults reloaded from ${file}${dropped.length > 0 ? ` (hung requests dropped: ${dropped.join(', ')})` : ''}\n`);
         })
         .catch((error: unknown) => out.write(`faults not reloaded: ${(error as Error).message}\n`));
     });

@@ -15,7 +15,8 @@ export interface TrafficOptions {
 /**
  * Steady traffic: every 100 ms each provider gets the messages its share of the rate has accrued, sent in one call
  * (a small multicast). Calls are not awaited before the next tick, as a real sender's workers would not wait for a
- * slow provider either; in-flight messages are capped so a long outage cannot grow the backlog without bound.
+ * slow provider either; in-flight messages are capped per provider so a long outage or a hang cannot grow the backlog
+ * without bound, while the other providers keep sending.
  */
 export class Traffic {
   readonly #options: TrafficOptions;
@@ -24,6 +25,7 @@ export class Traffic {
   readonly #pending = new Set<Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
   #sent = 0;
+  #paused = false;
 
   constructor(options: TrafficOptions) {
     this.#options = options;
@@ -38,7 +40,18 @@ export class Traffic {
     return this.#sent;
   }
 
+  /** A stalled sender: while paused, nothing is sent and nothing is owed, so resuming does not burst. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  set paused(paused: boolean) {
+    this.#paused = paused;
+    if (paused) for (const provider of DEMO_PROVIDERS) this.#credit.set(provider, 0);
+  }
+
   #tick(): void {
+    if (this.#paused) return;
     const share = (this.#options.rate / DEMO_PROVIDERS.length) * (TICK_MS / 1000);
     for (const provider of DEMO_PROVIDERS) {
       const credit = (this.#credit.get(provider) as number) + share;

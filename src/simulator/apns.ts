@@ -91,6 +91,7 @@ async function handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, f
   const fault = problem === undefined ? faults.pick(target(headers)) : undefined;
   if (fault === 'hang') {
     stats.refused++;
+    faults.hold(stream, () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
     return;
   }
   if (fault === 'reset') {

@@ -146,7 +146,7 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
       await delay(faults.latencyMs);
       if (handler === undefined) return errors(res, 404, 'NOT_FOUND', `No route for ${req.method} ${req.url}`);
       const fault = handler(payload, res);
-      if (fault === 'hang') return;
+      if (fault === 'hang') return faults.hold(res, () => req.socket.destroy());
       if (fault === 'reset') return req.socket.destroy();
       if (fault !== undefined) errors(res, fault.status, fault.code, `Simulated ${fault.code} from the fake Expo service`);
     })().catch(() => res.destroy());

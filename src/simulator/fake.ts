@@ -11,7 +11,7 @@ export interface FakeProviderStats {
   requests: number;
   /** Messages answered as accepted. */
   accepted: number;
-  /** Messages answered with a fault. */
+  /** Messages answered with a fault, or left unanswered by `hang` (`faults.hanging` says how many requests are held now). */
   refused: number;
 }
 

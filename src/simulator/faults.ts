@@ -2,7 +2,8 @@ import type { ErrorType } from '../core/taxonomy.js';
 
 /**
  * What a fake provider answers. An error_type asks for the provider's own typical response for that class (FCM's
- * UNREGISTERED, APNs' 410 Unregistered…); `hang` never answers (the client times out) and `reset` drops the
+ * UNREGISTERED, APNs' 410 Unregistered…); `hang` takes the request and never answers, not even headers, holding
+ * the connection open until the client gives up (its timeout), `dropHanging()` or the fake closes; `reset` drops the
  * connection; `{ status, reason }` sends exactly that provider status and reason code.
  */
 export type Fault =
@@ -36,11 +37,20 @@ function checkRule(rule: FaultRule, index: number): void {
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new TypeError(`${where}.rate must be a number from 0 to 1, got ${String(rate)}`);
 }
 
-/** The scripted faults of one fake provider; replaceable while it runs, which is how a game day changes phase. */
+/** What tells a held request is over: a response or an HTTP/2 stream, which emit `close` when the client goes away. */
+export interface HeldRequest {
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * The scripted faults of one fake provider; replaceable while it runs, which is how a game day changes phase. It also
+ * keeps the requests its `hang` faults hold, so whoever scripts a hang can see them pile up and end them.
+ */
 export class FaultPlan {
   #rules: readonly FaultRule[] = [];
   #credit: number[] = [];
   #latencyMs = 0;
+  readonly #held = new Set<() => void>();
 
   constructor(settings: FaultSettings = {}) {
     this.set(settings);
@@ -75,6 +85,32 @@ export class FaultPlan {
     }
     return undefined;
   }
+
+  /**
+   * For the fakes: keeps a request a `hang` fault left unanswered until it closes (the client gave up, or the fake
+   * closed), with the way to reset it should dropHanging() come first.
+   */
+  hold(request: HeldRequest, drop: () => void): void {
+    this.#held.add(drop);
+    request.once('close', () => this.#held.delete(drop));
+  }
+
+  /** Requests held unanswered by `hang` right now: each a call the client still has in flight, unless it set a timeout. */
+  get hanging(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Resets every request held by `hang` (its connection, or its HTTP/2 stream, as `reset` does), the way a provider's
+   * load balancer finally drops such requests; clients see a network error, and an SDK that retries those retries.
+   * A hang rule still in place keeps holding new requests. Returns how many were dropped.
+   */
+  dropHanging(): number {
+    const drops = [...this.#held];
+    this.#held.clear();
+    for (const drop of drops) drop();
+    return drops.length;
+  }
 }
 
 function matches(pattern: string | undefined, token: string): boolean {
@@ -82,7 +118,7 @@ function matches(pattern: string | undefined, token: string): boolean {
   return pattern.endsWith('*') ? token.startsWith(pattern.slice(0, -1)) : token === pattern;
 }
 
-/** Waits for the plan's latency; `hang` is answered by never calling back, and the socket is left to the client. */
+/** Waits for the plan's latency. A `hang` is never answered: the fake gives the request to hold() instead. */
 export function delay(ms: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

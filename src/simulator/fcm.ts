@@ -132,7 +132,11 @@ export async function startFakeFcm(options: FakeProviderOptions): Promise<FakePr
       return;
     }
     const fault = faults.pick(recipient);
-    if (fault === 'hang') return;
+    if (fault === 'hang') {
+      stats.refused++;
+      faults.hold(res, () => reset(req));
+      return;
+    }
     await delay(faults.latencyMs);
     if (fault === 'reset') {
       stats.refused++;
@@ -156,8 +160,9 @@ export async function startFakeFcm(options: FakeProviderOptions): Promise<FakePr
 
 export interface FcmLoopbackAgentOptions {
   /**
-   * Caps firebase-admin's fixed 15 s request timeout, so a `hang` fault becomes `app/network-timeout` quickly.
-   * The SDK still retries a timeout 4 times (1 + 2 + 4 s backoff) before it gives up.
+   * Replaces firebase-admin's fixed 15 s request timeout (per attempt): shorter, so a `hang` fault becomes
+   * `app/network-timeout` quickly (the SDK still retries a timeout 4 times, 1 + 2 + 4 s apart, before it gives up);
+   * or 0 for none, so a call to a hung FCM stays in flight as it does in a sender without a timeout.
    */
   readonly timeoutMs?: number;
 }
@@ -171,16 +176,19 @@ export function fcmLoopbackAgent(url: string, options: FcmLoopbackAgentOptions =
   const target = new URL(url);
   const host = target.hostname.replace(/^\[|\]$/g, '');
   const port = Number(target.port || 443);
-  const cap = options.timeoutMs;
-  if (cap !== undefined && !(Number.isInteger(cap) && cap > 0)) throw new TypeError(`fcmLoopbackAgent: timeoutMs must be a whole number > 0, got ${String(cap)}`);
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 0)) {
+    throw new TypeError(`fcmLoopbackAgent: timeoutMs must be a whole number >= 0 (0 for none), got ${String(timeoutMs)}`);
+  }
 
   class FcmLoopbackAgent extends https.Agent {
     // Returning the socket synchronously is how https.Agent's own createConnection works; no callback needed.
     override createConnection(connectOptions: tls.ConnectionOptions): Duplex {
       const socket = tls.connect({ ...connectOptions, host, port, rejectUnauthorized: false });
-      if (cap !== undefined) {
+      if (timeoutMs !== undefined) {
+        // firebase-admin's own timeout is the only one set on these sockets (the agent sets none); clearing stays clearing.
         const setTimeout = socket.setTimeout.bind(socket);
-        socket.setTimeout = (ms: number, onTimeout?: () => void) => setTimeout(ms > 0 ? Math.min(ms, cap) : ms, onTimeout);
+        socket.setTimeout = (ms: number, onTimeout?: () => void) => setTimeout(ms > 0 ? timeoutMs : ms, onTimeout);
       }
       return socket;
     }

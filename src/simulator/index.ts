@@ -9,7 +9,7 @@ import { startFakeWebPush } from './webpush.js';
 import { describe } from '../core/options.js';
 
 export { FaultPlan } from './faults.js';
-export type { Fault, FaultRule, FaultSettings } from './faults.js';
+export type { Fault, FaultRule, FaultSettings, HeldRequest } from './faults.js';
 export { SIMULATED_PROVIDERS } from './fake.js';
 export type { FakeProvider, FakeProviderStats, SimulatedProvider } from './fake.js';
 export { loopbackIdentity } from './tls.js';

@@ -96,6 +96,7 @@ export async function startFakeSns(options: FakeProviderOptions): Promise<FakePr
     if (fault === 'hang' || fault === 'reset') {
       stats.refused++;
       if (fault === 'reset') req.socket.destroy();
+      else faults.hold(res, () => req.socket.destroy());
       return;
     }
     await delay(faults.latencyMs);
@@ -123,6 +124,7 @@ export async function startFakeSns(options: FakeProviderOptions): Promise<FakePr
     if (whole !== undefined || fatal !== undefined) {
       stats.refused += entries.length;
       if (fatal === 'reset') req.socket.destroy();
+      if (fatal === 'hang') faults.hold(res, () => req.socket.destroy());
       if (fatal !== undefined) return;
       await delay(faults.latencyMs);
       refuse(res, whole as SnsError);

@@ -100,7 +100,11 @@ export async function startFakeWebPush(options: FakeProviderOptions): Promise<Fa
     const id = decodeURIComponent(match[1] as string);
     const fault = options.faults.pick(id);
     await delay(options.faults.latencyMs);
-    if (fault === 'hang') return;
+    if (fault === 'hang') {
+      stats.refused++;
+      options.faults.hold(res, () => req.socket.destroy());
+      return;
+    }
     if (fault === 'reset') {
       stats.refused++;
       req.socket.destroy();

@@ -24,10 +24,17 @@ export interface DemoClients {
   close(): Promise<void>;
 }
 
-export async function createClients(simulator: Simulator, options: Omit<ClientContext, 'fake'>): Promise<DemoClients> {
+/** `timeoutsMs` overrides `options.timeoutMs` for some providers (0: none), as a scenario may need. */
+export async function createClients(
+  simulator: Simulator,
+  options: Omit<ClientContext, 'fake'>,
+  timeoutsMs: Readonly<Partial<Record<DemoProvider, number>>> = {},
+): Promise<DemoClients> {
   const clients: Partial<Record<DemoProvider, ProviderClient>> = {};
   try {
-    for (const provider of DEMO_PROVIDERS) clients[provider] = await FACTORIES[provider]({ ...options, fake: simulator.fake(provider) });
+    for (const provider of DEMO_PROVIDERS) {
+      clients[provider] = await FACTORIES[provider]({ ...options, timeoutMs: timeoutsMs[provider] ?? options.timeoutMs, fake: simulator.fake(provider) });
+    }
   } catch (error) {
     await Promise.allSettled(Object.values(clients).map((client) => client.close()));
     throw error;

@@ -40,7 +40,10 @@ export interface ClientContext {
   readonly telemetry: PushTelemetry;
   /** Called with the demo's own token (not the provider's endpoint or ARN) when the provider says it is gone. */
   readonly onInvalidToken?: (provider: DemoProvider, token: string) => void;
-  /** Per-request timeout given to each SDK, so a `hang` fault ends as a timeout and shutdown never waits long. */
+  /**
+   * Per-request timeout given to each SDK, so a `hang` fault ends as a timeout and shutdown never waits long; 0 for
+   * none (firebase-admin, node-apn, web-push and the AWS SDK take it; expo-server-sdk has no timeout to set).
+   */
   readonly timeoutMs: number;
   /**
    * Default true. False hands back the bare SDK clients, not wrapped by push-telemetry: nothing is recorded and
