@@ -32,7 +32,10 @@ declare module 'autocannon' {
 
   export interface Instance extends EventEmitter {
     /** Per response: status code, bytes, and the time from request to response in ms (a float). */
-    on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void): this;
+    on(
+      event: 'response',
+      listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void,
+    ): this;
     on(event: 'done', listener: (result: Result) => void): this;
     on(event: string, listener: (...args: unknown[]) => void): this;
     stop(): void;

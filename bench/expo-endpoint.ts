@@ -21,13 +21,14 @@ export interface ExpoEndpoint {
   close(): Promise<void>;
 }
 
-
 export async function startExpoEndpoint(): Promise<ExpoEndpoint> {
   let accepted = 0;
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     if (req.method !== 'POST' || req.url?.split('?', 1)[0] !== '/--/api/v2/push/send') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: `No route for ${req.method} ${req.url}` }] }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ errors: [{ code: 'NOT_FOUND', message: `No route for ${req.method} ${req.url}` }] }));
       return;
     }
     readJson(req).then(
@@ -35,12 +36,18 @@ export async function startExpoEndpoint(): Promise<ExpoEndpoint> {
         const tickets: { status: 'ok'; id: string }[] = [];
         for (const message of Array.isArray(payload) ? payload : [payload]) {
           const to = (message as { to?: unknown } | null)?.to;
-          for (let i = 0, n = Array.isArray(to) ? to.length : 1; i < n; i++) tickets.push({ status: 'ok', id: randomUUID() });
+          for (let i = 0, n = Array.isArray(to) ? to.length : 1; i < n; i++)
+            tickets.push({ status: 'ok', id: randomUUID() });
         }
         accepted += tickets.length;
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ data: tickets }));
+        res
+          .writeHead(200, { 'content-type': 'application/json; charset=utf-8' })
+          .end(JSON.stringify({ data: tickets }));
       },
-      () => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code: 'VALIDATION_ERROR', message: 'The request body must be JSON' }] })),
+      () =>
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ errors: [{ code: 'VALIDATION_ERROR', message: 'The request body must be JSON' }] })),
     );
   });
   server.on('connection', (socket: Socket) => {

@@ -4,12 +4,45 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { context, INVALID_SPAN_CONTEXT, SpanKind, trace, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { DataPointType, MeterProvider, MetricReader, type Histogram as HistogramPoint, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import type { Attributes, Histogram as OtelHistogram, Meter, MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import {
+  context,
+  INVALID_SPAN_CONTEXT,
+  SpanKind,
+  trace,
+  type Span,
+  type Tracer,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
+import {
+  DataPointType,
+  MeterProvider,
+  MetricReader,
+  type Histogram as HistogramPoint,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import type {
+  Attributes,
+  Histogram as OtelHistogram,
+  Meter,
+  MeterProvider as ApiMeterProvider,
+} from '@opentelemetry/api';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { DURATION_BUCKETS, ERROR_TYPES, MAX_FAILURE_EVENTS, PushTelemetry, type ErrorType, type FailedMessage, type MetricsHandler, type SettleResult } from '../src/index.js';
+import {
+  DURATION_BUCKETS,
+  ERROR_TYPES,
+  MAX_FAILURE_EVENTS,
+  PushTelemetry,
+  type ErrorType,
+  type FailedMessage,
+  type MetricsHandler,
+  type SettleResult,
+} from '../src/index.js';
 
 /** The no-op provider call everything is compared with. */
 export const bareSender = async (): Promise<string> => 'id';
@@ -112,7 +145,12 @@ export function sdkActiveSpanOnly(tracer: Tracer): () => Promise<string> {
 /** What the default no-op tracer costs by itself, called the way the wrapper calls it. */
 export function apiNoopSpanOnly(): () => Promise<string> {
   const tracer = trace.getTracer('bench');
-  const attributes = { 'messaging.system.name': 'fcm', 'messaging.system': 'fcm', 'messaging.operation.name': 'send', 'messaging.operation.type': 'send' };
+  const attributes = {
+    'messaging.system.name': 'fcm',
+    'messaging.system': 'fcm',
+    'messaging.operation.name': 'send',
+    'messaging.operation.type': 'send',
+  };
   return async () => {
     const span = tracer.startSpan('send fcm', { kind: SpanKind.PRODUCER, attributes });
     if (span.isRecording()) span.end();
@@ -143,21 +181,31 @@ export function sdkMeter(): SdkMeter {
     provider,
     async collect() {
       const { resourceMetrics, errors } = await reader.collect();
-      if (errors.length > 0) throw new Error(`sanity check failed: the metric collection reported ${errors.length} errors: ${String(errors[0])}`);
+      if (errors.length > 0)
+        throw new Error(
+          `sanity check failed: the metric collection reported ${errors.length} errors: ${String(errors[0])}`,
+        );
       return resourceMetrics;
     },
   };
 }
 
 /** Sum of one metric's data points: a Sum's values, or a Histogram's counts. */
-export function otelTotal(metrics: ResourceMetrics, name: string, where: (attributes: Attributes) => boolean = () => true): number {
+export function otelTotal(
+  metrics: ResourceMetrics,
+  name: string,
+  where: (attributes: Attributes) => boolean = () => true,
+): number {
   let total = 0;
   for (const scope of metrics.scopeMetrics) {
     for (const metric of scope.metrics) {
       if (metric.descriptor.name !== name) continue;
       for (const point of metric.dataPoints) {
         if (!where(point.attributes)) continue;
-        total += metric.dataPointType === DataPointType.HISTOGRAM ? (point.value as HistogramPoint).count : (point.value as number);
+        total +=
+          metric.dataPointType === DataPointType.HISTOGRAM
+            ? (point.value as HistogramPoint).count
+            : (point.value as number);
       }
     }
   }
@@ -192,7 +240,10 @@ export const DURATION_ATTRIBUTES = Object.freeze({
 
 /** The SDK's own cost for one duration: a synchronous `histogram.record` with the call's 5 attributes, after the bare call. */
 export function sdkHistogramOnly(provider: MeterProvider): () => Promise<string> {
-  const histogram = provider.getMeter('bench').createHistogram('messaging.client.operation.duration', { unit: 's', advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] } });
+  const histogram = provider.getMeter('bench').createHistogram('messaging.client.operation.duration', {
+    unit: 's',
+    advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
+  });
   return async () => {
     const id = await bareSender();
     histogram.record(0.000_05, DURATION_ATTRIBUTES);
@@ -207,7 +258,12 @@ const APP = 'com.example.app';
 
 export function promClientDirect(): () => Promise<string> {
   const registers = [new Registry()];
-  const counter = new Counter({ name: 'push_messages_total', help: 'messages', labelNames: ['provider', 'app', 'outcome', 'error_type'], registers });
+  const counter = new Counter({
+    name: 'push_messages_total',
+    help: 'messages',
+    labelNames: ['provider', 'app', 'outcome', 'error_type'],
+    registers,
+  });
   const histogram = new Histogram({
     name: 'push_request_duration_seconds',
     help: 'duration',
@@ -242,7 +298,8 @@ export const BATCH_SIZE = 500;
 function batchResult(): SettleResult {
   const failed: FailedMessage[] = [];
   for (const [errorType, reason, count] of BATCH_FAILURES) {
-    for (let i = 0; i < count; i++) failed.push({ errorType, reason, token: `token-${errorType}-${i}-${'x'.repeat(140)}` });
+    for (let i = 0; i < count; i++)
+      failed.push({ errorType, reason, token: `token-${errorType}-${i}-${'x'.repeat(140)}` });
   }
   return Object.freeze({ accepted: BATCH_SIZE - failed.length, failed: Object.freeze(failed) });
 }
@@ -258,7 +315,12 @@ export const bareBatchSender = async (): Promise<SettleResult> => BATCH_RESULT;
  * to the wrapper's cap of MAX_FAILURE_EVENTS, end. Wrapped-with-tracing minus this is what our code adds on top of the SDK.
  */
 export function sdkBatchSpanOnly(tracer: Tracer): () => Promise<SettleResult> {
-  const attributes = { 'messaging.system.name': 'fcm', 'messaging.system': 'fcm', 'messaging.operation.name': 'send_each_for_multicast', 'messaging.operation.type': 'send' };
+  const attributes = {
+    'messaging.system.name': 'fcm',
+    'messaging.system': 'fcm',
+    'messaging.operation.name': 'send_each_for_multicast',
+    'messaging.operation.type': 'send',
+  };
   return async () => {
     const span = tracer.startSpan('send_each_for_multicast fcm', { kind: SpanKind.PRODUCER, attributes });
     span.setAttribute('messaging.batch.message_count', BATCH_SIZE);
@@ -267,7 +329,10 @@ export function sdkBatchSpanOnly(tracer: Tracer): () => Promise<SettleResult> {
     span.setAttribute('push.messages.failed', result.failed.length);
     for (const [errorType, , count] of BATCH_FAILURES) span.setAttribute(`push.messages.failed.${errorType}`, count);
     for (const message of result.failed.slice(0, MAX_FAILURE_EVENTS)) {
-      span.addEvent('push.message.failed', { 'error.type': message.errorType, 'push.provider.reason': message.reason as string });
+      span.addEvent('push.message.failed', {
+        'error.type': message.errorType,
+        'push.provider.reason': message.reason as string,
+      });
     }
     span.end();
     return result;

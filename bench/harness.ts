@@ -51,7 +51,9 @@ async function timeLoop(op: () => Promise<unknown>, n: number): Promise<number> 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
@@ -71,14 +73,22 @@ async function calibrate(variant: Variant, options: HarnessOptions, calls: Map<s
   }
 }
 
-export async function runInterleaved(variants: readonly Variant[], options: HarnessOptions, onRound?: (round: number) => void): Promise<Measurement[]> {
+export async function runInterleaved(
+  variants: readonly Variant[],
+  options: HarnessOptions,
+  onRound?: (round: number) => void,
+): Promise<Measurement[]> {
   const calls = new Map<string, number>();
   const count = (name: string, n: number) => calls.set(name, (calls.get(name) ?? 0) + n);
 
   // Warm-up runs every variant before any is timed: several share instrumentSender's closure (and so its type
   // feedback), and a variant warmed alone would be optimised for a shape the others then invalidate mid-measurement.
   const warmupIterations = new Map<string, number>();
-  for (const variant of variants) warmupIterations.set(variant.name, await calibrate(variant, { ...options, targetRoundMs: options.targetRoundMs / 2 }, calls));
+  for (const variant of variants)
+    warmupIterations.set(
+      variant.name,
+      await calibrate(variant, { ...options, targetRoundMs: options.targetRoundMs / 2 }, calls),
+    );
   for (let pass = 0; pass < options.warmupPasses; pass++) {
     for (const variant of variants) {
       const n = warmupIterations.get(variant.name) as number;

@@ -16,11 +16,17 @@ const IMPORT_RATIO_MAX = 1.5;
 /** Milliseconds a fresh process spends in `await import(specifier)`, startup excluded. */
 function importMs(specifier: string): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(specifier)}); process.stdout.write(String(performance.now() - t));`;
-  return Number(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' }));
+  return Number(
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      encoding: 'utf8',
+    }),
+  );
 }
 
 export function measureImportTime(): { line: TargetLine; check: string } {
-  if (!existsSync(ROOT_ENTRY)) throw new Error('dist/index.js is missing: npm run bench builds it first (npm run build)');
+  if (!existsSync(ROOT_ENTRY))
+    throw new Error('dist/index.js is missing: npm run bench builds it first (npm run build)');
   const root: number[] = [];
   const promClient: number[] = [];
   importMs(ROOT_ENTRY.href); // warms the file system cache for both
@@ -31,7 +37,14 @@ export function measureImportTime(): { line: TargetLine; check: string } {
   }
   const [rootMs, promMs] = [median(root), median(promClient)];
   return {
-    line: check('import push-telemetry ÷ import prom-client', rootMs / promMs, IMPORT_RATIO_MAX, '×', 2, ` (${rootMs.toFixed(1)} ms against ${promMs.toFixed(1)} ms, medians of ${RUNS} fresh processes each)`),
+    line: check(
+      'import push-telemetry ÷ import prom-client',
+      rootMs / promMs,
+      IMPORT_RATIO_MAX,
+      '×',
+      2,
+      ` (${rootMs.toFixed(1)} ms against ${promMs.toFixed(1)} ms, medians of ${RUNS} fresh processes each)`,
+    ),
     check: `imports: ${RUNS} + ${RUNS} processes`,
   };
 }

@@ -80,7 +80,13 @@ async function populate(telemetry: PushTelemetry): Promise<number> {
             if (mode === 'partial') return { accepted: 3, failed: EVERY_FAILURE };
             throw new TypedError(mode);
           },
-          { provider, operation, app, classify: (error) => (error as TypedError).errorType, settle: (result) => result },
+          {
+            provider,
+            operation,
+            app,
+            classify: (error) => (error as TypedError).errorType,
+            settle: (result) => result,
+          },
         );
         await send('success');
         await send('partial');
@@ -171,7 +177,8 @@ export async function measureLabelSpace(): Promise<LabelSpaceResult> {
 
 // Forked by the load bench (IPC), or run by hand (JSON on stdout).
 if (import.meta.url === `file://${process.argv[1]}`) {
-  if ((globalThis as { gc?: unknown }).gc === undefined) process.stderr.write('note: run with --expose-gc for heap figures after a full GC\n');
+  if ((globalThis as { gc?: unknown }).gc === undefined)
+    process.stderr.write('note: run with --expose-gc for heap figures after a full GC\n');
   measureLabelSpace().then(
     (result) => {
       if (process.send) process.send(result, () => process.disconnect());

@@ -61,11 +61,20 @@ const send = (reply: Reply) => process.send?.(reply);
 
 /** A Simulator for createClients whose fakes live in another process: the clients read only `url`. */
 function remoteSimulator(urls: Readonly<Record<DemoProvider, string>>): Simulator {
-  const providers = Object.fromEntries(DEMO_PROVIDERS.map((provider): [DemoProvider, FakeProvider] => {
-    const url = urls[provider];
-    const fake: FakeProvider = { provider, url, port: Number(new URL(url).port), faults: new FaultPlan(), stats: { requests: 0, accepted: 0, refused: 0 }, close: async () => {} };
-    return [provider, fake];
-  })) as Record<DemoProvider, FakeProvider>;
+  const providers = Object.fromEntries(
+    DEMO_PROVIDERS.map((provider): [DemoProvider, FakeProvider] => {
+      const url = urls[provider];
+      const fake: FakeProvider = {
+        provider,
+        url,
+        port: Number(new URL(url).port),
+        faults: new FaultPlan(),
+        stats: { requests: 0, accepted: 0, refused: 0 },
+        close: async () => {},
+      };
+      return [provider, fake];
+    }),
+  ) as Record<DemoProvider, FakeProvider>;
   return { providers, fake: (provider) => providers[provider as DemoProvider], close: async () => {} };
 }
 
@@ -107,7 +116,13 @@ async function start(message: StartMessage): Promise<void> {
     ...(message.prune && { onInvalidToken: (provider: DemoProvider, token: string) => tokens.prune(provider, token) }),
     instrument: message.instrument,
   });
-  const service = await startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port: 0, host: '127.0.0.1' });
+  const service = await startSenderService({
+    telemetry,
+    send: clients.send,
+    providers: DEMO_PROVIDERS,
+    port: 0,
+    host: '127.0.0.1',
+  });
   const metrics = telemetry.metricsHandler();
 
   process.on('message', (request: Request) => {
@@ -120,7 +135,11 @@ async function start(message: StartMessage): Promise<void> {
         }
         const cpu = process.cpuUsage();
         const memory = process.memoryUsage();
-        send({ type: 'usage', id: request.id, usage: { cpuMicros: cpu.user + cpu.system, heapUsed: memory.heapUsed, rss: memory.rss } });
+        send({
+          type: 'usage',
+          id: request.id,
+          usage: { cpuMicros: cpu.user + cpu.system, heapUsed: memory.heapUsed, rss: memory.rss },
+        });
       } else if (request.type === 'scrape') {
         send({ type: 'scrape', id: request.id, scrape: await scrapeInProcess(metrics) });
       } else if (request.type === 'close') {

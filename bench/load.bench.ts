@@ -82,7 +82,10 @@ const SCENARIOS: readonly Scenario[] = [
 const NOTIFICATION = { title: 'Your order shipped', body: 'Order #1234 is on its way', data: { kind: 'order' } };
 
 function bodyFor(scenario: Scenario): string {
-  const tokens = Array.from({ length: scenario.tokens }, (_, i) => `ExponentPushToken[load-${String(i).padStart(4, '0')}]`);
+  const tokens = Array.from(
+    { length: scenario.tokens },
+    (_, i) => `ExponentPushToken[load-${String(i).padStart(4, '0')}]`,
+  );
   return JSON.stringify({ provider: PROVIDER, tokens, notification: NOTIFICATION });
 }
 
@@ -176,7 +179,8 @@ async function drive(service: ServiceProcess, scenario: Scenario, length: Length
         `${result.errors} errors, ${result.timeouts} timeouts, ${result.resets} resets`,
     );
   }
-  for (const s of inProcess as Scrape[]) if (s.status !== 200) throw new Error(`in-process scrape of the ${service.name} service answered ${s.status}`);
+  for (const s of inProcess as Scrape[])
+    if (s.status !== 200) throw new Error(`in-process scrape of the ${service.name} service answered ${s.status}`);
   const sorted = Float64Array.from(latencies).sort();
   const windowSeconds = (Math.min(windowEnd, start + wall) - windowStart) / 1000;
   return {
@@ -216,7 +220,12 @@ interface ScenarioResult {
   readonly scraped: Run;
 }
 
-async function runScenario(scenario: Scenario, instrumented: ServiceProcess, bare: ServiceProcess, progress: (text: string) => void): Promise<ScenarioResult> {
+async function runScenario(
+  scenario: Scenario,
+  instrumented: ServiceProcess,
+  bare: ServiceProcess,
+  progress: (text: string) => void,
+): Promise<ScenarioResult> {
   // Warm-up, untimed: the JIT on this request shape, the sockets to the fake.
   for (const service of [instrumented, bare]) {
     progress(`${scenario.name}: warm-up, ${service.name}`);
@@ -251,30 +260,44 @@ async function get(url: string): Promise<string> {
 async function smokeTest(services: readonly ServiceProcess[]): Promise<void> {
   for (const service of services) {
     for (const scenario of SCENARIOS) {
-      const response = await fetch(`${service.url}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bodyFor(scenario) });
+      const response = await fetch(`${service.url}/send`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: bodyFor(scenario),
+      });
       const answer = (await response.json()) as { accepted?: number; failed?: unknown[] };
       if (response.status !== 200 || answer.accepted !== scenario.tokens || answer.failed?.length !== 0) {
-        throw new Error(`${service.name} service: ${scenario.name} came back ${response.status} ${JSON.stringify(answer)}, not ${scenario.tokens} accepted`);
+        throw new Error(
+          `${service.name} service: ${scenario.name} came back ${response.status} ${JSON.stringify(answer)}, not ${scenario.tokens} accepted`,
+        );
       }
       service.tally(scenario.tokens, 0);
     }
   }
 }
 
-const ACCEPTED = new RegExp(`^push_messages_total\\{provider="${PROVIDER}",app="[^"]*",outcome="accepted"\\} (\\S+)$`, 'm');
+const ACCEPTED = new RegExp(
+  `^push_messages_total\\{provider="${PROVIDER}",app="[^"]*",outcome="accepted"\\} (\\S+)$`,
+  'm',
+);
 
 async function verify(instrumented: ServiceProcess, bare: ServiceProcess, endpoint: ExpoEndpoint): Promise<string[]> {
   // Requests in flight when autocannon drops its sockets at the end of a run are served, and counted, unanswered.
   const inRange = (value: number, low: number, slack: number) => value >= low && value <= low + slack;
   const counted = Number(ACCEPTED.exec(await get(`${instrumented.url}/metrics`))?.[1] ?? Number.NaN);
   if (!inRange(counted, instrumented.messages, instrumented.slack)) {
-    throw new Error(`the instrumented service counted ${counted} accepted messages; ${instrumented.messages} to ${instrumented.messages + instrumented.slack} were sent`);
+    throw new Error(
+      `the instrumented service counted ${counted} accepted messages; ${instrumented.messages} to ${instrumented.messages + instrumented.slack} were sent`,
+    );
   }
   const sent = instrumented.messages + bare.messages;
   if (!inRange(endpoint.accepted(), sent, instrumented.slack + bare.slack)) {
-    throw new Error(`the Expo endpoint accepted ${endpoint.accepted()} messages; ${sent} to ${sent + instrumented.slack + bare.slack} were sent`);
+    throw new Error(
+      `the Expo endpoint accepted ${endpoint.accepted()} messages; ${sent} to ${sent + instrumented.slack + bare.slack} were sent`,
+    );
   }
-  if (/^push_messages_total\{/m.test(await get(`${bare.url}/metrics`))) throw new Error('the bare service recorded push_messages_total: it is not bare');
+  if (/^push_messages_total\{/m.test(await get(`${bare.url}/metrics`)))
+    throw new Error('the bare service recorded push_messages_total: it is not bare');
   const health = JSON.parse(await get(`${instrumented.url}/healthz`)) as { status: string; problems: unknown[] };
   if (health.status !== 'ok') throw new Error(`instrumented service health: ${JSON.stringify(health)}`);
   return [
@@ -292,7 +315,10 @@ async function verify(instrumented: ServiceProcess, bare: ServiceProcess, endpoi
 const LABEL_SPACE = fileURLToPath(new URL('./label-space.ts', import.meta.url));
 
 function labelSpace(): Promise<LabelSpaceResult> {
-  const child = fork(LABEL_SPACE, [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(LABEL_SPACE, [], {
+    execArgv: ['--expose-gc', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const result = new Promise<LabelSpaceResult>((resolve, reject) => {
     child.once('message', (message: LabelSpaceResult) => resolve(message));
@@ -311,7 +337,11 @@ const fixed = (value: number, digits: number) => value.toFixed(digits);
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 
 /** Median of per-round ratios, and their range. */
-function ratio(instrumented: readonly Run[], bare: readonly Run[], pick: (run: Run) => number): { median: number; min: number; max: number } {
+function ratio(
+  instrumented: readonly Run[],
+  bare: readonly Run[],
+  pick: (run: Run) => number,
+): { median: number; min: number; max: number } {
   const ratios = instrumented.map((run, i) => pick(run) / pick(bare[i] as Run));
   return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
@@ -386,20 +416,29 @@ function targetLines(results: readonly ScenarioResult[], space: LabelSpaceResult
   for (const r of results) {
     const overHttp = r.scraped.httpScrapes;
     const inProcess = r.scraped.inProcessScrapes.map((s) => s.ms);
-    lines.push(info(`/metrics under load, ${r.scenario.name}`, `over HTTP ${fixed(median(overHttp), 2)} ms median, in process ${fixed(median(inProcess), 3)} ms median`));
+    lines.push(
+      info(
+        `/metrics under load, ${r.scenario.name}`,
+        `over HTTP ${fixed(median(overHttp), 2)} ms median, in process ${fixed(median(inProcess), 3)} ms median`,
+      ),
+    );
   }
   lines.push(
     info(
       `scrape, ${space.apps} apps × ${space.providers} providers`,
       `in process ${fixed(space.inProcess.medianMs, 2)} ms median, over HTTP ${fixed(space.http.medianMs, 2)} ms; ${space.series} series, ${space.bytes} bytes`,
     ),
-    info('heap of that label space', `${mib(space.heap.populated - space.heap.before)} for the series, ${mib(space.heap.afterScrapes - space.heap.before)} once scraped`),
+    info(
+      'heap of that label space',
+      `${mib(space.heap.populated - space.heap.before)} for the series, ${mib(space.heap.afterScrapes - space.heap.before)} once scraped`,
+    ),
   );
   return lines;
 }
 
 function labelSpaceTable(space: LabelSpaceResult): string {
-  const t = (timing: LabelSpaceResult['inProcess']) => `median ${fixed(timing.medianMs, 2)} ms, p99 ${fixed(timing.p99Ms, 2)} ms, max ${fixed(timing.maxMs, 2)} ms`;
+  const t = (timing: LabelSpaceResult['inProcess']) =>
+    `median ${fixed(timing.medianMs, 2)} ms, p99 ${fixed(timing.p99Ms, 2)} ms, max ${fixed(timing.maxMs, 2)} ms`;
   return [
     `full label space: ${space.apps} apps × ${space.providers} providers, ${space.operations} (app, provider, operation) senders, every outcome and error type, Expo receipts`,
     `  body: ${space.series} series, ${space.bytes} bytes`,
@@ -410,7 +449,11 @@ function labelSpaceTable(space: LabelSpaceResult): string {
   ].join('\n');
 }
 
-const loadAverage = () => os.loadavg().map((value) => value.toFixed(2)).join(' ');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
 function environment(): string {
   const version = packageVersion;
@@ -439,8 +482,14 @@ async function main(): Promise<void> {
   let endpoint: ExpoEndpoint | undefined;
   try {
     endpoint = await startExpoEndpoint();
-    const fakes = Object.fromEntries([...others.map((provider) => [provider, simulator.fake(provider).url]), [PROVIDER, endpoint.url]]) as Record<DemoProvider, string>;
-    const starts = await Promise.allSettled([ServiceProcess.start('instrumented', true, PRUNE, fakes), ServiceProcess.start('bare', false, PRUNE, fakes)]);
+    const fakes = Object.fromEntries([
+      ...others.map((provider) => [provider, simulator.fake(provider).url]),
+      [PROVIDER, endpoint.url],
+    ]) as Record<DemoProvider, string>;
+    const starts = await Promise.allSettled([
+      ServiceProcess.start('instrumented', true, PRUNE, fakes),
+      ServiceProcess.start('bare', false, PRUNE, fakes),
+    ]);
     for (const start of starts) if (start.status === 'fulfilled') services.push(start.value);
     for (const start of starts) if (start.status === 'rejected') throw start.reason;
     const [instrumented, bare] = services as [ServiceProcess, ServiceProcess];
@@ -454,7 +503,9 @@ async function main(): Promise<void> {
     const results: ScenarioResult[] = [];
     for (const scenario of SCENARIOS) results.push(await runScenario(scenario, instrumented, bare, progress));
     const checks = await verify(instrumented, bare, endpoint);
-    const memory = await Promise.all(services.map(async (service) => ({ name: service.name, usage: await service.usage(true) })));
+    const memory = await Promise.all(
+      services.map(async (service) => ({ name: service.name, usage: await service.usage(true) })),
+    );
     progress('full label space');
     const space = await labelSpace();
     progress('');
@@ -462,12 +513,16 @@ async function main(): Promise<void> {
     console.log('');
     console.log(
       `fill (${FILL_MESSAGES} messages in ${SCENARIOS.find((scenario) => scenario.tokens > 1)?.tokens}-token requests, before the rounds): ` +
-        fills.map(({ name, run }) => `${name} ${fixed(run.seconds, 1)} s, ${fixed(run.cpuMicros, 0)} µs CPU per request`).join('; '),
+        fills
+          .map(({ name, run }) => `${name} ${fixed(run.seconds, 1)} s, ${fixed(run.cpuMicros, 0)} µs CPU per request`)
+          .join('; '),
     );
     console.log('');
     for (const r of results) console.log(`${scenarioTable(r)}\n`);
     for (const line of scrapeSummary(results)) console.log(line);
-    console.log(`service memory at the end, after a full GC: ${memory.map(({ name, usage }) => `${name} heap ${mib(usage.heapUsed)}, rss ${mib(usage.rss)}`).join('; ')}`);
+    console.log(
+      `service memory at the end, after a full GC: ${memory.map(({ name, usage }) => `${name} heap ${mib(usage.heapUsed)}, rss ${mib(usage.rss)}`).join('; ')}`,
+    );
     console.log('');
     console.log(labelSpaceTable(space));
     console.log('');
@@ -475,7 +530,9 @@ async function main(): Promise<void> {
     console.log(targets(targetLines(results, space)));
     console.log('');
     console.log(`checks: ${checks.join('; ')}`);
-    console.log(`total time ${fixed((performance.now() - started) / 1000, 1)} s; load average ${load} at the start, ${loadAverage()} at the end (other processes on this machine)`);
+    console.log(
+      `total time ${fixed((performance.now() - started) / 1000, 1)} s; load average ${load} at the start, ${loadAverage()} at the end (other processes on this machine)`,
+    );
   } finally {
     scrapeAgent.destroy();
     await Promise.all(services.map((service) => service.close()));

@@ -63,14 +63,20 @@ export function targets(lines: readonly TargetLine[]): string {
   const measuredWidth = Math.max(...lines.map((line) => line.measured.length));
   const targetWidth = Math.max(...lines.map((line) => line.target.length));
   return lines
-    .map((line) => `${line.verdict}  ${line.what.padEnd(whatWidth)}  ${line.measured.padEnd(measuredWidth)}  ${line.target.padEnd(targetWidth)}`.trimEnd())
+    .map((line) =>
+      `${line.verdict}  ${line.what.padEnd(whatWidth)}  ${line.measured.padEnd(measuredWidth)}  ${line.target.padEnd(targetWidth)}`.trimEnd(),
+    )
     .join('\n');
 }
 
 /** A dependency's installed version, read from node_modules (not every package exports its package.json). */
 export function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return '?';
   }

@@ -36,14 +36,26 @@ export class ServiceProcess {
     });
   }
 
-  static async start(name: string, instrument: boolean, prune: boolean, fakes: Readonly<Record<DemoProvider, string>>): Promise<ServiceProcess> {
-    const child = fork(SERVICE, [], { execArgv: ['--expose-gc', '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static async start(
+    name: string,
+    instrument: boolean,
+    prune: boolean,
+    fakes: Readonly<Record<DemoProvider, string>>,
+  ): Promise<ServiceProcess> {
+    const child = fork(SERVICE, [], {
+      execArgv: ['--expose-gc', '--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.send({ type: 'start', instrument, prune, fakes } satisfies StartMessage);
     try {
       const url = await withTimeout(
         new Promise<string>((resolve, reject) => {
-          child.once('message', (reply: Reply) => (reply.type === 'ready' ? resolve(reply.url) : reject(new Error(`${name} service: ${reply.type === 'failed' ? reply.message : reply.type}`))));
+          child.once('message', (reply: Reply) =>
+            reply.type === 'ready'
+              ? resolve(reply.url)
+              : reject(new Error(`${name} service: ${reply.type === 'failed' ? reply.message : reply.type}`)),
+          );
           child.once('exit', (code) => reject(new Error(`${name} service exited with ${code} before it was ready`)));
         }),
         CHILD_TIMEOUT_MS,
@@ -90,7 +102,11 @@ export class ServiceProcess {
   async close(): Promise<void> {
     if (this.#child.exitCode !== null || this.#child.signalCode !== null) return;
     try {
-      await withTimeout(this.#ask('close').then(() => this.#exited), CHILD_TIMEOUT_MS, `${this.name} service to close`);
+      await withTimeout(
+        this.#ask('close').then(() => this.#exited),
+        CHILD_TIMEOUT_MS,
+        `${this.name} service to close`,
+      );
     } catch {
       this.#child.kill();
       await this.#exited;
@@ -100,7 +116,8 @@ export class ServiceProcess {
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-

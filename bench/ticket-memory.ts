@@ -50,7 +50,8 @@ export function measureTicketMemory(): TargetLine {
     index.push(indexed);
     take.push((taken * 1e6) / (TICKETS / 100));
   }
-  if (found !== (ROUNDS + 1) * (TICKETS / 100)) throw new Error(`sanity check failed: ${found} receipts found their token`);
+  if (found !== (ROUNDS + 1) * (TICKETS / 100))
+    throw new Error(`sanity check failed: ${found} receipts found their token`);
   return info(
     'Expo ticket memory (onInvalidToken set)',
     `remember ${median(remember).toFixed(0)} ns/ticket on send (${median(rememberAgain).toFixed(0)} once the ring is allocated); first receipts lookup indexes ${TICKETS / 1000}k in ${median(index).toFixed(1)} ms; then ${median(take).toFixed(0)} ns/receipt`,

@@ -40,8 +40,14 @@ export async function runWithContextManager(options: HarnessOptions, maxOverSdkN
     );
     const [bare, sdk, ours] = measurements as [Measurement, Measurement, Measurement];
     await Promise.all([sdkSpan.provider.forceFlush(), wrapped.provider.forceFlush()]);
-    for (const [m, tracing] of [[sdk, sdkSpan], [ours, wrapped]] as const) {
-      if (tracing.exporter.exported !== m.totalCalls) throw new Error(`sanity check failed: ${m.name} exported ${tracing.exporter.exported} spans for ${m.totalCalls} calls`);
+    for (const [m, tracing] of [
+      [sdk, sdkSpan],
+      [ours, wrapped],
+    ] as const) {
+      if (tracing.exporter.exported !== m.totalCalls)
+        throw new Error(
+          `sanity check failed: ${m.name} exported ${tracing.exporter.exported} spans for ${m.totalCalls} calls`,
+        );
     }
     const sdkCost = overheadNs(sdk, bare);
     const traced = overheadNs(ours, bare);
@@ -51,7 +57,14 @@ export async function runWithContextManager(options: HarnessOptions, maxOverSdkN
         { label: V.sdkActiveSpan, m: sdk, baseline: bare },
         { label: V.wrappedSdk, m: ours, baseline: bare },
       ]),
-      target: check('tracing overhead, context manager registered', traced, sdkCost + maxOverSdkNs, 'ns', 1, ` (SDK active span ${sdkCost.toFixed(1)} + ours ${(traced - sdkCost).toFixed(1)})`),
+      target: check(
+        'tracing overhead, context manager registered',
+        traced,
+        sdkCost + maxOverSdkNs,
+        'ns',
+        1,
+        ` (SDK active span ${sdkCost.toFixed(1)} + ours ${(traced - sdkCost).toFixed(1)})`,
+      ),
       check: `context-manager spans exported: ${sdk.totalCalls} + ${ours.totalCalls}, none dropped`,
     };
   } finally {

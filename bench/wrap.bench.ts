@@ -115,7 +115,11 @@ function variants(s: SetUp, scrape: () => Promise<void>): Variant[] {
 // Sanity checks: a variant that silently skipped its work (a hook that threw, a span that was dropped) would time
 // something cheaper than what it claims to. These throw, and so exit non-zero.
 
-async function sampleSum(registry: Registry<RegistryContentType>, metricName: string, where: (labels: Record<string, unknown>) => boolean): Promise<number> {
+async function sampleSum(
+  registry: Registry<RegistryContentType>,
+  metricName: string,
+  where: (labels: Record<string, unknown>) => boolean,
+): Promise<number> {
   const families = await registry.getMetricsAsJSON();
   let sum = 0;
   for (const family of families) {
@@ -135,24 +139,60 @@ async function verify(s: SetUp, byName: Map<string, Measurement>, scrape: Scrape
   const calls = (name: string) => (byName.get(name) as Measurement).totalCalls;
   for (const [key, telemetry] of Object.entries(s.instances)) {
     const health = telemetry.health();
-    if (!health.ok) throw new Error(`sanity check failed: ${key} reported telemetry problems: ${JSON.stringify(health.problems)}`);
+    if (!health.ok)
+      throw new Error(`sanity check failed: ${key} reported telemetry problems: ${JSON.stringify(health.problems)}`);
   }
   const durationCount = `${METRIC_NAMES.duration}_count`;
   const any = () => true;
-  expectEqual('metrics-only calls counted', await sampleSum(s.instances.metricsOnly.registry, durationCount, any), calls(V.wrapped));
-  expectEqual('traced calls counted', await sampleSum(s.instances.traced.registry, durationCount, any), calls(V.wrappedSdk));
-  expectEqual('OTel-metered calls counted on /metrics', await sampleSum(s.instances.otelSdk.registry, durationCount, any), calls(V.wrappedOtel));
+  expectEqual(
+    'metrics-only calls counted',
+    await sampleSum(s.instances.metricsOnly.registry, durationCount, any),
+    calls(V.wrapped),
+  );
+  expectEqual(
+    'traced calls counted',
+    await sampleSum(s.instances.traced.registry, durationCount, any),
+    calls(V.wrappedSdk),
+  );
+  expectEqual(
+    'OTel-metered calls counted on /metrics',
+    await sampleSum(s.instances.otelSdk.registry, durationCount, any),
+    calls(V.wrappedOtel),
+  );
   // The OTel side must have every call too: each duration in the histogram, each message in the sent counter.
   const otel = await s.meters.wrapped.collect();
   expectEqual('OTel durations recorded', otelTotal(otel, OTEL_METRIC_NAMES.duration), calls(V.wrappedOtel));
-  expectEqual('OTel messages counted', otelTotal(otel, OTEL_METRIC_NAMES.sentMessages, (a) => a['push.outcome'] === 'accepted'), calls(V.wrappedOtel));
-  expectEqual('SDK-only histogram records', otelTotal(await s.meters.recordOnly.collect(), OTEL_METRIC_NAMES.duration), calls(V.sdkRecord));
+  expectEqual(
+    'OTel messages counted',
+    otelTotal(otel, OTEL_METRIC_NAMES.sentMessages, (a) => a['push.outcome'] === 'accepted'),
+    calls(V.wrappedOtel),
+  );
+  expectEqual(
+    'SDK-only histogram records',
+    otelTotal(await s.meters.recordOnly.collect(), OTEL_METRIC_NAMES.duration),
+    calls(V.sdkRecord),
+  );
   const failed = BATCH_RESULT.failed.length;
-  for (const [instance, name] of [[s.instances.batchMetricsOnly, V.batchWrapped], [s.instances.batchTraced, V.batchWrappedSdk]] as const) {
+  for (const [instance, name] of [
+    [s.instances.batchMetricsOnly, V.batchWrapped],
+    [s.instances.batchTraced, V.batchWrappedSdk],
+  ] as const) {
     const n = calls(name);
-    expectEqual(`${name}: accepted messages`, await sampleSum(instance.registry, METRIC_NAMES.messages, (l) => l.outcome === 'accepted'), BATCH_RESULT.accepted * n);
-    expectEqual(`${name}: failed messages`, await sampleSum(instance.registry, METRIC_NAMES.messages, (l) => l.outcome === 'failed'), failed * n);
-    expectEqual(`${name}: partial calls`, await sampleSum(instance.registry, durationCount, (l) => l.outcome === 'partial'), n);
+    expectEqual(
+      `${name}: accepted messages`,
+      await sampleSum(instance.registry, METRIC_NAMES.messages, (l) => l.outcome === 'accepted'),
+      BATCH_RESULT.accepted * n,
+    );
+    expectEqual(
+      `${name}: failed messages`,
+      await sampleSum(instance.registry, METRIC_NAMES.messages, (l) => l.outcome === 'failed'),
+      failed * n,
+    );
+    expectEqual(
+      `${name}: partial calls`,
+      await sampleSum(instance.registry, durationCount, (l) => l.outcome === 'partial'),
+      n,
+    );
   }
 
   // Every started span must have reached the exporter: none dropped by a full queue, so each was fully paid for.
@@ -189,7 +229,18 @@ function tables(byName: Map<string, Measurement>, scrapeBytes: number): string {
   const batchBare = m(V.batchBare);
   const perCall = table('single message, no-op sender', [
     { label: V.bare, m: bare },
-    ...[V.clock, V.prom, V.wrapped, V.wrappedFree, V.apiNoop, V.sdkSpan, V.wrappedSdk, V.sdkRecord, V.wrappedOtel, V.wrappedOtelStub].map((name) => ({
+    ...[
+      V.clock,
+      V.prom,
+      V.wrapped,
+      V.wrappedFree,
+      V.apiNoop,
+      V.sdkSpan,
+      V.wrappedSdk,
+      V.sdkRecord,
+      V.wrappedOtel,
+      V.wrappedOtelStub,
+    ].map((name) => ({
       label: name,
       m: m(name),
       baseline: bare,
@@ -197,7 +248,11 @@ function tables(byName: Map<string, Measurement>, scrapeBytes: number): string {
   ]);
   const batch = table('500-message batch (463 accepted, 37 failed)', [
     { label: V.batchBare, m: batchBare },
-    ...[V.batchWrapped, V.batchSdkSpan, V.batchWrappedSdk].map((name) => ({ label: name, m: m(name), baseline: batchBare })),
+    ...[V.batchWrapped, V.batchSdkSpan, V.batchWrappedSdk].map((name) => ({
+      label: name,
+      m: m(name),
+      baseline: batchBare,
+    })),
   ]);
   const scrape = m(V.scrape);
   const scrapeLine = `${V.scrape}: ${(scrape.medianNs / 1e6).toFixed(3)} ms/scrape (±${((50 * (scrape.maxNs - scrape.minNs)) / scrape.medianNs).toFixed(1)}%), ${scrapeBytes} bytes`;
@@ -222,13 +277,50 @@ function targetLines(byName: Map<string, Measurement>): TargetLine[] {
   const sdkRecord = overheadNs(m(V.sdkRecord), bare);
   const oursOtel = overheadNs(m(V.wrappedOtelStub), m(V.wrapped));
   return [
-    check('metrics-only overhead over bare', metricsOverhead, METRICS_OVERHEAD_MAX, 'ns', 1, ` (of which 2 clock reads ${overheadNs(m(V.clock), bare).toFixed(1)})`),
-    check('tracing overhead over bare', tracedOverhead, sdkSpanCost + TRACING_OVER_SDK_MAX, 'ns', 1, ` (SDK span ${sdkSpanCost.toFixed(1)} + ours ${(tracedOverhead - sdkSpanCost).toFixed(1)})`),
-    info('no-op tracer path', `${noopPath.toFixed(1)} ns (wrapped on API no-op − wrapped on stub); no-op span alone ${overheadNs(m(V.apiNoop), bare).toFixed(1)} ns`),
-    check('500-message batch telemetry, metrics only', overheadNs(m(V.batchWrapped), batchBare) / 1000, BATCH_TELEMETRY_MAX_US, 'µs', 2),
-    check('500-message batch telemetry, SDK tracer', batchTraced / 1000, BATCH_TELEMETRY_MAX_US, 'µs', 2, ` (SDK batch span ${(batchSdkSpan / 1000).toFixed(2)} + ours ${((batchTraced - batchSdkSpan) / 1000).toFixed(2)})`),
+    check(
+      'metrics-only overhead over bare',
+      metricsOverhead,
+      METRICS_OVERHEAD_MAX,
+      'ns',
+      1,
+      ` (of which 2 clock reads ${overheadNs(m(V.clock), bare).toFixed(1)})`,
+    ),
+    check(
+      'tracing overhead over bare',
+      tracedOverhead,
+      sdkSpanCost + TRACING_OVER_SDK_MAX,
+      'ns',
+      1,
+      ` (SDK span ${sdkSpanCost.toFixed(1)} + ours ${(tracedOverhead - sdkSpanCost).toFixed(1)})`,
+    ),
+    info(
+      'no-op tracer path',
+      `${noopPath.toFixed(1)} ns (wrapped on API no-op − wrapped on stub); no-op span alone ${overheadNs(m(V.apiNoop), bare).toFixed(1)} ns`,
+    ),
+    check(
+      '500-message batch telemetry, metrics only',
+      overheadNs(m(V.batchWrapped), batchBare) / 1000,
+      BATCH_TELEMETRY_MAX_US,
+      'µs',
+      2,
+    ),
+    check(
+      '500-message batch telemetry, SDK tracer',
+      batchTraced / 1000,
+      BATCH_TELEMETRY_MAX_US,
+      'µs',
+      2,
+      ` (SDK batch span ${(batchSdkSpan / 1000).toFixed(2)} + ours ${((batchTraced - batchSdkSpan) / 1000).toFixed(2)})`,
+    ),
     check('scrape of the full label space', m(V.scrape).medianNs / 1e6, SCRAPE_MAX_MS, 'ms', 3),
-    check('OTel meter overhead over metrics-only', otelOverMetrics / 1000, OTEL_OVER_METRICS_MAX_US, 'µs', 2, ` (SDK histogram.record alone ${(sdkRecord / 1000).toFixed(2)}; our side, on a stub meter, ${(oursOtel / 1000).toFixed(2)})`),
+    check(
+      'OTel meter overhead over metrics-only',
+      otelOverMetrics / 1000,
+      OTEL_OVER_METRICS_MAX_US,
+      'µs',
+      2,
+      ` (SDK histogram.record alone ${(sdkRecord / 1000).toFixed(2)}; our side, on a stub meter, ${(oursOtel / 1000).toFixed(2)})`,
+    ),
   ];
 }
 
@@ -241,7 +333,9 @@ async function main(): Promise<void> {
   const scrape = inProcessScrape(scrapeTelemetry.metricsHandler(), lastScrape);
 
   // Progress on a terminal only, so a redirected run's output is just the report.
-  const progress = process.stderr.isTTY ? (round: number) => process.stderr.write(`round ${round + 1}/${OPTIONS.rounds}\r`) : undefined;
+  const progress = process.stderr.isTTY
+    ? (round: number) => process.stderr.write(`round ${round + 1}/${OPTIONS.rounds}\r`)
+    : undefined;
   const measurements = await runInterleaved(variants(s, scrape), OPTIONS, progress);
   if (progress !== undefined) process.stderr.write('\n');
   const byName = new Map(measurements.map((measurement) => [measurement.name, measurement]));

@@ -26,7 +26,12 @@ if (cluster.isPrimary) {
   const workers = MIXES.map((_, index) => cluster.fork({ WORKER_INDEX: String(index) }));
   // Wait until every worker has sent its mix (the workers stay up: the primary asks them for their metrics).
   const reports = await Promise.all(
-    workers.map((worker) => new Promise<Sent>((resolve) => worker.on('message', (message: Sent) => message.type === 'example:sent' && resolve(message)))),
+    workers.map(
+      (worker) =>
+        new Promise<Sent>((resolve) =>
+          worker.on('message', (message: Sent) => message.type === 'example:sent' && resolve(message)),
+        ),
+    ),
   );
   reports.forEach(({ accepted, total }, index) => console.log(`worker ${index + 1}: ${accepted} of ${total} accepted`));
 
@@ -34,7 +39,11 @@ if (cluster.isPrimary) {
   const exposition = await (await fetch(`${server.url}/metrics`)).text();
   const interesting = exposition
     .split('\n')
-    .filter((line) => /^push_messages_total.* [1-9]|_count\{.* [1-9]|^push_requests_in_flight\{|^push_last_success|^push_telemetry_info/.test(line));
+    .filter((line) =>
+      /^push_messages_total.* [1-9]|_count\{.* [1-9]|^push_requests_in_flight\{|^push_last_success|^push_telemetry_info/.test(
+        line,
+      ),
+    );
   console.log(interesting.join('\n'));
 
   // Disconnecting lets each worker's event loop empty, so it exits by itself; then the primary can too.

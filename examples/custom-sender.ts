@@ -8,22 +8,46 @@ import { startSimulator } from 'push-telemetry/simulator';
 
 const sim = await startSimulator({
   providers: ['expo'],
-  faults: { expo: { rules: [{ match: 'gone-*', fault: 'unregistered' }, { match: 'busy-*', fault: 'rate_limited' }, { match: 'down-*', fault: 'provider_unavailable' }] } },
+  faults: {
+    expo: {
+      rules: [
+        { match: 'gone-*', fault: 'unregistered' },
+        { match: 'busy-*', fault: 'rate_limited' },
+        { match: 'down-*', fault: 'provider_unavailable' },
+      ],
+    },
+  },
 });
 const api = sim.fake('expo').url;
 
-interface Ticket { status: 'ok' | 'error'; id?: string; message?: string; details?: { error?: string } }
-interface Message { to: string; title: string }
+interface Ticket {
+  status: 'ok' | 'error';
+  id?: string;
+  message?: string;
+  details?: { error?: string };
+}
+interface Message {
+  to: string;
+  title: string;
+}
 
 async function post(messages: Message[]): Promise<Ticket[]> {
-  const res = await fetch(`${api}/--/api/v2/push/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(messages) });
+  const res = await fetch(`${api}/--/api/v2/push/send`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(messages),
+  });
   // A statusCode lets classifyError tell a 503 (provider_unavailable) from a 429 or a 401 without any help.
   if (!res.ok) throw Object.assign(new Error(`push API answered ${res.status}`), { statusCode: res.status });
   return ((await res.json()) as { data: Ticket[] }).data;
 }
 
 // The API's own refusal codes, mapped onto the taxonomy; anything else falls back to classifyError.
-const CODES: Record<string, ErrorType> = { DeviceNotRegistered: 'unregistered', MessageRateExceeded: 'rate_limited', MessageTooBig: 'payload_too_large' };
+const CODES: Record<string, ErrorType> = {
+  DeviceNotRegistered: 'unregistered',
+  MessageRateExceeded: 'rate_limited',
+  MessageTooBig: 'payload_too_large',
+};
 const codeOf = (error: unknown): string => String((error as { code?: unknown }).code ?? '');
 
 const telemetry = new PushTelemetry({ app: 'com.example.app' });
@@ -33,10 +57,16 @@ const onInvalidToken = ({ token, errorType }: InvalidTokenEvent) => console.log(
 const sendOne = telemetry.wrapSender(
   async (message: Message): Promise<string> => {
     const [ticket] = await post([message]);
-    if (ticket?.status !== 'ok') throw Object.assign(new Error(ticket?.message ?? 'refused'), { code: ticket?.details?.error });
+    if (ticket?.status !== 'ok')
+      throw Object.assign(new Error(ticket?.message ?? 'refused'), { code: ticket?.details?.error });
     return ticket.id ?? '';
   },
-  { provider: 'custom', tokens: ([message]) => [message.to], classify: (error) => CODES[codeOf(error)] ?? classifyError(error), onInvalidToken },
+  {
+    provider: 'custom',
+    tokens: ([message]) => [message.to],
+    classify: (error) => CODES[codeOf(error)] ?? classifyError(error),
+    onInvalidToken,
+  },
 );
 
 // Many messages per call, resolving with one ticket each: `settle` says which were accepted and why others failed.
@@ -46,7 +76,11 @@ const sendBatch = telemetry.wrapSender((messages: Message[]) => post(messages), 
   countMessages: ([messages]) => messages.length,
   settle: (tickets, [messages]) => ({
     accepted: tickets.filter((t) => t.status === 'ok').length,
-    failed: tickets.flatMap((t, i) => (t.status === 'ok' ? [] : [{ errorType: CODES[t.details?.error ?? ''] ?? 'unknown', reason: t.details?.error, token: messages[i]?.to }])),
+    failed: tickets.flatMap((t, i) =>
+      t.status === 'ok'
+        ? []
+        : [{ errorType: CODES[t.details?.error ?? ''] ?? 'unknown', reason: t.details?.error, token: messages[i]?.to }],
+    ),
   }),
   onInvalidToken,
 });
@@ -63,5 +97,10 @@ console.log(`sendBatch: ${tickets.filter((t) => t.status === 'ok').length} of ${
 
 const metrics = await telemetry.registry.metrics();
 // Every series exists from the first call (zeros included, so rate() works); print the non-zero ones.
-console.log(metrics.split('\n').filter((line) => /^push_(messages_total|request_duration_seconds_count)\{.* [1-9]/.test(line)).join('\n'));
+console.log(
+  metrics
+    .split('\n')
+    .filter((line) => /^push_(messages_total|request_duration_seconds_count)\{.* [1-9]/.test(line))
+    .join('\n'),
+);
 await sim.close();

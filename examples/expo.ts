@@ -10,7 +10,14 @@ const token = (name: string) => `ExponentPushToken[${name}]`;
 // gone-1 gets an error ticket (DeviceNotRegistered) at once; late-1 gets an ok ticket and a failed receipt later.
 const sim = await startSimulator({
   providers: ['expo'],
-  faults: { expo: { rules: [{ match: token('gone-1'), fault: 'unregistered' }, { match: token('late-1'), fault: { status: 200, reason: 'DeviceNotRegistered' } }] } },
+  faults: {
+    expo: {
+      rules: [
+        { match: token('gone-1'), fault: 'unregistered' },
+        { match: token('late-1'), fault: { status: 200, reason: 'DeviceNotRegistered' } },
+      ],
+    },
+  },
 });
 
 // expo-server-sdk reads EXPO_BASE_URL once, when it is first imported: set it first, then import. In production,
@@ -31,7 +38,9 @@ for (const chunk of expo.chunkPushNotifications(messages)) {
   const tickets = await expo.sendPushNotificationsAsync(chunk);
   tickets.forEach((ticket, i) => {
     if (ticket.status === 'ok') receiptIds.push(ticket.id);
-    console.log(`ticket ${chunk[i]?.to}: ${ticket.status === 'ok' ? `ok ${ticket.id.slice(0, 8)}` : `error ${ticket.details?.error}`}`);
+    console.log(
+      `ticket ${chunk[i]?.to}: ${ticket.status === 'ok' ? `ok ${ticket.id.slice(0, 8)}` : `error ${ticket.details?.error}`}`,
+    );
   });
 }
 
@@ -39,12 +48,19 @@ for (const chunk of expo.chunkPushNotifications(messages)) {
 for (const ids of expo.chunkPushNotificationReceiptIds(receiptIds)) {
   const receipts = await expo.getPushNotificationReceiptsAsync(ids);
   for (const [id, receipt] of Object.entries(receipts)) {
-    console.log(`receipt ${id.slice(0, 8)}: ${receipt.status === 'ok' ? 'delivered' : `error ${receipt.details?.error}`}`);
+    console.log(
+      `receipt ${id.slice(0, 8)}: ${receipt.status === 'ok' ? 'delivered' : `error ${receipt.details?.error}`}`,
+    );
   }
 }
 
 const metrics = await telemetry.registry.metrics();
 // Every series exists from the first call (zeros included, so rate() works); print the non-zero ones.
-console.log(metrics.split('\n').filter((line) => /^push_(messages_total|receipts_total)\{.* [1-9]/.test(line)).join('\n'));
+console.log(
+  metrics
+    .split('\n')
+    .filter((line) => /^push_(messages_total|receipts_total)\{.* [1-9]/.test(line))
+    .join('\n'),
+);
 
 await sim.close();

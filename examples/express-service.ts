@@ -14,7 +14,14 @@ import { startSimulator } from 'push-telemetry/simulator';
 // Tokens gone-* get a DeviceNotRegistered ticket; a request with a down-* token gets a 503 from the fake Expo.
 const sim = await startSimulator({
   providers: ['expo'],
-  faults: { expo: { rules: [{ match: 'ExponentPushToken[gone-*', fault: 'unregistered' }, { match: 'ExponentPushToken[down-*', fault: 'provider_unavailable' }] } },
+  faults: {
+    expo: {
+      rules: [
+        { match: 'ExponentPushToken[gone-*', fault: 'unregistered' },
+        { match: 'ExponentPushToken[down-*', fault: 'provider_unavailable' },
+      ],
+    },
+  },
 });
 process.env.EXPO_BASE_URL = sim.fake('expo').url; // read once by expo-server-sdk on import; not needed in production
 const { Expo } = await import('expo-server-sdk');
@@ -37,7 +44,10 @@ app.post('/send', async (req, res) => {
   }
   try {
     const tickets = await expo.sendPushNotificationsAsync(tokens.map((to: string) => ({ to, title })));
-    res.json({ accepted: tickets.filter((t) => t.status === 'ok').length, failed: tickets.filter((t) => t.status === 'error').length });
+    res.json({
+      accepted: tickets.filter((t) => t.status === 'ok').length,
+      failed: tickets.filter((t) => t.status === 'error').length,
+    });
   } catch (error) {
     // The whole call failed (Expo down, bad credentials...): already counted and classified by the adapter.
     res.status(502).json({ error: (error as Error).message });
@@ -52,15 +62,27 @@ const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 console.log(`listening on ${url}`);
 
 const post = async (body: unknown) => {
-  const res = await fetch(`${url}/send`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/send`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   console.log(`POST /send ${JSON.stringify(body)} -> ${res.status} ${await res.text()}`);
 };
-await post({ tokens: ['ExponentPushToken[ok-1]', 'ExponentPushToken[ok-2]', 'ExponentPushToken[gone-1]'], title: 'Hi' });
+await post({
+  tokens: ['ExponentPushToken[ok-1]', 'ExponentPushToken[ok-2]', 'ExponentPushToken[gone-1]'],
+  title: 'Hi',
+});
 await post({ tokens: ['ExponentPushToken[ok-3]', 'ExponentPushToken[down-1]'], title: 'Hi again' });
 await post({ title: 'no tokens' });
 
 const scrape = await (await fetch(`${url}/metrics`)).text();
-console.log(`GET /metrics:\n${scrape.split('\n').filter((line) => /^push_messages_total\{.* [1-9]/.test(line)).join('\n')}`);
+console.log(
+  `GET /metrics:\n${scrape
+    .split('\n')
+    .filter((line) => /^push_messages_total\{.* [1-9]/.test(line))
+    .join('\n')}`,
+);
 
 const stop = async () => {
   const closed = new Promise((resolve) => server.close(resolve));

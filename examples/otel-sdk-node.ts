@@ -13,7 +13,9 @@ import { PushTelemetry } from 'push-telemetry';
 import { instrumentFcm } from 'push-telemetry/fcm';
 import { fcmLoopbackAgent, startSimulator } from 'push-telemetry/simulator';
 
-const fromEnv = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].some((name) => process.env[name]);
+const fromEnv = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'].some(
+  (name) => process.env[name],
+);
 const sdk = new NodeSDK({
   serviceName: process.env.OTEL_SERVICE_NAME ?? 'notifier',
   // Without a traceExporter NodeSDK reads OTEL_TRACES_EXPORTER (default otlp) and OTEL_EXPORTER_OTLP_* itself.
@@ -23,14 +25,23 @@ const sdk = new NodeSDK({
   logRecordProcessors: [],
 });
 sdk.start();
-console.log(`traces: ${fromEnv ? `as OTEL_* say (${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_TRACES_EXPORTER ?? 'otlp'})` : 'console exporter'}`);
+console.log(
+  `traces: ${fromEnv ? `as OTEL_* say (${process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? process.env.OTEL_TRACES_EXPORTER ?? 'otlp'})` : 'console exporter'}`,
+);
 
 // After sdk.start(), PushTelemetry's default tracer provider is the SDK's (the global one).
 const telemetry = new PushTelemetry({ app: 'demo' });
-const sim = await startSimulator({ providers: ['fcm'], faults: { fcm: { rules: [{ match: 'gone-*', fault: 'unregistered' }] } } });
+const sim = await startSimulator({
+  providers: ['fcm'],
+  faults: { fcm: { rules: [{ match: 'gone-*', fault: 'unregistered' }] } },
+});
 // A fake credential and an agent dialling the simulator; in production: initializeApp({ credential: applicationDefault() }).
 const agent = fcmLoopbackAgent(sim.fake('fcm').url);
-const app = initializeApp({ projectId: 'demo', credential: { getAccessToken: async () => ({ access_token: 'test', expires_in: 3600 }) }, httpAgent: agent });
+const app = initializeApp({
+  projectId: 'demo',
+  credential: { getAccessToken: async () => ({ access_token: 'test', expires_in: 3600 }) },
+  httpAgent: agent,
+});
 const messaging = instrumentFcm(getMessaging(app), telemetry);
 
 // Your own span around the work; the push spans become its children in the same trace.

@@ -27,7 +27,20 @@ const send = telemetry.wrapSender(sendPush, {
   onInvalidToken: ({ token, errorType }) => console.log(`prune token ${token.slice(0, 6)}… (${errorType})`),
 });
 
-const tokens = ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'ok-6', 'gone-1', 'gone-2', 'slow-1', 'busy-1', 'down-1', 'down-2'];
+const tokens = [
+  'ok-1',
+  'ok-2',
+  'ok-3',
+  'ok-4',
+  'ok-5',
+  'ok-6',
+  'gone-1',
+  'gone-2',
+  'slow-1',
+  'busy-1',
+  'down-1',
+  'down-2',
+];
 const results = await Promise.allSettled(tokens.map((token) => send({ token, title: 'Hello' })));
 const sent = results.filter((result) => result.status === 'fulfilled').length;
 console.log(`sent ${sent} of ${tokens.length} notifications`);
@@ -35,7 +48,9 @@ console.log(`sent ${sent} of ${tokens.length} notifications`);
 const server = await startMetricsServer({ telemetry, port: Number(process.env.PORT ?? 0) });
 console.log(`metrics: ${server.url}/metrics`);
 const exposition = await (await fetch(`${server.url}/metrics`)).text();
-const interesting = exposition.split('\n').filter((line) => /^push_messages_total.* [1-9]|_count\{.* [1-9]|^push_telemetry_info/.test(line));
+const interesting = exposition
+  .split('\n')
+  .filter((line) => /^push_messages_total.* [1-9]|_count\{.* [1-9]|^push_telemetry_info/.test(line));
 console.log(interesting.join('\n'));
 
 if (process.argv.includes('--serve')) {

@@ -12,7 +12,14 @@ const TOPIC = 'arn:aws:sns:us-east-1:000000000000:order-updates';
 // The fake answers EndpointDisabled for the endpoint "gone-1" and Throttled for the batch entry "busy".
 const sim = await startSimulator({
   providers: ['sns'],
-  faults: { sns: { rules: [{ match: `${ENDPOINT}gone-*`, fault: 'unregistered' }, { match: 'busy', fault: 'rate_limited' }] } },
+  faults: {
+    sns: {
+      rules: [
+        { match: `${ENDPOINT}gone-*`, fault: 'unregistered' },
+        { match: 'busy', fault: 'rate_limited' },
+      ],
+    },
+  },
 });
 
 const telemetry = new PushTelemetry();
@@ -27,7 +34,8 @@ const raw = new SNSClient({
 const sns = instrumentSns(raw, telemetry, {
   app: 'com.example.app',
   // The "token" of SNS mobile push is the platform endpoint ARN.
-  onInvalidToken: ({ token: endpointArn, errorType, reason }) => console.log(`  onInvalidToken ${endpointArn}: ${errorType} (${reason})`),
+  onInvalidToken: ({ token: endpointArn, errorType, reason }) =>
+    console.log(`  onInvalidToken ${endpointArn}: ${errorType} (${reason})`),
 });
 
 for (const device of ['ok-1', 'gone-1']) {
@@ -41,11 +49,17 @@ for (const device of ['ok-1', 'gone-1']) {
 const entries = ['a', 'b', 'busy'].map((Id) => ({ Id, Message: `order ${Id} shipped` }));
 const batch = await sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: entries }));
 console.log(`PublishBatch: ${batch.Successful?.length} successful, ${batch.Failed?.length} failed`);
-for (const failed of batch.Failed ?? []) console.log(`  ${failed.Id}: ${failed.Code} (SenderFault ${failed.SenderFault})`);
+for (const failed of batch.Failed ?? [])
+  console.log(`  ${failed.Id}: ${failed.Code} (SenderFault ${failed.SenderFault})`);
 
 const metrics = await telemetry.registry.metrics();
 // Every series exists from the first call (zeros included, so rate() works); print the non-zero ones.
-console.log(metrics.split('\n').filter((line) => /^push_(messages_total|request_duration_seconds_count)\{.* [1-9]/.test(line)).join('\n'));
+console.log(
+  metrics
+    .split('\n')
+    .filter((line) => /^push_(messages_total|request_duration_seconds_count)\{.* [1-9]/.test(line))
+    .join('\n'),
+);
 
 raw.destroy();
 await sim.close();

@@ -11,7 +11,15 @@ import { startSimulator, webPushSubscription } from 'push-telemetry/simulator';
 // The fake answers 410 (errno 106, subscription gone), 413 (payload too large) and 429 for these subscriptions.
 const sim = await startSimulator({
   providers: ['webpush'],
-  faults: { webpush: { rules: [{ match: 'gone-*', fault: 'unregistered' }, { match: 'big-*', fault: 'payload_too_large' }, { match: 'busy-*', fault: 'rate_limited' }] } },
+  faults: {
+    webpush: {
+      rules: [
+        { match: 'gone-*', fault: 'unregistered' },
+        { match: 'big-*', fault: 'payload_too_large' },
+        { match: 'busy-*', fault: 'rate_limited' },
+      ],
+    },
+  },
 });
 
 // In production: your VAPID keys from `npx web-push generate-vapid-keys`, kept out of the code.
@@ -22,7 +30,8 @@ const telemetry = new PushTelemetry();
 const push = instrumentWebPush(webpush, telemetry, {
   app: 'example-web',
   // The "token" of a web push is the subscription's endpoint URL.
-  onInvalidToken: ({ token: endpoint, errorType, reason }) => console.log(`  onInvalidToken ${endpoint}: ${errorType} (${reason})`),
+  onInvalidToken: ({ token: endpoint, errorType, reason }) =>
+    console.log(`  onInvalidToken ${endpoint}: ${errorType} (${reason})`),
 });
 
 // Browser subscriptions would come from your database; these point at the fake, with real keys to encrypt to.
@@ -37,15 +46,23 @@ const explain = (body = ''): string => {
 };
 for (const id of ['ok-1', 'ok-2', 'gone-1', 'big-1', 'busy-1']) {
   const subscription = webPushSubscription(sim.fake('webpush').url, id);
-  await push.sendNotification(subscription, JSON.stringify({ title: 'Hi' }), { TTL: 3600, timeout: 10_000, agent }).then(
-    (result) => console.log(`sendNotification ${id}: ${result.statusCode}, message ${result.headers.location}`),
-    (error: { statusCode?: number; body?: string }) => console.log(`sendNotification ${id}: ${error.statusCode} ${explain(error.body)}`),
-  );
+  await push
+    .sendNotification(subscription, JSON.stringify({ title: 'Hi' }), { TTL: 3600, timeout: 10_000, agent })
+    .then(
+      (result) => console.log(`sendNotification ${id}: ${result.statusCode}, message ${result.headers.location}`),
+      (error: { statusCode?: number; body?: string }) =>
+        console.log(`sendNotification ${id}: ${error.statusCode} ${explain(error.body)}`),
+    );
 }
 
 const metrics = await telemetry.registry.metrics();
 // Every series exists from the first call (zeros included, so rate() works); print the non-zero ones.
-console.log(metrics.split('\n').filter((line) => /^push_(messages_total|request_duration_seconds_count)\{.* [1-9]/.test(line)).join('\n'));
+console.log(
+  metrics
+    .split('\n')
+    .filter((line) => /^push_(messages_total|request_duration_seconds_count)\{.* [1-9]/.test(line))
+    .join('\n'),
+);
 
 agent.destroy();
 await sim.close();

@@ -18,5 +18,9 @@ export function generatedFiles(): Record<keyof typeof OUTPUTS, string> {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const files = generatedFiles();
   for (const [name, url] of Object.entries(OUTPUTS)) await writeFile(url, files[name as keyof typeof OUTPUTS]);
-  console.log(`wrote ${Object.values(OUTPUTS).map((url) => url.pathname).join(', ')}`);
+  console.log(
+    `wrote ${Object.values(OUTPUTS)
+      .map((url) => url.pathname)
+      .join(', ')}`,
+  );
 }

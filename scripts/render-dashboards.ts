@@ -11,14 +11,26 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-interface GridPos { x: number; y: number; w: number; h: number }
+interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
 interface PanelJson {
   type: string;
   title?: string;
   gridPos: GridPos;
   repeat?: string;
   targets?: Array<{ legendFormat?: string }>;
-  fieldConfig?: { defaults?: { unit?: string; noValue?: string; thresholds?: { steps?: Array<{ color: string }> }; custom?: { stacking?: { mode?: string }; thresholdsStyle?: { mode?: string } } } };
+  fieldConfig?: {
+    defaults?: {
+      unit?: string;
+      noValue?: string;
+      thresholds?: { steps?: Array<{ color: string }> };
+      custom?: { stacking?: { mode?: string }; thresholdsStyle?: { mode?: string } };
+    };
+  };
 }
 interface DashboardJson {
   uid: string;
@@ -39,9 +51,31 @@ const WIDTH = COLUMN * 24 + MARGIN * 2;
 const CHIP = 200;
 
 // Grafana's dark theme, near enough for a layout picture.
-const THEME = { page: '#111217', panel: '#181b1f', border: '#2c3235', text: '#ccccdc', dim: '#8e8e9e', row: '#22252b', accent: '#3d71d9' };
-const COLORS: Readonly<Record<string, string>> = { green: '#73bf69', red: '#f2495c', orange: '#ff9830', blue: '#5794f2', purple: '#b877d9', text: '#ccccdc' };
-const UNITS: Readonly<Record<string, string>> = { mps: 'msg/s', reqps: 'req/s', percentunit: '%', s: 'seconds', short: 'count', none: 'no unit' };
+const THEME = {
+  page: '#111217',
+  panel: '#181b1f',
+  border: '#2c3235',
+  text: '#ccccdc',
+  dim: '#8e8e9e',
+  row: '#22252b',
+  accent: '#3d71d9',
+};
+const COLORS: Readonly<Record<string, string>> = {
+  green: '#73bf69',
+  red: '#f2495c',
+  orange: '#ff9830',
+  blue: '#5794f2',
+  purple: '#b877d9',
+  text: '#ccccdc',
+};
+const UNITS: Readonly<Record<string, string>> = {
+  mps: 'msg/s',
+  reqps: 'req/s',
+  percentunit: '%',
+  s: 'seconds',
+  short: 'count',
+  none: 'no unit',
+};
 
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -59,20 +93,32 @@ function glyph(panel: PanelJson, x: number, y: number, w: number, h: number): st
     case 'stat': {
       // The threshold colours, low to high, under the unit: what the value turns when it crosses them.
       const steps = panel.fieldConfig?.defaults?.thresholds?.steps ?? [];
-      const swatches = steps.map((step, i) => `<rect x="${x + w / 2 - (steps.length * 14) / 2 + i * 14}" y="${y + h / 2 + 22}" width="12" height="6" fill="${COLORS[step.color] ?? COLORS.text}"/>`);
+      const swatches = steps.map(
+        (step, i) =>
+          `<rect x="${x + w / 2 - (steps.length * 14) / 2 + i * 14}" y="${y + h / 2 + 22}" width="12" height="6" fill="${COLORS[step.color] ?? COLORS.text}"/>`,
+      );
       return `<text x="${x + w / 2}" y="${y + h / 2 + 10}" font-size="28" font-weight="bold" fill="${THEME.text}" text-anchor="middle">${escape(UNITS[panel.fieldConfig?.defaults?.unit ?? ''] ?? '')}</text>${swatches.join('')}`;
     }
     case 'table': {
-      const lines = [0, 1, 2, 3, 4].map((i) => `<line x1="${x}" y1="${y + 8 + i * ((h - 16) / 4)}" x2="${x + w}" y2="${y + 8 + i * ((h - 16) / 4)}" stroke="${THEME.border}"/>`);
-      const columns = [1, 2, 3].map((i) => `<line x1="${x + (i * w) / 4}" y1="${y + 8}" x2="${x + (i * w) / 4}" y2="${y + h - 8}" stroke="${THEME.border}"/>`);
+      const lines = [0, 1, 2, 3, 4].map(
+        (i) =>
+          `<line x1="${x}" y1="${y + 8 + i * ((h - 16) / 4)}" x2="${x + w}" y2="${y + 8 + i * ((h - 16) / 4)}" stroke="${THEME.border}"/>`,
+      );
+      const columns = [1, 2, 3].map(
+        (i) =>
+          `<line x1="${x + (i * w) / 4}" y1="${y + 8}" x2="${x + (i * w) / 4}" y2="${y + h - 8}" stroke="${THEME.border}"/>`,
+      );
       return [...lines, ...columns].join('');
     }
     case 'heatmap': {
       const cells: string[] = [];
-      for (let i = 0; i < 16; i++) for (let j = 0; j < 6; j++) {
-        const heat = Math.max(0, 1 - Math.abs(j - 2 - Math.sin(i / 3)) / 3);
-        cells.push(`<rect x="${x + (i * w) / 16}" y="${y + h - ((j + 1) * h) / 6}" width="${w / 16 - 1}" height="${h / 6 - 1}" fill="#ff9830" fill-opacity="${(0.1 + heat * 0.8).toFixed(2)}"/>`);
-      }
+      for (let i = 0; i < 16; i++)
+        for (let j = 0; j < 6; j++) {
+          const heat = Math.max(0, 1 - Math.abs(j - 2 - Math.sin(i / 3)) / 3);
+          cells.push(
+            `<rect x="${x + (i * w) / 16}" y="${y + h - ((j + 1) * h) / 6}" width="${w / 16 - 1}" height="${h / 6 - 1}" fill="#ff9830" fill-opacity="${(0.1 + heat * 0.8).toFixed(2)}"/>`,
+          );
+        }
       return cells.join('');
     }
     default: {
@@ -80,15 +126,23 @@ function glyph(panel: PanelJson, x: number, y: number, w: number, h: number): st
       const series = Math.min(panel.targets?.length ?? 1, 3);
       const paths: string[] = [];
       for (let s = 0; s < (stacked ? 2 : series); s++) {
-        const points = Array.from({ length: 25 }, (_, i) => `${(x + (i * w) / 24).toFixed(1)},${(y + h * (0.35 + 0.25 * s) - Math.sin(i / 2 + s) * h * 0.12).toFixed(1)}`);
+        const points = Array.from(
+          { length: 25 },
+          (_, i) =>
+            `${(x + (i * w) / 24).toFixed(1)},${(y + h * (0.35 + 0.25 * s) - Math.sin(i / 2 + s) * h * 0.12).toFixed(1)}`,
+        );
         const hue = [COLORS.green, COLORS.orange, COLORS.blue][s] as string;
-        paths.push(stacked
-          ? `<polygon points="${x},${y + h} ${points.join(' ')} ${x + w},${y + h}" fill="${hue}" fill-opacity="0.35" stroke="${hue}"/>`
-          : `<polyline points="${points.join(' ')}" fill="none" stroke="${hue}" stroke-width="1.5"/>`);
+        paths.push(
+          stacked
+            ? `<polygon points="${x},${y + h} ${points.join(' ')} ${x + w},${y + h}" fill="${hue}" fill-opacity="0.35" stroke="${hue}"/>`
+            : `<polyline points="${points.join(' ')}" fill="none" stroke="${hue}" stroke-width="1.5"/>`,
+        );
       }
       // A dashed threshold (the SLO target, an alert's factor) is part of how these panels are read.
       if (panel.fieldConfig?.defaults?.custom?.thresholdsStyle?.mode === 'dashed') {
-        paths.push(`<line x1="${x}" y1="${y + h * 0.22}" x2="${x + w}" y2="${y + h * 0.22}" stroke="${COLORS.red}" stroke-dasharray="6 4"/>`);
+        paths.push(
+          `<line x1="${x}" y1="${y + h * 0.22}" x2="${x + w}" y2="${y + h * 0.22}" stroke="${COLORS.red}" stroke-dasharray="6 4"/>`,
+        );
       }
       return paths.join('');
     }
@@ -102,33 +156,50 @@ function panelSvg(panel: PanelJson): string {
   const width = w * COLUMN - 6;
   if (panel.type === 'row') {
     const repeat = panel.repeat ? `↻ repeated for each selected $${panel.repeat}` : '';
-    return `<rect x="${left}" y="${top}" width="${width}" height="${UNIT - 6}" rx="2" fill="${THEME.row}"/>`
-      + `<text x="${left + 10}" y="${top + 17}" font-size="14" font-weight="bold" fill="${THEME.text}">▾ ${escape(panel.title ?? '')}<tspan dx="14" fill="${THEME.accent}" font-weight="normal">${escape(repeat)}</tspan></text>`;
+    return (
+      `<rect x="${left}" y="${top}" width="${width}" height="${UNIT - 6}" rx="2" fill="${THEME.row}"/>` +
+      `<text x="${left + 10}" y="${top + 17}" font-size="14" font-weight="bold" fill="${THEME.text}">▾ ${escape(panel.title ?? '')}<tspan dx="14" fill="${THEME.accent}" font-weight="normal">${escape(repeat)}</tspan></text>`
+    );
   }
   const height = h * UNIT - 6;
   const unit = panel.fieldConfig?.defaults?.unit ?? '';
   const legends = (panel.targets ?? []).map((t) => t.legendFormat ?? '').join(', ');
-  const footer = fit(`${panel.type} · ${UNITS[unit] ?? unit} · ${panel.targets?.length ?? 0} ${panel.targets?.length === 1 ? 'query' : 'queries'}${height > 120 ? ` · ${legends}` : ''}`, width - 16, 6.2);
-  return `<g><rect x="${left}" y="${top}" width="${width}" height="${height}" rx="3" fill="${THEME.panel}" stroke="${THEME.border}"/>`
-    + `<text x="${left + 8}" y="${top + 18}" font-size="13" font-weight="bold" fill="${THEME.text}">${escape(fit(panel.title ?? '', width - 16))}</text>`
-    + glyph(panel, left + 10, top + 28, width - 20, height - 52)
-    + (panel.fieldConfig?.defaults?.noValue === undefined ? '' : `<text x="${left + 8}" y="${top + 36}" font-size="11" font-style="italic" fill="${THEME.dim}">${escape(fit(`if no data: "${panel.fieldConfig.defaults.noValue}"`, width - 16, 6.2))}</text>`)
-    + `<text x="${left + 8}" y="${top + height - 8}" font-size="11" fill="${THEME.dim}">${escape(footer)}</text></g>`;
+  const footer = fit(
+    `${panel.type} · ${UNITS[unit] ?? unit} · ${panel.targets?.length ?? 0} ${panel.targets?.length === 1 ? 'query' : 'queries'}${height > 120 ? ` · ${legends}` : ''}`,
+    width - 16,
+    6.2,
+  );
+  return (
+    `<g><rect x="${left}" y="${top}" width="${width}" height="${height}" rx="3" fill="${THEME.panel}" stroke="${THEME.border}"/>` +
+    `<text x="${left + 8}" y="${top + 18}" font-size="13" font-weight="bold" fill="${THEME.text}">${escape(fit(panel.title ?? '', width - 16))}</text>` +
+    glyph(panel, left + 10, top + 28, width - 20, height - 52) +
+    (panel.fieldConfig?.defaults?.noValue === undefined
+      ? ''
+      : `<text x="${left + 8}" y="${top + 36}" font-size="11" font-style="italic" fill="${THEME.dim}">${escape(fit(`if no data: "${panel.fieldConfig.defaults.noValue}"`, width - 16, 6.2))}</text>`) +
+    `<text x="${left + 8}" y="${top + height - 8}" font-size="11" fill="${THEME.dim}">${escape(footer)}</text></g>`
+  );
 }
 
 function dashboardSvg(dashboard: DashboardJson): string {
   const bottom = Math.max(...dashboard.panels.map((p) => p.gridPos.y + p.gridPos.h));
   const height = HEADER + bottom * UNIT + MARGIN;
-  const variables = dashboard.templating.list.map((v) => `${v.label ?? v.name}: ${v.name === 'datasource' ? 'Prometheus' : 'All'}`);
-  const chips = variables.map((text, i) => `<rect x="${MARGIN + i * CHIP}" y="44" width="${CHIP - 10}" height="24" rx="3" fill="${THEME.panel}" stroke="${THEME.border}"/><text x="${MARGIN + i * CHIP + 8}" y="60" font-size="12" fill="${THEME.text}">${escape(text)} ▾</text>`);
+  const variables = dashboard.templating.list.map(
+    (v) => `${v.label ?? v.name}: ${v.name === 'datasource' ? 'Prometheus' : 'All'}`,
+  );
+  const chips = variables.map(
+    (text, i) =>
+      `<rect x="${MARGIN + i * CHIP}" y="44" width="${CHIP - 10}" height="24" rx="3" fill="${THEME.panel}" stroke="${THEME.border}"/><text x="${MARGIN + i * CHIP + 8}" y="60" font-size="12" fill="${THEME.text}">${escape(text)} ▾</text>`,
+  );
   const extras = `links: ${dashboard.links.map((l) => l.title).join(', ')} · annotations: ${dashboard.annotations.list.map((a) => a.name).join(', ')} · uid ${dashboard.uid}`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="DejaVu Sans, sans-serif">`
-    + `<rect width="100%" height="100%" fill="${THEME.page}"/>`
-    + `<text x="${MARGIN}" y="30" font-size="20" font-weight="bold" fill="${THEME.text}">${escape(dashboard.title)}</text>`
-    + chips.join('')
-    + `<text x="${MARGIN + variables.length * CHIP + 6}" y="60" font-size="11" fill="${THEME.dim}">${escape(fit(extras, WIDTH - MARGIN * 2 - variables.length * CHIP, 6.2))}</text>`
-    + dashboard.panels.map(panelSvg).join('')
-    + '</svg>';
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="DejaVu Sans, sans-serif">` +
+    `<rect width="100%" height="100%" fill="${THEME.page}"/>` +
+    `<text x="${MARGIN}" y="30" font-size="20" font-weight="bold" fill="${THEME.text}">${escape(dashboard.title)}</text>` +
+    chips.join('') +
+    `<text x="${MARGIN + variables.length * CHIP + 6}" y="60" font-size="11" fill="${THEME.dim}">${escape(fit(extras, WIDTH - MARGIN * 2 - variables.length * CHIP, 6.2))}</text>` +
+    dashboard.panels.map(panelSvg).join('') +
+    '</svg>'
+  );
 }
 
 const temp = await mkdtemp(path.join(os.tmpdir(), 'dashboards-'));

@@ -38,14 +38,37 @@ export { instrumentApns2 } from './providers/apns2.js';
 export type { Apns2ClientLike, Apns2NotificationLike } from './providers/apns2.js';
 export { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason } from './providers/apns-reasons.js';
 export type { ApnsReason } from './providers/apns-reasons.js';
-export { instrumentWebPush, classifyWebPushError, webPushReason, WEBPUSH_STATUS_ERRORS, AUTOPUSH_ERRNO_ERRORS } from './providers/webpush.js';
+export {
+  instrumentWebPush,
+  classifyWebPushError,
+  webPushReason,
+  WEBPUSH_STATUS_ERRORS,
+  AUTOPUSH_ERRNO_ERRORS,
+} from './providers/webpush.js';
 export type { WebPushLike, WebPushSubscriptionLike } from './providers/webpush.js';
 export { instrumentExpo, classifyExpoError, expoReason, EXPO_ERROR_TYPES } from './providers/expo.js';
 export type { ExpoLike, ExpoPushMessageLike } from './providers/expo.js';
 export { instrumentSns, classifySnsError, classifySnsCode, snsReason, SNS_ERROR_TYPES } from './providers/sns.js';
 export type { SnsClientLike, SnsCommandLike } from './providers/sns.js';
 export type { AdapterOptions } from './providers/client-view.js';
-export { generateAlertRules, toPrometheusRule, toPrometheusRuleYaml, toPrometheusRulesYaml } from './monitoring/alerts/index.js';
-export type { AlertingRule, PrometheusRuleManifest, PrometheusRuleOptions, Rule, RuleGroup } from './monitoring/alerts/index.js';
+export {
+  generateAlertRules,
+  toPrometheusRule,
+  toPrometheusRuleYaml,
+  toPrometheusRulesYaml,
+} from './monitoring/alerts/index.js';
+export type {
+  AlertingRule,
+  PrometheusRuleManifest,
+  PrometheusRuleOptions,
+  Rule,
+  RuleGroup,
+} from './monitoring/alerts/index.js';
 export { ALERT_NAMES, DEFAULT_RUNBOOK_URL_BASE, resolveMonitoringConfig } from './monitoring/config.js';
-export type { AlertName, AlertOverride, MonitoringConfig, ResolvedMonitoringConfig, Severity } from './monitoring/config.js';
+export type {
+  AlertName,
+  AlertOverride,
+  MonitoringConfig,
+  ResolvedMonitoringConfig,
+  Severity,
+} from './monitoring/config.js';

@@ -9,14 +9,19 @@ export class MissingPackageError extends Error {
 
 /** The package part of an import specifier: `@scope/name` or `name`. */
 function packageOf(specifier: string): string {
-  return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  return specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 }
 
 /** True when `error` is Node's "cannot find" for the package of `specifier` (not for something it imports itself). */
 export function isModuleNotFound(error: unknown, specifier: string): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   const message = String((error as { message?: unknown } | null)?.message ?? '');
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${packageOf(specifier)}'`);
+  return (
+    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${packageOf(specifier)}'`)
+  );
 }
 
 /** `await load()`, or a MissingPackageError saying what needs `specifier` and how to install it. */
@@ -26,6 +31,8 @@ export async function importOptional<T>(specifier: string, purpose: string, load
   } catch (error) {
     if (!isModuleNotFound(error, specifier)) throw error;
     const name = packageOf(specifier);
-    throw new MissingPackageError(`${purpose} needs the optional package ${name}, which is not installed: npm install --save-dev ${name}`);
+    throw new MissingPackageError(
+      `${purpose} needs the optional package ${name}, which is not installed: npm install --save-dev ${name}`,
+    );
   }
 }

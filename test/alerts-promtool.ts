@@ -47,7 +47,10 @@ export interface AlertExpectation {
   readonly alertname: string;
   /** Seconds from the start. */
   readonly at: number;
-  readonly alerts: ReadonlyArray<{ readonly labels: Record<string, string>; readonly annotations: Record<string, string> }>;
+  readonly alerts: ReadonlyArray<{
+    readonly labels: Record<string, string>;
+    readonly annotations: Record<string, string>;
+  }>;
 }
 
 export interface Scenario {
@@ -81,12 +84,18 @@ export interface Firing {
 /** Steady traffic: `rate` messages per second, `shares` of them failing per error type, the rest accepted. */
 export function steady(rate: number, shares: Partial<Record<ErrorType, number>> = {}): Traffic {
   const failed = Object.values(shares).reduce((sum, share) => sum + share, 0);
-  return () => ({ accepted: rate * STEP * (1 - failed), ...Object.fromEntries(Object.entries(shares).map(([type, share]) => [type, rate * STEP * share])) });
+  return () => ({
+    accepted: rate * STEP * (1 - failed),
+    ...Object.fromEntries(Object.entries(shares).map(([type, share]) => [type, rate * STEP * share])),
+  });
 }
 
 /** Traffic in phases: each `[from, traffic]` applies to the scrape intervals that end after `from` seconds. */
 export function phases(...parts: ReadonlyArray<readonly [from: number, traffic: Traffic]>): Traffic {
-  return (t) => [...parts].reverse().find(([from]) => t > from)?.[1](t) ?? {};
+  return (t) =>
+    [...parts]
+      .reverse()
+      .find(([from]) => t > from)?.[1](t) ?? {};
 }
 
 const INSTANCE = 'sender-0:9464';
@@ -95,7 +104,11 @@ const INSTANCE = 'sender-0:9464';
  * Cumulative integer counters: fractions carry over so the totals are exact, and integers keep promtool's expansion
  * exact. A restart drops the count (and its carried fraction) back to what the new process counted since.
  */
-function countersOf(steps: number, perStep: (t: number) => number, restarted: (t: number) => boolean = () => false): number[] {
+function countersOf(
+  steps: number,
+  perStep: (t: number) => number,
+  restarted: (t: number) => boolean = () => false,
+): number[] {
   const values = [0];
   let exact = 0;
   for (let i = 1; i <= steps; i++) {
@@ -127,7 +140,12 @@ function encode(values: readonly Sample[]): string {
     const next = values[i + 1];
     const delta = next === undefined ? 0 : next - start;
     let n = 0;
-    while (i + n + 1 < values.length && values[i + n + 1] !== undefined && (values[i + n + 1] as number) - (values[i + n] as number) === delta) n++;
+    while (
+      i + n + 1 < values.length &&
+      values[i + n + 1] !== undefined &&
+      (values[i + n + 1] as number) - (values[i + n] as number) === delta
+    )
+      n++;
     parts.push(n === 0 ? `${start}` : `${start}${delta < 0 ? '-' : '+'}${Math.abs(delta)}x${n}`);
     i += n + 1;
   }
@@ -135,10 +153,28 @@ function encode(values: readonly Sample[]): string {
 }
 
 function series(labels: Record<string, string>, name: string): string {
-  return `${name}{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}}`;
+  return `${name}{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')}}`;
 }
 
-const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.075', '0.1', '0.25', '0.5', '0.75', '1', '2.5', '5', '7.5', '10', '+Inf'];
+const BUCKETS = [
+  '0.005',
+  '0.01',
+  '0.025',
+  '0.05',
+  '0.075',
+  '0.1',
+  '0.25',
+  '0.5',
+  '0.75',
+  '1',
+  '2.5',
+  '5',
+  '7.5',
+  '10',
+  '+Inf',
+];
 
 function inputSeries(scenario: Scenario): YamlValue[] {
   const steps = scenario.duration / STEP;
@@ -148,23 +184,33 @@ function inputSeries(scenario: Scenario): YamlValue[] {
   const out: YamlValue[] = [
     { series: series(target, 'up'), values: encode(up) },
     // The scrape that fails (0) or the target that vanished stores no push_telemetry_info.
-    { series: series({ ...target, version: '0.1.0' }, 'push_telemetry_info'), values: encode(up.map((v, i) => (v === 1 && (scenario.instrumented ?? (() => true))(times[i] as number) ? 1 : undefined))) },
+    {
+      series: series({ ...target, version: '0.1.0' }, 'push_telemetry_info'),
+      values: encode(
+        up.map((v, i) => (v === 1 && (scenario.instrumented ?? (() => true))(times[i] as number) ? 1 : undefined)),
+      ),
+    },
   ];
   for (const sender of scenario.senders) {
     const labels = { ...target, provider: sender.provider, ...(sender.app !== undefined && { app: sender.app }) };
     const wrapped = sender.wrapped ?? (() => true);
-    const scraped = (values: number[]) => encode(values.map((v, i) => (up[i] === 1 && wrapped(times[i] as number) ? v : undefined)));
+    const scraped = (values: number[]) =>
+      encode(values.map((v, i) => (up[i] === 1 && wrapped(times[i] as number) ? v : undefined)));
     // Nothing is counted while the sender is not wrapped.
-    const counters = (perStep: (t: number) => number) => countersOf(steps, (t) => (wrapped(t) ? perStep(t) : 0), scenario.restarted);
-    if (sender.inFlight !== undefined) out.push({ series: series(labels, 'push_requests_in_flight'), values: scraped(times.map(sender.inFlight)) });
+    const counters = (perStep: (t: number) => number) =>
+      countersOf(steps, (t) => (wrapped(t) ? perStep(t) : 0), scenario.restarted);
+    if (sender.inFlight !== undefined)
+      out.push({ series: series(labels, 'push_requests_in_flight'), values: scraped(times.map(sender.inFlight)) });
     for (const outcome of ['accepted', ...ERROR_TYPES] as const) {
       const values = counters((t) => sender.messages(t)[outcome] ?? 0);
       // Series that stay at 0 change no ratio; leaving them out keeps promtool's 1d and 3d ranges cheap.
       if (outcome !== 'accepted' && values.at(-1) === 0) continue;
-      const outcomeLabels: Record<string, string> = outcome === 'accepted' ? { outcome } : { outcome: 'failed', error_type: outcome };
+      const outcomeLabels: Record<string, string> =
+        outcome === 'accepted' ? { outcome } : { outcome: 'failed', error_type: outcome };
       out.push({ series: series({ ...labels, ...outcomeLabels }, 'push_messages_total'), values: scraped(values) });
     }
-    if (sender.held !== undefined) out.push({ series: series(labels, 'push_invalid_tokens_held_total'), values: scraped(counters(sender.held)) });
+    if (sender.held !== undefined)
+      out.push({ series: series(labels, 'push_invalid_tokens_held_total'), values: scraped(counters(sender.held)) });
     if (sender.calls === undefined) continue;
     const { calls } = sender;
     const total = counters((t) => calls(t).calls);
@@ -173,7 +219,10 @@ function inputSeries(scenario: Scenario): YamlValue[] {
     for (const le of BUCKETS) {
       // Fast calls land in (0.1, 0.25]; slow ones in (2.5, 5].
       const values = total.map((n, i) => (Number(le) < 0.25 ? 0 : Number(le) < 5 ? n - (slow[i] as number) : n));
-      out.push({ series: series({ ...histogram, le }, 'push_request_duration_seconds_bucket'), values: scraped(values) });
+      out.push({
+        series: series({ ...histogram, le }, 'push_request_duration_seconds_bucket'),
+        values: scraped(values),
+      });
     }
     out.push({ series: series(histogram, 'push_request_duration_seconds_count'), values: scraped(total) });
   }
@@ -241,21 +290,33 @@ export async function runScenario(dir: string, rulesFile: string, scenario: Scen
   const file = path.join(dir, `${scenario.name.replace(/\W+/g, '-')}.test.yaml`);
   await writeFile(file, testFile(rulesFile, scenario));
   const run = await new Promise<{ status: number | null; output: string }>((resolve) => {
-    execFile(promtool, ['test', 'rules', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 }, (error, stdout, stderr) =>
-      resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : null, output: `${stdout}${stderr}` }),
+    execFile(
+      promtool,
+      ['test', 'rules', file],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: 300_000 },
+      (error, stdout, stderr) =>
+        resolve({
+          status: error === null ? 0 : typeof error.code === 'number' ? error.code : null,
+          output: `${stdout}${stderr}`,
+        }),
     );
   });
   const { output } = run;
   // The probe passes only when nothing ever fired.
   if (run.status === 0) return { firing: [], output };
   // Every other FAILED entry is a real failure: alert_rule_test entries start with "alertname:", expression tests with "expr:".
-  const failures = output.split('\n').filter((line) => /^\s+(alertname:|expr:)/.test(line) && !line.includes('label_replace(min_over_time'));
+  const failures = output
+    .split('\n')
+    .filter((line) => /^\s+(alertname:|expr:)/.test(line) && !line.includes('label_replace(min_over_time'));
   const got = output.split('\n').find((line) => line.trim().startsWith('got:') && line.includes('probe='));
-  if (run.status === null || failures.length > 0 || got === undefined) throw new Error(`promtool test rules ${file} (scenario "${scenario.name}"):\n${output.slice(0, 20_000)}`);
+  if (run.status === null || failures.length > 0 || got === undefined)
+    throw new Error(`promtool test rules ${file} (scenario "${scenario.name}"):\n${output.slice(0, 20_000)}`);
   return { firing: parseProbe(got.trim().replace(/^got: /, '')), output };
 }
 
 /** Firings of one alert, optionally narrowed by labels. */
 export function firings(result: ScenarioResult, alertname: string, labels: Record<string, string> = {}): Firing[] {
-  return result.firing.filter((f) => f.alertname === alertname && Object.entries(labels).every(([k, v]) => f.labels[k] === v));
+  return result.firing.filter(
+    (f) => f.alertname === alertname && Object.entries(labels).every(([k, v]) => f.labels[k] === v),
+  );
 }

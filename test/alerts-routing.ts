@@ -32,8 +32,15 @@ export function readExample(): ExampleConfig {
 export function testRouting(webhookBase?: string): string {
   const config = readExample();
   const receivers = config.receivers.map(({ name }) =>
-    webhookBase === undefined ? { name } : { name, webhook_configs: [{ url: `${webhookBase}/${encodeURIComponent(name)}`, send_resolved: true }] },
+    webhookBase === undefined
+      ? { name }
+      : { name, webhook_configs: [{ url: `${webhookBase}/${encodeURIComponent(name)}`, send_resolved: true }] },
   );
-  const fast = (route: Route): Route => ({ ...route, group_wait: '1s', group_interval: '1s', ...(route.routes && { routes: route.routes.map(fast) }) });
+  const fast = (route: Route): Route => ({
+    ...route,
+    group_wait: '1s',
+    group_interval: '1s',
+    ...(route.routes && { routes: route.routes.map(fast) }),
+  });
   return stringify({ ...config, route: fast(config.route), receivers });
 }

@@ -11,8 +11,16 @@ import { EXAMPLE, readExample, testRouting } from './alerts-routing.js';
 const file = fileURLToPath(EXAMPLE);
 
 function routesTest(labels: Record<string, string>): string[] {
-  const args = ['config', 'routes', 'test', `--config.file=${file}`, ...Object.entries(labels).map(([k, v]) => `${k}=${v}`)];
-  return execFileSync(requireBinary('amtool'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split(',');
+  const args = [
+    'config',
+    'routes',
+    'test',
+    `--config.file=${file}`,
+    ...Object.entries(labels).map(([k, v]) => `${k}=${v}`),
+  ];
+  return execFileSync(requireBinary('amtool'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    .trim()
+    .split(',');
 }
 
 describe('alerts/alertmanager.example.yml', () => {
@@ -33,31 +41,68 @@ describe('alerts/alertmanager.example.yml', () => {
   });
 
   it('routes critical to the pager (PagerDuty and webhook), warning to tickets, info nowhere (amtool config routes test)', () => {
-    assert.deepEqual(routesTest({ severity: 'critical', alertname: 'PushProviderOutage', provider: 'fcm' }), ['oncall-pagerduty', 'oncall-webhook']);
+    assert.deepEqual(routesTest({ severity: 'critical', alertname: 'PushProviderOutage', provider: 'fcm' }), [
+      'oncall-pagerduty',
+      'oncall-webhook',
+    ]);
     // The silent failures count no error: they page like an outage.
     for (const alertname of ['PushProviderHung', 'PushSendingStalled']) {
-      assert.deepEqual(routesTest({ severity: 'critical', alertname, job: 'push-sender', provider: 'fcm', app: 'com.example.app' }), ['oncall-pagerduty', 'oncall-webhook'], alertname);
+      assert.deepEqual(
+        routesTest({ severity: 'critical', alertname, job: 'push-sender', provider: 'fcm', app: 'com.example.app' }),
+        ['oncall-pagerduty', 'oncall-webhook'],
+        alertname,
+      );
     }
-    assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushRateLimited', provider: 'fcm' }), ['push-tickets']);
+    assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushRateLimited', provider: 'fcm' }), [
+      'push-tickets',
+    ]);
     // Held invalid-token verdicts wait for a person to release or discard them: a ticket, never the pager.
-    assert.deepEqual(routesTest({ severity: 'warning', alertname: 'PushInvalidTokensHeld', job: 'push-sender', provider: 'apns', app: 'com.example.app' }), ['push-tickets']);
+    assert.deepEqual(
+      routesTest({
+        severity: 'warning',
+        alertname: 'PushInvalidTokensHeld',
+        job: 'push-sender',
+        provider: 'apns',
+        app: 'com.example.app',
+      }),
+      ['push-tickets'],
+    );
     assert.deepEqual(routesTest({ severity: 'info', alertname: 'PushLatencyHigh' }), ['blackhole']);
-    assert.deepEqual(routesTest({ alertname: 'SomethingElse' }), ['push-tickets'], 'no severity: a ticket, not silence');
+    assert.deepEqual(
+      routesTest({ alertname: 'SomethingElse' }),
+      ['push-tickets'],
+      'no severity: a ticket, not silence',
+    );
   });
 
   it('routes every shipped alert by its severity', () => {
-    const expected = { critical: ['oncall-pagerduty', 'oncall-webhook'], warning: ['push-tickets'], info: ['blackhole'] };
-    const alerts = generateAlertRules().flatMap((group) => group.rules).filter((rule): rule is AlertingRule => 'alert' in rule);
+    const expected = {
+      critical: ['oncall-pagerduty', 'oncall-webhook'],
+      warning: ['push-tickets'],
+      info: ['blackhole'],
+    };
+    const alerts = generateAlertRules()
+      .flatMap((group) => group.rules)
+      .filter((rule): rule is AlertingRule => 'alert' in rule);
     for (const rule of alerts) {
       const severity = rule.labels.severity as keyof typeof expected;
-      assert.deepEqual(routesTest({ ...rule.labels, alertname: rule.alert, provider: 'fcm' }), expected[severity], `${rule.alert} ${JSON.stringify(rule.labels)}`);
+      assert.deepEqual(
+        routesTest({ ...rule.labels, alertname: rule.alert, provider: 'fcm' }),
+        expected[severity],
+        `${rule.alert} ${JSON.stringify(rule.labels)}`,
+      );
     }
   });
 
   it('inhibits in a real Alertmanager: outage over its provider symptoms, sender-down over its job, fast burn tiers over slow ones, a hang over its stall', async (t) => {
     const alertmanager = await startAlertmanager(testRouting());
     t.after(() => alertmanager.close());
-    const alert = (alertname: string, labels: Record<string, string>) => ({ alertname, job: 'push-sender', severity: 'warning', ...labels });
+    const alert = (alertname: string, labels: Record<string, string>) => ({
+      alertname,
+      job: 'push-sender',
+      severity: 'warning',
+      ...labels,
+    });
     const sent = {
       outage: alert('PushProviderOutage', { provider: 'fcm', app: 'a', severity: 'critical' }),
       fcmErrors: alert('PushProviderErrorRateHigh', { provider: 'fcm', app: 'a' }),
@@ -81,7 +126,17 @@ describe('alerts/alertmanager.example.yml', () => {
       apnsOtherAppStalled: alert('PushSendingStalled', { provider: 'apns', app: 'b', severity: 'critical' }),
       batchHung: alert('PushProviderHung', { job: 'batch-sender', provider: 'expo', severity: 'critical' }),
     };
-    const suppressed = new Set(['fcmErrors', 'fcmLatency', 'fcmBurn', 'burn6h', 'burn1d', 'burn3d', 'batchRateLimited', 'apnsStalled', 'batchHung']);
+    const suppressed = new Set([
+      'fcmErrors',
+      'fcmLatency',
+      'fcmBurn',
+      'burn6h',
+      'burn1d',
+      'burn3d',
+      'batchRateLimited',
+      'apnsStalled',
+      'batchHung',
+    ]);
     const response = await fetch(`${alertmanager.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -92,10 +147,16 @@ describe('alerts/alertmanager.example.yml', () => {
     type Listed = { labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } };
     const wanted = Object.entries(sent).map(([key]) => `${key}=${suppressed.has(key) ? 'suppressed' : 'active'}`);
     let seen: string[] = [];
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    for (
+      const deadline = Date.now() + 15_000;
+      Date.now() < deadline;
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    ) {
       const listed = (await (await fetch(`${alertmanager.url}/api/v2/alerts`)).json()) as Listed[];
       const state = (labels: Record<string, string>) =>
-        listed.find((a) => JSON.stringify(Object.entries(a.labels).sort()) === JSON.stringify(Object.entries(labels).sort()))?.status.state ?? 'missing';
+        listed.find(
+          (a) => JSON.stringify(Object.entries(a.labels).sort()) === JSON.stringify(Object.entries(labels).sort()),
+        )?.status.state ?? 'missing';
       seen = Object.entries(sent).map(([key, labels]) => `${key}=${state(labels)}`);
       if (JSON.stringify(seen) === JSON.stringify(wanted)) break;
     }

@@ -45,7 +45,11 @@ interface Notification {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function until<T>(what: string, deadlineMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  deadlineMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
     const found = await probe();
@@ -124,7 +128,10 @@ async function startPipeline(t: TestContext, options: PipelineOptions): Promise<
   const started: Array<() => unknown> = [];
   t.after(async () => {
     const errors: unknown[] = [];
-    for (const stop of started.reverse()) await Promise.resolve().then(stop).catch((error: unknown) => errors.push(error));
+    for (const stop of started.reverse())
+      await Promise.resolve()
+        .then(stop)
+        .catch((error: unknown) => errors.push(error));
     if (errors.length > 0) throw errors[0];
   });
   const simulator = await startSimulator({ providers: ['webpush'] });
@@ -143,15 +150,21 @@ async function startPipeline(t: TestContext, options: PipelineOptions): Promise<
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
-      notifications.push({ receiver: decodeURIComponent((req.url ?? '').slice(1)), body: JSON.parse(body) as Notification['body'] });
+      notifications.push({
+        receiver: decodeURIComponent((req.url ?? '').slice(1)),
+        body: JSON.parse(body) as Notification['body'],
+      });
       res.end();
     });
   });
   await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
-  started.push(() => new Promise<void>((resolve) => {
-    webhook.close(() => resolve());
-    webhook.closeAllConnections();
-  }));
+  started.push(
+    () =>
+      new Promise<void>((resolve) => {
+        webhook.close(() => resolve());
+        webhook.closeAllConnections();
+      }),
+  );
   const webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}`;
 
   const alertmanager = await startAlertmanager(testRouting(webhookUrl));
@@ -160,12 +173,18 @@ async function startPipeline(t: TestContext, options: PipelineOptions): Promise<
   // Never below two scrapes: a rate needs two samples.
   const minWindowMs = options.interval === '1s' ? 1_000 : 500;
   const yaml = scaleWindows(toPrometheusRulesYaml(rules), options.scale, minWindowMs);
-  const prometheus = await startPrometheus({ targets: [new URL(metrics.url).host], rules: [yaml], alertmanager: alertmanager.url, interval: options.interval });
+  const prometheus = await startPrometheus({
+    targets: [new URL(metrics.url).host],
+    rules: [yaml],
+    alertmanager: alertmanager.url,
+    interval: options.interval,
+  });
   started.push(() => prometheus.close());
   return { fake, sender, prometheus, notifications };
 }
 
-const alertIn = (n: Notification, name: string, status: string) => n.body.alerts.find((a) => a.labels.alertname === name && a.status === status);
+const alertIn = (n: Notification, name: string, status: string) =>
+  n.body.alerts.find((a) => a.labels.alertname === name && a.status === status);
 
 /** The page: delivered to both critical receivers (PagerDuty and the on-call webhook) as firing. */
 async function page(pipeline: Pipeline, name: string, deadlineMs: number): Promise<Alert> {
@@ -173,26 +192,49 @@ async function page(pipeline: Pipeline, name: string, deadlineMs: number): Promi
     const pages = pipeline.notifications.filter((n) => alertIn(n, name, 'firing') !== undefined);
     return new Set(pages.map((n) => n.receiver)).size >= 2 ? pages : undefined;
   });
-  assert.deepEqual([...new Set(paged.map((n) => n.receiver))].sort(), ['oncall-pagerduty', 'oncall-webhook'], 'critical goes to PagerDuty and the on-call webhook');
+  assert.deepEqual(
+    [...new Set(paged.map((n) => n.receiver))].sort(),
+    ['oncall-pagerduty', 'oncall-webhook'],
+    'critical goes to PagerDuty and the on-call webhook',
+  );
   return alertIn(paged[0] as Notification, name, 'firing') as Alert;
 }
 
 async function resolved(pipeline: Pipeline, name: string, deadlineMs: number): Promise<void> {
-  await until(`${name} resolved`, deadlineMs, () => pipeline.notifications.find((n) => n.receiver === 'oncall-webhook' && alertIn(n, name, 'resolved') !== undefined));
+  await until(`${name} resolved`, deadlineMs, () =>
+    pipeline.notifications.find((n) => n.receiver === 'oncall-webhook' && alertIn(n, name, 'resolved') !== undefined),
+  );
 }
 
 /** Alert names that reached a receiver as firing. */
-const pagedNames = (pipeline: Pipeline) => new Set(pipeline.notifications.flatMap((n) => n.body.alerts.filter((a) => a.status === 'firing').map((a) => a.labels.alertname)));
+const pagedNames = (pipeline: Pipeline) =>
+  new Set(
+    pipeline.notifications.flatMap((n) =>
+      n.body.alerts.filter((a) => a.status === 'firing').map((a) => a.labels.alertname),
+    ),
+  );
 
 async function healthyFirst(pipeline: Pipeline): Promise<void> {
   // Healthy traffic first: the recorded rate exists, and nothing fires.
-  await until('recorded traffic', 20_000, async () => ((await pipeline.prometheus.query('push:messages:rate2m{provider="webpush"} > 0')).length > 0 ? true : undefined));
-  assert.deepEqual((await pipeline.prometheus.alerts()).filter((a) => a.state === 'firing'), []);
+  await until('recorded traffic', 20_000, async () =>
+    (await pipeline.prometheus.query('push:messages:rate2m{provider="webpush"} > 0')).length > 0 ? true : undefined,
+  );
+  assert.deepEqual(
+    (await pipeline.prometheus.alerts()).filter((a) => a.state === 'firing'),
+    [],
+  );
 }
 
 describe('end to end: provider and sender failures → Prometheus → Alertmanager → webhook', () => {
-  it('an outage pages PushProviderOutage with its labels and annotations, then resolves it', { timeout: 90_000 }, async (t) => {
-    const pipeline = await startPipeline(t, { alerts: { PushProviderOutage: { for: '5s' } }, sender: { timeoutMs: 2_000 }, scale: 12, interval: '1s' });
+  it('an outage pages PushProviderOutage with its labels and annotations, then resolves it', {
+    timeout: 90_000,
+  }, async (t) => {
+    const pipeline = await startPipeline(t, {
+      alerts: { PushProviderOutage: { for: '5s' } },
+      sender: { timeoutMs: 2_000 },
+      scale: 12,
+      interval: '1s',
+    });
     const { fake } = pipeline;
     await healthyFirst(pipeline);
 
@@ -203,7 +245,10 @@ describe('end to end: provider and sender failures → Prometheus → Alertmanag
     assert.deepEqual(alert.labels, { alertname: 'PushProviderOutage', ...BASE_LABELS });
     assert.equal(alert.annotations.summary, 'Push provider webpush is failing most messages.');
     assert.equal(alert.annotations.runbook_url, `${DEFAULT_RUNBOOK_URL_BASE}push-provider-outage.md`);
-    const description = /^(\d+(?:\.\d+)?)% of the messages webpush \(com\.example\.web\) from push-sender sends are failing: above 50% with provider_unavailable/.exec(alert.annotations.description ?? '');
+    const description =
+      /^(\d+(?:\.\d+)?)% of the messages webpush \(com\.example\.web\) from push-sender sends are failing: above 50% with provider_unavailable/.exec(
+        alert.annotations.description ?? '',
+      );
     assert.ok(description, alert.annotations.description);
     assert.ok(Number(description[1]) > 50, `the value in the description: ${description[1]}%`);
 
@@ -211,13 +256,22 @@ describe('end to end: provider and sender failures → Prometheus → Alertmanag
     fake.faults.set({});
     await resolved(pipeline, 'PushProviderOutage', 30_000);
     const resolvedAfter = (Date.now() - clearedAt) / 1000;
-    t.diagnostic(`paged ${pagedAfter.toFixed(1)} s after the fault, resolved ${resolvedAfter.toFixed(1)} s after it was cleared`);
+    t.diagnostic(
+      `paged ${pagedAfter.toFixed(1)} s after the fault, resolved ${resolvedAfter.toFixed(1)} s after it was cleared`,
+    );
     assert.ok(fake.stats.refused > 0 && fake.stats.accepted > 0);
   });
 
-  it('a hang (calls in flight, none completing, no error) pages PushProviderHung, then resolves it', { timeout: 90_000 }, async (t) => {
+  it('a hang (calls in flight, none completing, no error) pages PushProviderHung, then resolves it', {
+    timeout: 90_000,
+  }, async (t) => {
     // No client timeout: with one, every hung call would end as a timeout, and that is an outage, not a hang.
-    const pipeline = await startPipeline(t, { alerts: { PushProviderHung: { for: '5s' } }, sender: { timeoutMs: undefined }, scale: 12, interval: '1s' });
+    const pipeline = await startPipeline(t, {
+      alerts: { PushProviderHung: { for: '5s' } },
+      sender: { timeoutMs: undefined },
+      scale: 12,
+      interval: '1s',
+    });
     const { fake, sender } = pipeline;
     await healthyFirst(pipeline);
 
@@ -240,17 +294,28 @@ describe('end to end: provider and sender failures → Prometheus → Alertmanag
     fake.faults.set({});
     fake.faults.dropHanging();
     await resolved(pipeline, 'PushProviderHung', 30_000);
-    t.diagnostic(`paged ${pagedAfter.toFixed(1)} s after the hang began, resolved ${((Date.now() - clearedAt) / 1000).toFixed(1)} s after it ended`);
+    t.diagnostic(
+      `paged ${pagedAfter.toFixed(1)} s after the hang began, resolved ${((Date.now() - clearedAt) / 1000).toFixed(1)} s after it ended`,
+    );
     assert.deepEqual([...pagedNames(pipeline)], ['PushProviderHung']);
   });
 
-  it('a stall (steady traffic stops, the sender up, nothing failing) pages PushSendingStalled, then resolves it', { timeout: 120_000 }, async (t) => {
-    const pipeline = await startPipeline(t, { alerts: { PushSendingStalled: { for: '1s' } }, sender: { timeoutMs: 2_000 }, scale: 240, interval: '250ms' });
+  it('a stall (steady traffic stops, the sender up, nothing failing) pages PushSendingStalled, then resolves it', {
+    timeout: 120_000,
+  }, async (t) => {
+    const pipeline = await startPipeline(t, {
+      alerts: { PushSendingStalled: { for: '1s' } },
+      sender: { timeoutMs: 2_000 },
+      scale: 240,
+      interval: '250ms',
+    });
     const { sender, prometheus } = pipeline;
     await healthyFirst(pipeline);
 
     // Steady means every 5m rate of the last 3h (here 1.25 s and 45 s) at the floor, with history reaching back that far.
-    await until('steady traffic on record', 70_000, async () => ((await prometheus.query(`${RECORDED.steadyRate}{provider="webpush"}`)).length > 0 ? true : undefined));
+    await until('steady traffic on record', 70_000, async () =>
+      (await prometheus.query(`${RECORDED.steadyRate}{provider="webpush"}`)).length > 0 ? true : undefined,
+    );
     const stallAt = Date.now();
     sender.paused = true;
     const alert = await page(pipeline, 'PushSendingStalled', 30_000);
@@ -258,12 +323,18 @@ describe('end to end: provider and sender failures → Prometheus → Alertmanag
     assert.deepEqual(alert.labels, { alertname: 'PushSendingStalled', ...BASE_LABELS });
     assert.match(alert.annotations.summary ?? '', /webpush/);
     assert.equal(alert.annotations.runbook_url, `${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`);
-    assert.equal((await prometheus.query('up{job="push-sender"} == 1')).length, 1, 'the sender is up and scraped all along');
+    assert.equal(
+      (await prometheus.query('up{job="push-sender"} == 1')).length,
+      1,
+      'the sender is up and scraped all along',
+    );
     assert.deepEqual([...pagedNames(pipeline)], ['PushSendingStalled'], 'a stall fails nothing: no other alert');
 
     const resumedAt = Date.now();
     sender.paused = false;
     await resolved(pipeline, 'PushSendingStalled', 30_000);
-    t.diagnostic(`paged ${pagedAfter.toFixed(1)} s after the sender stopped, resolved ${((Date.now() - resumedAt) / 1000).toFixed(1)} s after it resumed`);
+    t.diagnostic(
+      `paged ${pagedAfter.toFixed(1)} s after the sender stopped, resolved ${((Date.now() - resumedAt) / 1000).toFixed(1)} s after it resumed`,
+    );
   });
 });

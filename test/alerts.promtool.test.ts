@@ -6,7 +6,19 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateAlertRules, toPrometheusRulesYaml } from '../src/monitoring/alerts/index.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../src/monitoring/config.js';
-import { firings, JOB, phases, runScenario, STEP, steady, type Firing, type Scenario, type ScenarioResult, type SenderSpec, type Traffic } from './alerts-promtool.js';
+import {
+  firings,
+  JOB,
+  phases,
+  runScenario,
+  STEP,
+  steady,
+  type Firing,
+  type Scenario,
+  type ScenarioResult,
+  type SenderSpec,
+  type Traffic,
+} from './alerts-promtool.js';
 import { requireBinary } from './prometheus.js';
 
 /**
@@ -36,7 +48,9 @@ const healthy = (rate: number) => steady(rate);
 /** One message every 15 s: the deepest night lull that must stay quiet, and still steady traffic. */
 const LULL = 1 / 15;
 
-const perSecond = (rate: (t: number) => number): Traffic => (t) => ({ accepted: rate(t) * STEP });
+const perSecond =
+  (rate: (t: number) => number): Traffic =>
+  (t) => ({ accepted: rate(t) * STEP });
 
 /** Linear from `a` at `from` to `b` at `to`. */
 function ramp(t: number, from: number, to: number, a: number, b: number): number {
@@ -75,7 +89,14 @@ interface Caller {
 
 function caller({ provider, app, rate, inFlight, hung = () => false, wrapped }: Caller): SenderSpec {
   const live = (t: number) => (hung(t) ? 0 : rate(t));
-  return { provider, app, messages: perSecond(live), calls: (t) => ({ calls: live(t) * STEP, slow: 0 }), inFlight, ...(wrapped !== undefined && { wrapped }) };
+  return {
+    provider,
+    app,
+    messages: perSecond(live),
+    calls: (t) => ({ calls: live(t) * STEP, slow: 0 }),
+    inFlight,
+    ...(wrapped !== undefined && { wrapped }),
+  };
 }
 
 const SCENARIOS: readonly Scenario[] = [
@@ -83,7 +104,11 @@ const SCENARIOS: readonly Scenario[] = [
     name: 'total outage of one provider',
     duration: 60 * M,
     senders: [
-      { provider: 'fcm', app: 'com.example.app', messages: phases([0, healthy(10)], [20 * M, steady(10, { provider_unavailable: 1 })], [35 * M, healthy(10)]) },
+      {
+        provider: 'fcm',
+        app: 'com.example.app',
+        messages: phases([0, healthy(10)], [20 * M, steady(10, { provider_unavailable: 1 })], [35 * M, healthy(10)]),
+      },
       { provider: 'apns', app: 'com.example.app', messages: healthy(5) },
     ],
     expect: [
@@ -109,7 +134,12 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'nothing accepted, errors unclassified',
     duration: 40 * M,
-    senders: [{ provider: 'webpush', messages: phases([0, healthy(4)], [10 * M, steady(4, { unknown: 1 })], [25 * M, healthy(4)]) }],
+    senders: [
+      {
+        provider: 'webpush',
+        messages: phases([0, healthy(4)], [10 * M, steady(4, { unknown: 1 })], [25 * M, healthy(4)]),
+      },
+    ],
     expect: [
       {
         alertname: 'PushProviderOutage',
@@ -131,7 +161,13 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'credentials rejected on every send',
     duration: 40 * M,
-    senders: [{ provider: 'apns', app: 'com.example.app', messages: phases([0, healthy(5)], [10 * M, steady(5, { auth: 1 })], [25 * M, healthy(5)]) }],
+    senders: [
+      {
+        provider: 'apns',
+        app: 'com.example.app',
+        messages: phases([0, healthy(5)], [10 * M, steady(5, { auth: 1 })], [25 * M, healthy(5)]),
+      },
+    ],
     expect: [
       {
         alertname: 'PushCredentialsRejected',
@@ -158,7 +194,13 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: '10% provider errors',
     duration: 60 * M,
-    senders: [{ provider: 'fcm', app: 'com.example.app', messages: phases([0, healthy(20)], [10 * M, steady(20, { provider_unavailable: 0.05, timeout: 0.05 })]) }],
+    senders: [
+      {
+        provider: 'fcm',
+        app: 'com.example.app',
+        messages: phases([0, healthy(20)], [10 * M, steady(20, { provider_unavailable: 0.05, timeout: 0.05 })]),
+      },
+    ],
     expect: [
       {
         alertname: 'PushProviderErrorRateHigh',
@@ -198,7 +240,14 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'one message every 5 minutes with an occasional failure',
     duration: 6 * H,
-    senders: [{ provider: 'webpush', messages: trickle(5 * M, (n) => (n % 6 === 0 ? 'provider_unavailable' : n === 25 ? 'auth' : n === 40 ? 'payload_invalid' : undefined)) }],
+    senders: [
+      {
+        provider: 'webpush',
+        messages: trickle(5 * M, (n) =>
+          n % 6 === 0 ? 'provider_unavailable' : n === 25 ? 'auth' : n === 40 ? 'payload_invalid' : undefined,
+        ),
+      },
+    ],
   },
   {
     name: 'sender process gone',
@@ -236,7 +285,8 @@ const SCENARIOS: readonly Scenario[] = [
             labels: { severity: 'critical', job: JOB },
             annotations: {
               summary: 'A push sender is down or no longer instrumented.',
-              description: 'No target of job push-sender is left to scrape. Nothing shows whether notifications are going out.',
+              description:
+                'No target of job push-sender is left to scrape. Nothing shows whether notifications are going out.',
               runbook_url: runbook('push-sender-down'),
             },
           },
@@ -270,7 +320,15 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'payloads rejected after a deploy',
     duration: 40 * M,
-    senders: [{ provider: 'fcm', messages: phases([0, steady(40, { payload_too_large: 0.005 })], [10 * M, steady(40, { payload_too_large: 0.005, payload_invalid: 0.05 })]) }],
+    senders: [
+      {
+        provider: 'fcm',
+        messages: phases(
+          [0, steady(40, { payload_too_large: 0.005 })],
+          [10 * M, steady(40, { payload_too_large: 0.005, payload_invalid: 0.05 })],
+        ),
+      },
+    ],
     expect: [
       {
         alertname: 'PushPayloadRejected',
@@ -314,7 +372,16 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'invalid token surge',
     duration: 3 * H,
-    senders: [{ provider: 'apns', app: 'com.example.app', messages: phases([0, steady(20, { unregistered: 0.05 })], [2 * H, steady(20, { unregistered: 0.05, invalid_token: 0.4 })]) }],
+    senders: [
+      {
+        provider: 'apns',
+        app: 'com.example.app',
+        messages: phases(
+          [0, steady(20, { unregistered: 0.05 })],
+          [2 * H, steady(20, { unregistered: 0.05, invalid_token: 0.4 })],
+        ),
+      },
+    ],
     expect: [
       {
         alertname: 'PushInvalidTokenSurge',
@@ -341,7 +408,11 @@ const SCENARIOS: readonly Scenario[] = [
         provider: 'apns',
         app: 'com.example.app',
         // The wrong APNs environment from 10 to 20 minutes: 90% BadDeviceToken, which the surge guard holds (with the churn of those calls).
-        messages: phases([0, steady(20, { unregistered: 0.02 })], [10 * M, steady(20, { unregistered: 0.02, invalid_token: 0.9 })], [20 * M, steady(20, { unregistered: 0.02 })]),
+        messages: phases(
+          [0, steady(20, { unregistered: 0.02 })],
+          [10 * M, steady(20, { unregistered: 0.02, invalid_token: 0.9 })],
+          [20 * M, steady(20, { unregistered: 0.02 })],
+        ),
         held: (t) => (t > 10 * M && t <= 20 * M ? 20 * STEP * 0.92 : 0),
       },
       // 30% stale tokens every minute of the hour, never a mass verdict: the counter stays flat at 0.
@@ -394,7 +465,9 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'provider latency',
     duration: 40 * M,
-    senders: [{ provider: 'fcm', messages: healthy(20), calls: (t) => ({ calls: 20 * STEP, slow: t > 10 * M ? 0.05 : 0.005 }) }],
+    senders: [
+      { provider: 'fcm', messages: healthy(20), calls: (t) => ({ calls: 20 * STEP, slow: t > 10 * M ? 0.05 : 0.005 }) },
+    ],
     expect: [
       {
         alertname: 'PushLatencyHigh',
@@ -482,11 +555,21 @@ const SCENARIOS: readonly Scenario[] = [
       { provider: 'fcm', app: 'com.example.lull-stops', messages: perSecond((t) => (t > 8 * H ? 0 : dayAndNight(t))) },
       // Thins out to a message every 4 minutes for the hour from 5 h, then none from 6 h to 8 h: the steady traffic
       // ended an hour before the silence began, so the silence is the night's, and quiet.
-      { provider: 'apns', app: 'com.example.thins-out', messages: perSecond((t) => (t <= 5 * H || t > 8 * H ? 10 : t <= 6 * H && t % (4 * M) === 0 ? 1 / STEP : 0)) },
+      {
+        provider: 'apns',
+        app: 'com.example.thins-out',
+        messages: perSecond((t) => (t <= 5 * H || t > 8 * H ? 10 : t <= 6 * H && t % (4 * M) === 0 ? 1 / STEP : 0)),
+      },
       // A slow provider in the lull: every scrape sees the one call in flight, and each completes: quiet.
       caller({ provider: 'expo', app: 'com.example.slow', rate: dayAndNight, inFlight: () => 1 }),
       // The lull's one call hangs at 8 h and stays in flight: a page within 10 minutes.
-      caller({ provider: 'webpush', app: 'com.example.lull-hang', rate: dayAndNight, inFlight: (t) => (t > 8 * H ? 1 : 0), hung: (t) => t > 8 * H }),
+      caller({
+        provider: 'webpush',
+        app: 'com.example.lull-hang',
+        rate: dayAndNight,
+        inFlight: (t) => (t > 8 * H ? 1 : 0),
+        hung: (t) => t > 8 * H,
+      }),
     ],
   },
   {
@@ -494,9 +577,18 @@ const SCENARIOS: readonly Scenario[] = [
     duration: 14 * H,
     senders: [
       // 20-minute bursts on a schedule and silence between: never steady, and nothing in flight between bursts.
-      caller({ provider: 'fcm', app: 'com.example.campaigns', rate: campaign, inFlight: (t) => (inCampaign(t) ? 2 : 0) }),
+      caller({
+        provider: 'fcm',
+        app: 'com.example.campaigns',
+        rate: campaign,
+        inFlight: (t) => (inCampaign(t) ? 2 : 0),
+      }),
       // Campaigns on top of steady transactional traffic, which stops as the 9 h campaign ends: that silence pages.
-      { provider: 'apns', app: 'com.example.app', messages: perSecond((t) => campaign(t) + (t > 9 * H + 20 * M ? 0 : 2)) },
+      {
+        provider: 'apns',
+        app: 'com.example.app',
+        messages: perSecond((t) => campaign(t) + (t > 9 * H + 20 * M ? 0 : 2)),
+      },
       // The 9 h campaign hangs 5 minutes in, its 4 calls in flight until they are dropped at 9 h 40.
       caller({
         provider: 'webpush',
@@ -518,21 +610,50 @@ const SCENARIOS: readonly Scenario[] = [
       // From 4 h the new processes never start their send loop: a stall, while restarts go on.
       caller({ provider: 'apns', app: 'com.example.app', rate: (t) => (t > 4 * H ? 0 : 5), inFlight: () => 0 }),
       // From 4 h each new process hangs on its first call, before any scrape sees it idle.
-      caller({ provider: 'webpush', app: 'com.example.app', rate: () => 5, inFlight: (t) => (t > 4 * H ? 1 : 2), hung: (t) => t > 4 * H }),
+      caller({
+        provider: 'webpush',
+        app: 'com.example.app',
+        rate: () => 5,
+        inFlight: (t) => (t > 4 * H ? 1 : 2),
+        hung: (t) => t > 4 * H,
+      }),
     ],
   },
   {
-    name: 'a sender\'s first day',
+    name: "a sender's first day",
     duration: 8 * H,
     senders: [
       // Wrapped at 1 h, steady for 2 h 30 and then silent: less than 3 h of history, so its silence is no news.
-      { provider: 'fcm', app: 'com.example.new', messages: perSecond((t) => (t <= 3 * H + 30 * M ? 10 : 0)), wrapped: (t) => t >= 1 * H },
+      {
+        provider: 'fcm',
+        app: 'com.example.new',
+        messages: perSecond((t) => (t <= 3 * H + 30 * M ? 10 : 0)),
+        wrapped: (t) => t >= 1 * H,
+      },
       // Wrapped at 1 h, steady for 3 h 30 and then silent: it has its 3 hours by then, so the stall pages.
-      { provider: 'apns', app: 'com.example.new', messages: perSecond((t) => (t <= 4 * H + 30 * M ? 10 : 0)), wrapped: (t) => t >= 1 * H },
+      {
+        provider: 'apns',
+        app: 'com.example.new',
+        messages: perSecond((t) => (t <= 4 * H + 30 * M ? 10 : 0)),
+        wrapped: (t) => t >= 1 * H,
+      },
       // Wrapped at 1 h and idle all day: nothing in flight, nothing completes: quiet.
-      caller({ provider: 'expo', app: 'com.example.idle', rate: () => 0, inFlight: () => 0, wrapped: (t) => t >= 1 * H }),
+      caller({
+        provider: 'expo',
+        app: 'com.example.idle',
+        rate: () => 0,
+        inFlight: () => 0,
+        wrapped: (t) => t >= 1 * H,
+      }),
       // Wrapped at 1 h, and its very first call hangs: no history needed for a hang.
-      caller({ provider: 'webpush', app: 'com.example.new', rate: () => 1, inFlight: (t) => (t > 1 * H ? 1 : 0), hung: () => true, wrapped: (t) => t >= 1 * H }),
+      caller({
+        provider: 'webpush',
+        app: 'com.example.new',
+        rate: () => 1,
+        inFlight: (t) => (t > 1 * H ? 1 : 0),
+        hung: () => true,
+        wrapped: (t) => t >= 1 * H,
+      }),
     ],
   },
   {
@@ -547,9 +668,21 @@ const SCENARIOS: readonly Scenario[] = [
     senders: [
       // One small app among big ones: the big app completes its calls while the small one's hang.
       caller({ provider: 'fcm', app: 'com.example.big', rate: () => 50, inFlight: () => 10 }),
-      caller({ provider: 'fcm', app: 'com.example.small', rate: () => LULL, inFlight: (t) => (t > 30 * M && t <= 60 * M ? 1 : 0), hung: (t) => t > 30 * M && t <= 60 * M }),
+      caller({
+        provider: 'fcm',
+        app: 'com.example.small',
+        rate: () => LULL,
+        inFlight: (t) => (t > 30 * M && t <= 60 * M ? 1 : 0),
+        hung: (t) => t > 30 * M && t <= 60 * M,
+      }),
       // The provider connection stalls at 30 min: the sender's 50 slots fill at once and stay full until 60 min.
-      caller({ provider: 'apns', app: 'com.example.app', rate: () => 10, inFlight: (t) => (t > 30 * M && t <= 60 * M ? 50 : 2), hung: (t) => t > 30 * M && t <= 60 * M }),
+      caller({
+        provider: 'apns',
+        app: 'com.example.app',
+        rate: () => 10,
+        inFlight: (t) => (t > 30 * M && t <= 60 * M ? 50 : 2),
+        hung: (t) => t > 30 * M && t <= 60 * M,
+      }),
     ],
     expect: [
       { alertname: 'PushProviderHung', at: 34 * M, alerts: [] },
@@ -585,9 +718,17 @@ const SCENARIOS: readonly Scenario[] = [
 /** The single firing episode of an alert: fails when it never fired or fired more than once (flapped). */
 function episode(result: ScenarioResult, alertname: string, labels: Record<string, string> = {}): Firing {
   const found = firings(result, alertname, labels);
-  assert.equal(found.length, 1, `${alertname} ${JSON.stringify(labels)} fired as ${found.length} series: ${JSON.stringify(result.firing)}`);
+  assert.equal(
+    found.length,
+    1,
+    `${alertname} ${JSON.stringify(labels)} fired as ${found.length} series: ${JSON.stringify(result.firing)}`,
+  );
   const [only] = found as [Firing];
-  assert.equal(only.evaluations, (only.last - only.first) / STEP + 1, `${alertname} resolved and fired again (flapped)`);
+  assert.equal(
+    only.evaluations,
+    (only.last - only.first) / STEP + 1,
+    `${alertname} resolved and fired again (flapped)`,
+  );
   return only;
 }
 
@@ -606,13 +747,20 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     const workers = Math.max(2, os.availableParallelism());
     const slots: Array<Promise<void>> = [];
     const resolvers = new Map<string, (value: { result?: ScenarioResult; error?: unknown }) => void>();
-    for (const scenario of SCENARIOS) results.set(scenario.name, new Promise((resolve) => resolvers.set(scenario.name, resolve)));
+    for (const scenario of SCENARIOS)
+      results.set(scenario.name, new Promise((resolve) => resolvers.set(scenario.name, resolve)));
     for (let i = 0; i < workers; i++) {
       slots.push(
         (async () => {
           for (let scenario = queue.shift(); scenario !== undefined; scenario = queue.shift()) {
-            const settle = resolvers.get(scenario.name) as (value: { result?: ScenarioResult; error?: unknown }) => void;
-            await runScenario(dir, 'rules.yaml', scenario).then((result) => settle({ result }), (error: unknown) => settle({ error }));
+            const settle = resolvers.get(scenario.name) as (value: {
+              result?: ScenarioResult;
+              error?: unknown;
+            }) => void;
+            await runScenario(dir, 'rules.yaml', scenario).then(
+              (result) => settle({ result }),
+              (error: unknown) => settle({ error }),
+            );
           }
         })(),
       );
@@ -638,9 +786,15 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
       sloTarget: 0.999,
       sloPeriod: '28d',
       extraLabels: { team: 'mobile' },
-      alerts: { PushLatencyHigh: { threshold: 1, for: '5m', severity: 'critical' }, PushRateLimited: { disabled: true } },
+      alerts: {
+        PushLatencyHigh: { threshold: 1, for: '5m', severity: 'critical' },
+        PushRateLimited: { disabled: true },
+      },
     });
-    for (const [name, groups] of [['defaults', generateAlertRules()], ['tuned', tuned]] as const) {
+    for (const [name, groups] of [
+      ['defaults', generateAlertRules()],
+      ['tuned', tuned],
+    ] as const) {
       const file = path.join(dir, `check-${name}.yaml`);
       writeFileSync(file, toPrometheusRulesYaml(groups));
       const output = execFileSync(requireBinary('promtool'), ['check', 'rules', file], { encoding: 'utf8' });
@@ -653,18 +807,29 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     const outage = episode(result, 'PushProviderOutage', { provider: 'fcm' });
     const [onset, recovery] = [20 * M, 35 * M];
     const resolved = outage.last + STEP;
-    t.diagnostic(`PushProviderOutage fired ${clock(outage.first - onset)} after onset, resolved ${clock(resolved - recovery)} after recovery`);
+    t.diagnostic(
+      `PushProviderOutage fired ${clock(outage.first - onset)} after onset, resolved ${clock(resolved - recovery)} after recovery`,
+    );
     assert.ok(outage.first > onset && outage.first - onset <= 3 * M, `fired at ${clock(outage.first)}`);
     assert.ok(resolved - recovery <= 10 * M, `resolved at ${clock(resolved)}`);
-    assert.deepEqual(result.firing.filter((f) => f.labels.provider !== 'fcm'), [], 'the healthy provider stays quiet');
+    assert.deepEqual(
+      result.firing.filter((f) => f.labels.provider !== 'fcm'),
+      [],
+      'the healthy provider stays quiet',
+    );
     // The outage also burns the fast error-budget tiers; they keep their own reset times (Alertmanager inhibits them under the outage).
-    for (const tier of ['1h', '6h']) t.diagnostic(`PushErrorBudgetBurn tier ${tier} fired ${clock(episode(result, 'PushErrorBudgetBurn', { tier }).first - onset)} after onset`);
+    for (const tier of ['1h', '6h'])
+      t.diagnostic(
+        `PushErrorBudgetBurn tier ${tier} fired ${clock(episode(result, 'PushErrorBudgetBurn', { tier }).first - onset)} after onset`,
+      );
   });
 
   it('nothing accepted with unclassified errors: PushProviderOutage within 7 minutes', async (t) => {
     const result = await run('nothing accepted, errors unclassified');
     const outage = episode(result, 'PushProviderOutage');
-    t.diagnostic(`fired ${clock(outage.first - 10 * M)} after onset, resolved ${clock(outage.last + STEP - 25 * M)} after recovery`);
+    t.diagnostic(
+      `fired ${clock(outage.first - 10 * M)} after onset, resolved ${clock(outage.last + STEP - 25 * M)} after recovery`,
+    );
     assert.ok(outage.first > 10 * M && outage.first - 10 * M <= 7 * M);
     assert.ok(outage.last + STEP - 25 * M <= 10 * M);
     assert.deepEqual(firings(result, 'PushProviderErrorRateHigh'), [], 'unknown errors are not provider-owned');
@@ -673,7 +838,9 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
   it('credentials rejected on every send: critical within 3 minutes, and it is not called an outage', async (t) => {
     const result = await run('credentials rejected on every send');
     const credentials = episode(result, 'PushCredentialsRejected');
-    t.diagnostic(`PushCredentialsRejected fired ${clock(credentials.first - 10 * M)} after onset, resolved ${clock(credentials.last + STEP - 25 * M)} after the fix`);
+    t.diagnostic(
+      `PushCredentialsRejected fired ${clock(credentials.first - 10 * M)} after onset, resolved ${clock(credentials.last + STEP - 25 * M)} after the fix`,
+    );
     assert.ok(credentials.first > 10 * M && credentials.first - 10 * M <= 3 * M);
     assert.deepEqual(firings(result, 'PushProviderOutage'), []);
   });
@@ -683,7 +850,10 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     const credentials = episode(result, 'PushCredentialsRejected');
     t.diagnostic(`fired ${clock(credentials.first - 1 * H)} after the first rejected send`);
     assert.ok(credentials.first > 1 * H + 30 * M && credentials.first - 1 * H <= 40 * M);
-    assert.deepEqual(critical(result).filter((f) => f.alertname !== 'PushCredentialsRejected'), []);
+    assert.deepEqual(
+      critical(result).filter((f) => f.alertname !== 'PushCredentialsRejected'),
+      [],
+    );
   });
 
   it('10% provider errors: an alert within 15 minutes, no outage page', async (t) => {
@@ -694,7 +864,8 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     assert.deepEqual(firings(result, 'PushProviderOutage'), []);
     // 10% is 20× the 0.5% budget: the 1h tier pages once the hour's ratio passes 14.4× (~43 minutes in with a long
     // healthy history; sooner here, where the 1h window holds only 10 healthy minutes).
-    for (const burn of firings(result, 'PushErrorBudgetBurn')) t.diagnostic(`PushErrorBudgetBurn tier ${burn.labels.tier} fired ${clock(burn.first - 10 * M)} after onset`);
+    for (const burn of firings(result, 'PushErrorBudgetBurn'))
+      t.diagnostic(`PushErrorBudgetBurn tier ${burn.labels.tier} fired ${clock(burn.first - 10 * M)} after onset`);
   });
 
   it('0.3% background provider errors and 30% unregistered for 24 h: no alert at all, so no critical ever', async () => {
@@ -710,10 +881,16 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
   it('sender process gone: critical within 5 minutes, resolved when it is back', async (t) => {
     const result = await run('sender process gone');
     const down = episode(result, 'PushSenderDown', { instance: INSTANCE });
-    t.diagnostic(`PushSenderDown fired ${clock(down.first - 10 * M)} after the process died, resolved ${clock(down.last + STEP - 25 * M)} after it came back`);
+    t.diagnostic(
+      `PushSenderDown fired ${clock(down.first - 10 * M)} after the process died, resolved ${clock(down.last + STEP - 25 * M)} after it came back`,
+    );
     assert.ok(down.first > 10 * M && down.first - 10 * M <= 5 * M);
     assert.ok(down.last < 26 * M);
-    assert.deepEqual(result.firing.filter((f) => f.alertname !== 'PushSenderDown'), [], 'no symptom alerts from the missing data');
+    assert.deepEqual(
+      result.firing.filter((f) => f.alertname !== 'PushSenderDown'),
+      [],
+      'no symptom alerts from the missing data',
+    );
   });
 
   it('sender gone from service discovery: critical within 5 minutes', async (t) => {
@@ -732,8 +909,12 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
 
   /** Pages that only the error budget sends: sender- and capacity-owned failures count against the SLO. */
   function budgetPages(t: { diagnostic(message: string): void }, result: ScenarioResult, onset: number): void {
-    assert.deepEqual(critical(result).filter((f) => f.alertname !== 'PushErrorBudgetBurn'), []);
-    for (const burn of firings(result, 'PushErrorBudgetBurn')) t.diagnostic(`PushErrorBudgetBurn tier ${burn.labels.tier} fired ${clock(burn.first - onset)} after onset`);
+    assert.deepEqual(
+      critical(result).filter((f) => f.alertname !== 'PushErrorBudgetBurn'),
+      [],
+    );
+    for (const burn of firings(result, 'PushErrorBudgetBurn'))
+      t.diagnostic(`PushErrorBudgetBurn tier ${burn.labels.tier} fired ${clock(burn.first - onset)} after onset`);
   }
 
   it('payloads rejected after a deploy: a ticket within 10 minutes (0.5% before it stays quiet); only the error budget pages', async (t) => {
@@ -766,23 +947,35 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     const held = episode(result, 'PushInvalidTokensHeld', { provider: 'apns' });
     const [onset, stop] = [10 * M, 20 * M];
     const resolved = held.last + STEP;
-    t.diagnostic(`PushInvalidTokensHeld fired ${clock(held.first - onset)} after the first held verdict, resolved ${clock(resolved - stop)} after the last`);
+    t.diagnostic(
+      `PushInvalidTokensHeld fired ${clock(held.first - onset)} after the first held verdict, resolved ${clock(resolved - stop)} after the last`,
+    );
     assert.ok(held.first > onset && held.first - onset <= 2 * M, `fired at ${clock(held.first)}`);
     // One episode from onset to past the last held verdict: no resolve-and-reopen while the guard keeps holding.
     assert.ok(held.last > stop, `resolved at ${clock(resolved)}, while verdicts were still being held`);
     assert.ok(resolved - stop >= 14 * M && resolved - stop <= 16 * M, `resolved at ${clock(resolved)}`);
-    assert.deepEqual(firings(result, 'PushInvalidTokensHeld', { provider: 'fcm' }), [], 'steady churn with the counter flat at 0 stays quiet');
+    assert.deepEqual(
+      firings(result, 'PushInvalidTokensHeld', { provider: 'fcm' }),
+      [],
+      'steady churn with the counter flat at 0 stays quiet',
+    );
     assert.deepEqual(critical(result), [], 'held verdicts are a ticket, never a page');
-    for (const surge of firings(result, 'PushInvalidTokenSurge')) t.diagnostic(`PushInvalidTokenSurge (${surge.labels.provider}) fired ${clock(surge.first - onset)} after onset`);
+    for (const surge of firings(result, 'PushInvalidTokenSurge'))
+      t.diagnostic(`PushInvalidTokenSurge (${surge.labels.provider}) fired ${clock(surge.first - onset)} after onset`);
   });
 
   it('one held batch on a sender far below the traffic guard: a ticket all the same, for 15 minutes', async (t) => {
     const result = await run('one held batch on a quiet sender');
     const held = episode(result, 'PushInvalidTokensHeld');
-    t.diagnostic(`fired ${clock(held.first - 30 * M)} after the batch, resolved ${clock(held.last + STEP - 30 * M)} after it`);
+    t.diagnostic(
+      `fired ${clock(held.first - 30 * M)} after the batch, resolved ${clock(held.last + STEP - 30 * M)} after it`,
+    );
     assert.ok(held.first > 30 * M && held.first - 30 * M <= 2 * M);
     assert.ok(held.last + STEP - 30 * M <= 16 * M);
-    assert.deepEqual(result.firing.filter((f) => f.alertname !== 'PushInvalidTokensHeld'), []);
+    assert.deepEqual(
+      result.firing.filter((f) => f.alertname !== 'PushInvalidTokensHeld'),
+      [],
+    );
   });
 
   it('p99 latency from 0.25 s to 4.5 s: a ticket within 15 minutes', async (t) => {
@@ -794,19 +987,34 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
 
   it('a 4× budget burn opens the 1d and 3d ticket tiers, never the paging ones', async (t) => {
     const result = await run('slow error budget burn');
-    for (const tier of ['1d', '3d']) t.diagnostic(`PushErrorBudgetBurn tier ${tier} fired at ${clock(episode(result, 'PushErrorBudgetBurn', { tier }).first)}`);
+    for (const tier of ['1d', '3d'])
+      t.diagnostic(
+        `PushErrorBudgetBurn tier ${tier} fired at ${clock(episode(result, 'PushErrorBudgetBurn', { tier }).first)}`,
+      );
     assert.deepEqual(critical(result), []);
   });
 
   /** Asserts the alert fired once, within (`min`, `max`] seconds after `onset`, and reports when. */
-  function detected(t: { diagnostic(message: string): void }, result: ScenarioResult, alertname: string, labels: Record<string, string>, onset: number, max: number, min = 0): Firing {
+  function detected(
+    t: { diagnostic(message: string): void },
+    result: ScenarioResult,
+    alertname: string,
+    labels: Record<string, string>,
+    onset: number,
+    max: number,
+    min = 0,
+  ): Firing {
     const found = episode(result, alertname, labels);
     t.diagnostic(`${alertname} ${JSON.stringify(labels)} fired ${clock(found.first - onset)} after onset`);
-    assert.ok(found.first - onset > min && found.first - onset <= max, `${alertname} ${JSON.stringify(labels)} fired at ${clock(found.first)}`);
+    assert.ok(
+      found.first - onset > min && found.first - onset <= max,
+      `${alertname} ${JSON.stringify(labels)} fired at ${clock(found.first)}`,
+    );
     return found;
   }
 
-  const named = (result: ScenarioResult) => result.firing.map((f) => `${f.alertname} ${f.labels.provider} ${f.labels.app}`).sort();
+  const named = (result: ScenarioResult) =>
+    result.firing.map((f) => `${f.alertname} ${f.labels.provider} ${f.labels.app}`).sort();
 
   it('steady traffic stops while the sender is up: PushSendingStalled within 30 minutes, for the small app among big ones and for a sender a deploy unwrapped', async (t) => {
     const result = await run('steady traffic stops while the sender is up');
@@ -817,8 +1025,16 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     t.diagnostic(`the small app's stall resolved ${clock(resolved - 5 * H)} after its traffic came back`);
     assert.ok(resolved > 5 * H && resolved - 5 * H <= 1 * M, `resolved at ${clock(resolved)}`);
     // A silence longer than the 20 minutes keeps paging: the stop is remembered, not re-detected.
-    assert.equal(episode(result, 'PushSendingStalled', { provider: 'apns' }).last, 5 * H + 30 * M, 'the unwrapped sender still pages at the end');
-    assert.deepEqual(named(result), ['PushSendingStalled apns com.example.app', 'PushSendingStalled fcm com.example.small'], 'the big apps, still sending, stay quiet');
+    assert.equal(
+      episode(result, 'PushSendingStalled', { provider: 'apns' }).last,
+      5 * H + 30 * M,
+      'the unwrapped sender still pages at the end',
+    );
+    assert.deepEqual(
+      named(result),
+      ['PushSendingStalled apns com.example.app', 'PushSendingStalled fcm com.example.small'],
+      'the big apps, still sending, stay quiet',
+    );
   });
 
   it('night lull: down to a message every 15 s, or thinning out to nothing, stays quiet; a stop or a hang in the lull pages', async (t) => {
@@ -826,15 +1042,25 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     detected(t, result, 'PushSendingStalled', { app: 'com.example.lull-stops' }, 8 * H, 30 * M, 20 * M);
     detected(t, result, 'PushProviderHung', { app: 'com.example.lull-hang' }, 8 * H, 10 * M);
     // The hung sender's silence is a stall too, later; Alertmanager's example inhibits it under the hang.
-    assert.deepEqual(named(result), ['PushProviderHung webpush com.example.lull-hang', 'PushSendingStalled fcm com.example.lull-stops', 'PushSendingStalled webpush com.example.lull-hang']);
+    assert.deepEqual(named(result), [
+      'PushProviderHung webpush com.example.lull-hang',
+      'PushSendingStalled fcm com.example.lull-stops',
+      'PushSendingStalled webpush com.example.lull-hang',
+    ]);
   });
 
   it('scheduled campaigns: bursts and the silence between stay quiet; steady traffic stopping as a campaign ends, and a campaign that hangs, page', async (t) => {
     const result = await run('scheduled campaigns');
     detected(t, result, 'PushSendingStalled', { provider: 'apns' }, 9 * H + 20 * M, 30 * M, 20 * M);
     const hung = detected(t, result, 'PushProviderHung', { provider: 'webpush' }, 9 * H + 5 * M, 10 * M);
-    assert.ok(hung.last + STEP <= 9 * H + 41 * M, `the hang resolved at ${clock(hung.last + STEP)}, once its calls were dropped`);
-    assert.deepEqual(named(result), ['PushProviderHung webpush com.example.campaigns', 'PushSendingStalled apns com.example.app']);
+    assert.ok(
+      hung.last + STEP <= 9 * H + 41 * M,
+      `the hang resolved at ${clock(hung.last + STEP)}, once its calls were dropped`,
+    );
+    assert.deepEqual(named(result), [
+      'PushProviderHung webpush com.example.campaigns',
+      'PushSendingStalled apns com.example.app',
+    ]);
   });
 
   it('restarts every 4 minutes (counter resets, a missed scrape each): quiet while sending; a stall and a hang still page through them', async (t) => {
@@ -848,11 +1074,14 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
     );
   });
 
-  it('a sender\'s first day: silence after less than 3 hours of history stays quiet, after more it pages; a first call that hangs pages', async (t) => {
-    const result = await run('a sender\'s first day');
+  it("a sender's first day: silence after less than 3 hours of history stays quiet, after more it pages; a first call that hangs pages", async (t) => {
+    const result = await run("a sender's first day");
     detected(t, result, 'PushSendingStalled', { provider: 'apns' }, 4 * H + 30 * M, 30 * M, 20 * M);
     detected(t, result, 'PushProviderHung', { provider: 'webpush' }, 1 * H, 10 * M);
-    assert.deepEqual(named(result), ['PushProviderHung webpush com.example.new', 'PushSendingStalled apns com.example.new']);
+    assert.deepEqual(named(result), [
+      'PushProviderHung webpush com.example.new',
+      'PushSendingStalled apns com.example.new',
+    ]);
   });
 
   it('a steady sender down for 40 minutes is PushSenderDown, never a stall, also in the scrapes after it comes back', async () => {
@@ -867,6 +1096,9 @@ describe('alert rules under promtool (15 s scrape and evaluation)', () => {
       const hung = detected(t, result, 'PushProviderHung', labels, 30 * M, 10 * M);
       assert.ok(hung.last + STEP - 60 * M <= 1 * M, `${JSON.stringify(labels)} resolved at ${clock(hung.last + STEP)}`);
     }
-    assert.deepEqual(named(result), ['PushProviderHung apns com.example.app', 'PushProviderHung fcm com.example.small']);
+    assert.deepEqual(named(result), [
+      'PushProviderHung apns com.example.app',
+      'PushProviderHung fcm com.example.small',
+    ]);
   });
 });

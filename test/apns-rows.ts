@@ -15,9 +15,14 @@ export function calls(samples: readonly Sample[], operation: string, outcome: st
 }
 
 /** Every push_messages_total series: accepted, then one per error_type. */
-export function assertMessages(samples: readonly Sample[], accepted: number, failed: Partial<Record<ErrorType, number>>): void {
+export function assertMessages(
+  samples: readonly Sample[],
+  accepted: number,
+  failed: Partial<Record<ErrorType, number>>,
+): void {
   assert.equal(messages(samples, { outcome: 'accepted' }), accepted, 'accepted');
-  for (const type of ERROR_TYPES) assert.equal(messages(samples, { outcome: 'failed', error_type: type }), failed[type] ?? 0, type);
+  for (const type of ERROR_TYPES)
+    assert.equal(messages(samples, { outcome: 'failed', error_type: type }), failed[type] ?? 0, type);
 }
 
 export interface Row {
@@ -28,19 +33,37 @@ export interface Row {
 
 // Apple's documented status for each reason, with the research table's verdict; written out, not derived from APNS_REASONS.
 export const REASON_ROWS: ReadonlyArray<readonly [number, string, ErrorType]> = [
-  [410, 'Unregistered', 'unregistered'], [410, 'ExpiredToken', 'unregistered'],
-  [400, 'BadDeviceToken', 'invalid_token'], [400, 'MissingDeviceToken', 'invalid_token'],
-  [403, 'ExpiredProviderToken', 'auth'], [403, 'InvalidProviderToken', 'auth'], [403, 'MissingProviderToken', 'auth'],
-  [403, 'BadCertificate', 'auth'], [403, 'Forbidden', 'auth'], [403, 'UnrelatedKeyIdInToken', 'auth'],
+  [410, 'Unregistered', 'unregistered'],
+  [410, 'ExpiredToken', 'unregistered'],
+  [400, 'BadDeviceToken', 'invalid_token'],
+  [400, 'MissingDeviceToken', 'invalid_token'],
+  [403, 'ExpiredProviderToken', 'auth'],
+  [403, 'InvalidProviderToken', 'auth'],
+  [403, 'MissingProviderToken', 'auth'],
+  [403, 'BadCertificate', 'auth'],
+  [403, 'Forbidden', 'auth'],
+  [403, 'UnrelatedKeyIdInToken', 'auth'],
   [429, 'TooManyProviderTokenUpdates', 'auth'],
-  [400, 'DeviceTokenNotForTopic', 'config'], [400, 'BadTopic', 'config'], [400, 'MissingTopic', 'config'],
-  [400, 'TopicDisallowed', 'config'], [403, 'BadCertificateEnvironment', 'config'], [403, 'BadEnvironmentKeyIdInToken', 'config'],
-  [400, 'BadCollapseId', 'payload_invalid'], [400, 'BadExpirationDate', 'payload_invalid'], [400, 'BadMessageId', 'payload_invalid'],
-  [400, 'BadPriority', 'payload_invalid'], [400, 'DuplicateHeaders', 'payload_invalid'], [400, 'InvalidPushType', 'payload_invalid'],
-  [400, 'PayloadEmpty', 'payload_invalid'], [404, 'BadPath', 'payload_invalid'], [405, 'MethodNotAllowed', 'payload_invalid'],
+  [400, 'DeviceTokenNotForTopic', 'config'],
+  [400, 'BadTopic', 'config'],
+  [400, 'MissingTopic', 'config'],
+  [400, 'TopicDisallowed', 'config'],
+  [403, 'BadCertificateEnvironment', 'config'],
+  [403, 'BadEnvironmentKeyIdInToken', 'config'],
+  [400, 'BadCollapseId', 'payload_invalid'],
+  [400, 'BadExpirationDate', 'payload_invalid'],
+  [400, 'BadMessageId', 'payload_invalid'],
+  [400, 'BadPriority', 'payload_invalid'],
+  [400, 'DuplicateHeaders', 'payload_invalid'],
+  [400, 'InvalidPushType', 'payload_invalid'],
+  [400, 'PayloadEmpty', 'payload_invalid'],
+  [404, 'BadPath', 'payload_invalid'],
+  [405, 'MethodNotAllowed', 'payload_invalid'],
   [413, 'PayloadTooLarge', 'payload_too_large'],
   [429, 'TooManyRequests', 'rate_limited'],
-  [500, 'InternalServerError', 'provider_unavailable'], [503, 'ServiceUnavailable', 'provider_unavailable'], [503, 'Shutdown', 'provider_unavailable'],
+  [500, 'InternalServerError', 'provider_unavailable'],
+  [503, 'ServiceUnavailable', 'provider_unavailable'],
+  [503, 'Shutdown', 'provider_unavailable'],
   [400, 'IdleTimeout', 'network'],
 ];
 
@@ -57,9 +80,10 @@ export const GENERIC_ROWS: readonly Row[] = [
 ];
 
 /** Every documented reason, answered with its documented status. */
-export const DOCUMENTED_ROWS: readonly Row[] = REASON_ROWS.map(([status, reason, errorType]): Row => ({ fault: { status, reason }, errorType, reason }));
+export const DOCUMENTED_ROWS: readonly Row[] = REASON_ROWS.map(
+  ([status, reason, errorType]): Row => ({ fault: { status, reason }, errorType, reason }),
+);
 
 export function rowName(row: Row): string {
   return typeof row.fault === 'string' ? `fault ${row.fault}` : `${row.fault.status} ${row.fault.reason}`;
 }
-

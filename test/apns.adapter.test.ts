@@ -5,7 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { SpanStatusCode } from '@opentelemetry/api';
 import apn from '@parse/node-apn';
 import { ERROR_TYPES, PushTelemetry, type InvalidTokenEvent } from '../src/index.js';
-import { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason, instrumentApns } from '../src/providers/apns.js';
+import {
+  APNS_REASONS,
+  apnsReasonOf,
+  classifyApnsError,
+  classifyApnsReason,
+  instrumentApns,
+} from '../src/providers/apns.js';
 import { startFakeApns } from '../src/simulator/apns.js';
 import type { FakeProvider } from '../src/simulator/fake.js';
 import { FaultPlan } from '../src/simulator/faults.js';
@@ -45,7 +51,12 @@ function note(topic: string | null = TOPIC): apn.Notification {
 }
 
 before(async () => {
-  fake = await startFakeApns({ host: '127.0.0.1', port: 0, identity: await loopbackIdentity(), faults: new FaultPlan() });
+  fake = await startFakeApns({
+    host: '127.0.0.1',
+    port: 0,
+    identity: await loopbackIdentity(),
+    faults: new FaultPlan(),
+  });
   tracing = createTracing();
 });
 after(async () => {
@@ -61,7 +72,10 @@ function harness(providerOptions?: apn.ProviderOptions, prepare?: (raw: apn.Prov
   const invalid: InvalidTokenEvent[] = [];
   const raw = newProvider(providerOptions);
   prepare?.(raw);
-  const provider = instrumentApns(raw, telemetry, { app: 'com.example.app', onInvalidToken: (event) => void invalid.push(event) });
+  const provider = instrumentApns(raw, telemetry, {
+    app: 'com.example.app',
+    onInvalidToken: (event) => void invalid.push(event),
+  });
   return { telemetry, raw, provider, invalid };
 }
 
@@ -98,8 +112,14 @@ describe('instrumentApns: every APNs answer through node-apn', () => {
       assert.equal(span?.attributes['error.type'], row.errorType);
       assert.equal(span?.attributes['push.provider.reason'], row.reason);
       assert.equal(span?.attributes['messaging.batch.message_count'], undefined, 'one recipient is not a batch');
-      const expected = row.errorType === 'unregistered' || row.errorType === 'invalid_token' ? [`${token}:${row.errorType}:${row.reason}`] : [];
-      assert.deepEqual(invalid.map((e) => `${e.token}:${e.errorType}:${e.reason}`), expected);
+      const expected =
+        row.errorType === 'unregistered' || row.errorType === 'invalid_token'
+          ? [`${token}:${row.errorType}:${row.reason}`]
+          : [];
+      assert.deepEqual(
+        invalid.map((e) => `${e.token}:${e.errorType}:${e.reason}`),
+        expected,
+      );
     });
   });
 
@@ -131,14 +151,24 @@ describe('instrumentApns: batches', () => {
     });
     const { telemetry, provider, invalid } = harness();
     const groups: Record<string, number> = { ok: 55, gone: 10, bad: 10, busy: 5, topic: 5, down: 5, hang: 5, reset: 5 };
-    const tokens = Object.entries(groups).flatMap(([prefix, n]) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`));
+    const tokens = Object.entries(groups).flatMap(([prefix, n]) =>
+      Array.from({ length: n }, (_, i) => `${prefix}-${i}`),
+    );
     assert.equal(tokens.length, 100);
 
     const result = await provider.send(note(), tokens);
     assert.equal(result.sent.length, 55);
 
     const { samples } = await scrape(telemetry);
-    assertMessages(samples, 55, { unregistered: 10, invalid_token: 10, rate_limited: 5, config: 5, provider_unavailable: 5, timeout: 5, network: 5 });
+    assertMessages(samples, 55, {
+      unregistered: 10,
+      invalid_token: 10,
+      rate_limited: 5,
+      config: 5,
+      provider_unavailable: 5,
+      timeout: 5,
+      network: 5,
+    });
     assert.equal(calls(samples, 'send', 'partial'), 1);
     assert.equal(calls(samples, 'send', 'failure') + calls(samples, 'send', 'success'), 0);
     const [span] = tracing.spans();
@@ -147,7 +177,10 @@ describe('instrumentApns: batches', () => {
     assert.equal(span?.attributes['push.messages.accepted'], 55);
     assert.equal(span?.attributes['push.messages.failed'], 45);
     assert.equal(span?.attributes['push.messages.failed.timeout'], 5);
-    const expected = [...tokens.filter((t) => t.startsWith('gone-')).map((t) => `${t}:unregistered`), ...tokens.filter((t) => t.startsWith('bad-')).map((t) => `${t}:invalid_token`)];
+    const expected = [
+      ...tokens.filter((t) => t.startsWith('gone-')).map((t) => `${t}:unregistered`),
+      ...tokens.filter((t) => t.startsWith('bad-')).map((t) => `${t}:invalid_token`),
+    ];
     assert.deepEqual(invalid.map((e) => `${e.token}:${e.errorType}`).sort(), expected.sort());
   });
 
@@ -170,7 +203,11 @@ describe('instrumentApns: batches', () => {
     tracing.exporter.reset();
     const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, app: 'com.example.app' });
     const raw = new apn.MultiProvider({
-      token: { key, keyId: 'KEY1234567', teamId: 'TEAM123456' }, address: '127.0.0.1', port: fake.port, rejectUnauthorized: false, clientCount: 2,
+      token: { key, keyId: 'KEY1234567', teamId: 'TEAM123456' },
+      address: '127.0.0.1',
+      port: fake.port,
+      rejectUnauthorized: false,
+      clientCount: 2,
     });
     try {
       const result = await instrumentApns(raw, telemetry).send(note(), ['a', 'gone-1', 'b']);
@@ -232,7 +269,10 @@ describe('instrumentApns: transparency', () => {
     const { provider, ...spy } = spied();
     const result = await provider.send(note(), ['ok', 'gone']);
     assert.equal(result, await spy.last());
-    assert.deepEqual(result.failed.map((f) => [f.device, f.status, f.response?.reason]), [['gone', 410, 'Unregistered']]);
+    assert.deepEqual(
+      result.failed.map((f) => [f.device, f.status, f.response?.reason]),
+      [['gone', 410, 'Unregistered']],
+    );
   });
 
   it('rejects with node-apn’s own error when the whole call fails, counting every token', async () => {
@@ -273,9 +313,15 @@ describe('instrumentApns: transparency', () => {
 
   it('rejects a client that is not a node-apn provider, and unknown options', () => {
     const telemetry = new PushTelemetry();
-    assert.throws(() => instrumentApns({} as apn.Provider, telemetry), (e: unknown) => e instanceof TypeError && /instrumentApns.*node-apn Provider.*send\(\)/.test(e.message));
+    assert.throws(
+      () => instrumentApns({} as apn.Provider, telemetry),
+      (e: unknown) => e instanceof TypeError && /instrumentApns.*node-apn Provider.*send\(\)/.test(e.message),
+    );
     assert.throws(() => instrumentApns(null as unknown as apn.Provider, telemetry), TypeError);
-    assert.throws(() => instrumentApns(newProvider(), telemetry, { tokens: [] } as never), /instrumentApns: unknown option "tokens"/);
+    assert.throws(
+      () => instrumentApns(newProvider(), telemetry, { tokens: [] } as never),
+      /instrumentApns: unknown option "tokens"/,
+    );
   });
 });
 
@@ -283,24 +329,70 @@ describe('classifyApnsError', () => {
   it('reads node-apn failure entries, apns2 errors and transport errors', () => {
     assert.equal(classifyApnsError({ device: 'd', status: 410, response: { reason: 'Unregistered' } }), 'unregistered');
     assert.equal(classifyApnsError({ device: 'd', status: 403, error: new Error('ExpiredProviderToken') }), 'auth');
-    assert.equal(classifyApnsError({ device: 'd', status: 500, error: new Error('Error 500, stream ended unexpectedly') }), 'provider_unavailable');
-    assert.equal(classifyApnsError({ device: 'd', error: new Error('stream ended unexpectedly with status 503 and empty body') }), 'provider_unavailable');
-    assert.equal(classifyApnsError({ device: 'd', error: new Error('stream ended unexpectedly with status null and empty body') }), 'network');
+    assert.equal(
+      classifyApnsError({ device: 'd', status: 500, error: new Error('Error 500, stream ended unexpectedly') }),
+      'provider_unavailable',
+    );
+    assert.equal(
+      classifyApnsError({ device: 'd', error: new Error('stream ended unexpectedly with status 503 and empty body') }),
+      'provider_unavailable',
+    );
+    assert.equal(
+      classifyApnsError({ device: 'd', error: new Error('stream ended unexpectedly with status null and empty body') }),
+      'network',
+    );
     assert.equal(classifyApnsError({ device: 'd', error: 'apn write timeout' }), 'timeout');
-    assert.equal(classifyApnsError({ device: 'd', error: new Error('apn write failed: connect ECONNREFUSED 127.0.0.1:1') }), 'network');
-    assert.equal(classifyApnsError({ device: 'd', error: new Error('client session is either closed or destroyed') }), 'network');
+    assert.equal(
+      classifyApnsError({ device: 'd', error: new Error('apn write failed: connect ECONNREFUSED 127.0.0.1:1') }),
+      'network',
+    );
+    assert.equal(
+      classifyApnsError({ device: 'd', error: new Error('client session is either closed or destroyed') }),
+      'network',
+    );
     // node-apn spreads a raw Node error into the entry when session.request() throws: only `code` survives.
     assert.equal(classifyApnsError({ device: 'd', code: 'ERR_HTTP2_INVALID_SESSION' }), 'network');
-    assert.equal(classifyApnsError(Object.assign(new Error('APNS Error: 502 - UnknownError'), { statusCode: 502, response: { reason: 'UnknownError' } })), 'provider_unavailable');
-    assert.equal(classifyApnsError(Object.assign(new Error('x'), { statusCode: 418, response: { reason: 'UnknownError' } })), 'unknown');
-    assert.equal(classifyApnsError(Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), 'timeout');
+    assert.equal(
+      classifyApnsError(
+        Object.assign(new Error('APNS Error: 502 - UnknownError'), {
+          statusCode: 502,
+          response: { reason: 'UnknownError' },
+        }),
+      ),
+      'provider_unavailable',
+    );
+    assert.equal(
+      classifyApnsError(Object.assign(new Error('x'), { statusCode: 418, response: { reason: 'UnknownError' } })),
+      'unknown',
+    );
+    assert.equal(
+      classifyApnsError(Object.assign(new Error('headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+      'timeout',
+    );
     assert.equal(classifyApnsReason(undefined, 'constructor'), 'unknown', 'no prototype keys');
     assert.equal(Object.keys(APNS_REASONS).length, REASON_ROWS.length);
   });
 
   it('never throws, whatever it is given', () => {
-    const hostile = new Proxy({}, { get() { throw new Error('boom'); } });
-    for (const value of [undefined, null, 42, '', 'nonsense', hostile, () => 1, { error: null }, { status: '(timeout)' }]) {
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('boom');
+        },
+      },
+    );
+    for (const value of [
+      undefined,
+      null,
+      42,
+      '',
+      'nonsense',
+      hostile,
+      () => 1,
+      { error: null },
+      { status: '(timeout)' },
+    ]) {
       assert.ok(ERROR_TYPES.includes(classifyApnsError(value)));
       apnsReasonOf(value);
     }
@@ -311,23 +403,27 @@ describe('the fake APNs', () => {
   async function post(path: string, headers: Record<string, string>, body = '{"aps":{}}') {
     const session = http2.connect(fake.url, { rejectUnauthorized: false });
     try {
-      return await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-        const request = session.request({ ':method': 'POST', ':path': path, ...headers });
-        let data = '';
-        let head: http2.IncomingHttpHeaders = {};
-        request.setEncoding('utf8');
-        request.on('response', (h) => (head = h));
-        request.on('data', (chunk: string) => (data += chunk));
-        request.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: data }));
-        request.on('error', reject);
-        request.end(body);
-      });
+      return await new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string }>(
+        (resolve, reject) => {
+          const request = session.request({ ':method': 'POST', ':path': path, ...headers });
+          let data = '';
+          let head: http2.IncomingHttpHeaders = {};
+          request.setEncoding('utf8');
+          request.on('response', (h) => (head = h));
+          request.on('data', (chunk: string) => (data += chunk));
+          request.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: data }));
+          request.on('error', reject);
+          request.end(body);
+        },
+      );
     } finally {
       session.close();
     }
   }
   const jwt = (claims: object) =>
-    [{ alg: 'ES256', kid: 'KEY1234567' }, claims, 'c2ln'].map((part) => (typeof part === 'string' ? part : Buffer.from(JSON.stringify(part)).toString('base64url'))).join('.');
+    [{ alg: 'ES256', kid: 'KEY1234567' }, claims, 'c2ln']
+      .map((part) => (typeof part === 'string' ? part : Buffer.from(JSON.stringify(part)).toString('base64url')))
+      .join('.');
 
   it('refuses what APNs refuses before looking at the device', async () => {
     fake.faults.set({ rules: [{ fault: 'unregistered' }] });
@@ -337,8 +433,14 @@ describe('the fake APNs', () => {
       return `${answer.status} ${(JSON.parse(answer.body) as { reason: string }).reason}`;
     };
     assert.equal(await reasonOf('/3/device/abc', { 'apns-topic': TOPIC }), '403 MissingProviderToken');
-    assert.equal(await reasonOf('/3/device/abc', { authorization: 'bearer not-a-jwt', 'apns-topic': TOPIC }), '403 InvalidProviderToken');
-    assert.equal(await reasonOf('/3/device/abc', { ...auth, authorization: `bearer ${jwt({ iat: 1 })}` }), '403 InvalidProviderToken');
+    assert.equal(
+      await reasonOf('/3/device/abc', { authorization: 'bearer not-a-jwt', 'apns-topic': TOPIC }),
+      '403 InvalidProviderToken',
+    );
+    assert.equal(
+      await reasonOf('/3/device/abc', { ...auth, authorization: `bearer ${jwt({ iat: 1 })}` }),
+      '403 InvalidProviderToken',
+    );
     assert.equal(await reasonOf('/2/device/abc', auth), '404 BadPath');
     assert.equal(await reasonOf('/3/device/abc', { ...auth, ':method': 'PUT' }), '405 MethodNotAllowed');
     assert.equal(await reasonOf('/3/device/abc', auth, ''), '400 PayloadEmpty');

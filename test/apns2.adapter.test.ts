@@ -27,7 +27,13 @@ const clients: ApnsClient[] = [];
  * its undici Pool (`client.client`) is swapped for one on the fake's port, with a short headers timeout for `hang`.
  */
 function newClient(): ApnsClient {
-  const client = new ApnsClient({ team: 'TEAM123456', keyId: 'KEY1234567', signingKey, defaultTopic: TOPIC, host: '127.0.0.1' });
+  const client = new ApnsClient({
+    team: 'TEAM123456',
+    keyId: 'KEY1234567',
+    signingKey,
+    defaultTopic: TOPIC,
+    host: '127.0.0.1',
+  });
   void client.client.close();
   const pool = new Pool(fake.url, { allowH2: true, connect: { rejectUnauthorized: false }, headersTimeout: 300 });
   Object.defineProperty(client, 'client', { value: pool, writable: true, configurable: true, enumerable: true });
@@ -36,7 +42,12 @@ function newClient(): ApnsClient {
 }
 
 before(async () => {
-  fake = await startFakeApns({ host: '127.0.0.1', port: 0, identity: await loopbackIdentity(), faults: new FaultPlan() });
+  fake = await startFakeApns({
+    host: '127.0.0.1',
+    port: 0,
+    identity: await loopbackIdentity(),
+    faults: new FaultPlan(),
+  });
   tracing = createTracing();
 });
 after(async () => {
@@ -52,7 +63,10 @@ function harness(prepare?: (raw: ApnsClient) => void) {
   const invalid: InvalidTokenEvent[] = [];
   const raw = newClient();
   prepare?.(raw);
-  const client = instrumentApns2(raw, telemetry, { app: 'com.example.app', onInvalidToken: (event) => void invalid.push(event) });
+  const client = instrumentApns2(raw, telemetry, {
+    app: 'com.example.app',
+    onInvalidToken: (event) => void invalid.push(event),
+  });
   return { telemetry, raw, client, invalid };
 }
 
@@ -94,7 +108,10 @@ describe('instrumentApns2: every APNs answer through apns2 send()', () => {
       const { telemetry, client, invalid } = harness();
       const token = `row${i}-device`;
       fake.faults.set({ rules: [{ match: token, fault: row.fault }] });
-      const error = await client.send(alert(token)).then(() => assert.fail('send resolved'), (e: unknown) => e);
+      const error = await client.send(alert(token)).then(
+        () => assert.fail('send resolved'),
+        (e: unknown) => e,
+      );
       if (typeof row.fault !== 'string' || !['hang', 'reset'].includes(row.fault)) {
         assert.ok(error instanceof ApnsError, 'apns2 rejects with its ApnsError');
         assert.equal(error.reason, row.reason);
@@ -109,8 +126,14 @@ describe('instrumentApns2: every APNs answer through apns2 send()', () => {
       assert.equal(span?.attributes['error.type'], row.errorType);
       assert.equal(span?.attributes['push.provider.reason'], row.reason);
       assert.equal(span?.attributes['messaging.batch.message_count'], undefined, 'send is one message');
-      const expected = row.errorType === 'unregistered' || row.errorType === 'invalid_token' ? [`${token}:${row.errorType}:${row.reason}`] : [];
-      assert.deepEqual(invalid.map((e) => `${e.token}:${e.errorType}:${e.reason}`), expected);
+      const expected =
+        row.errorType === 'unregistered' || row.errorType === 'invalid_token'
+          ? [`${token}:${row.errorType}:${row.reason}`]
+          : [];
+      assert.deepEqual(
+        invalid.map((e) => `${e.token}:${e.errorType}:${e.reason}`),
+        expected,
+      );
     });
   });
 
@@ -147,7 +170,9 @@ describe('instrumentApns2: sendMany', () => {
     });
     const { telemetry, client, invalid, ...spy } = spied('sendMany');
     const groups: Record<string, number> = { ok: 13, gone: 3, bad: 2, busy: 1, reset: 1 };
-    const tokens = Object.entries(groups).flatMap(([prefix, n]) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`));
+    const tokens = Object.entries(groups).flatMap(([prefix, n]) =>
+      Array.from({ length: n }, (_, i) => `${prefix}-${i}`),
+    );
     const notifications = tokens.map(alert);
 
     const results = await client.sendMany(notifications);
@@ -158,16 +183,26 @@ describe('instrumentApns2: sendMany', () => {
     const { samples } = await scrape(telemetry);
     assertMessages(samples, 13, { unregistered: 3, invalid_token: 2, rate_limited: 1, network: 1 });
     assert.equal(calls(samples, 'send_many', 'partial'), 1);
-    assert.equal(calls(samples, 'send', 'failure') + calls(samples, 'send', 'success'), 0, 'sendMany’s inner send() calls are not counted twice');
+    assert.equal(
+      calls(samples, 'send', 'failure') + calls(samples, 'send', 'success'),
+      0,
+      'sendMany’s inner send() calls are not counted twice',
+    );
     const spans = tracing.spans();
-    assert.deepEqual(spans.map((s) => s.name), ['send_many apns']);
+    assert.deepEqual(
+      spans.map((s) => s.name),
+      ['send_many apns'],
+    );
     assert.equal(spans[0]?.status.code, SpanStatusCode.UNSET);
     assert.equal(spans[0]?.attributes['messaging.batch.message_count'], 20);
     assert.equal(spans[0]?.attributes['push.messages.failed.unregistered'], 3);
-    assert.deepEqual(
-      invalid.map((e) => `${e.token}:${e.errorType}:${e.reason}`).sort(),
-      ['bad-0:invalid_token:BadDeviceToken', 'bad-1:invalid_token:BadDeviceToken', 'gone-0:unregistered:Unregistered', 'gone-1:unregistered:Unregistered', 'gone-2:unregistered:Unregistered'],
-    );
+    assert.deepEqual(invalid.map((e) => `${e.token}:${e.errorType}:${e.reason}`).sort(), [
+      'bad-0:invalid_token:BadDeviceToken',
+      'bad-1:invalid_token:BadDeviceToken',
+      'gone-0:unregistered:Unregistered',
+      'gone-1:unregistered:Unregistered',
+      'gone-2:unregistered:Unregistered',
+    ]);
   });
 
   it('marks a batch whose every notification failed as failure', async () => {
@@ -203,7 +238,10 @@ describe('instrumentApns2: sendMany', () => {
       return undefined;
     })();
     assert.ok(thrown instanceof TypeError, 'apns2’s sendMany is not async');
-    assert.throws(() => client.sendMany(null as never), (e: unknown) => e instanceof TypeError && e.message === thrown.message);
+    assert.throws(
+      () => client.sendMany(null as never),
+      (e: unknown) => e instanceof TypeError && e.message === thrown.message,
+    );
   });
 });
 
@@ -226,7 +264,10 @@ describe('instrumentApns2: the client view', () => {
   it('rejects a client that is not an apns2 ApnsClient, and unknown options', () => {
     const telemetry = new PushTelemetry();
     const halfClient = { send: async () => undefined } as unknown as Apns2ClientLike;
-    assert.throws(() => instrumentApns2(halfClient, telemetry), (e: unknown) => e instanceof TypeError && /instrumentApns2.*apns2 ApnsClient.*sendMany\(\)/.test(e.message));
+    assert.throws(
+      () => instrumentApns2(halfClient, telemetry),
+      (e: unknown) => e instanceof TypeError && /instrumentApns2.*apns2 ApnsClient.*sendMany\(\)/.test(e.message),
+    );
     assert.throws(() => instrumentApns2(undefined as unknown as Apns2ClientLike, telemetry), TypeError);
     assert.throws(() => instrumentApns2(newClient(), telemetry, { app: 'bad app!' }), /app/);
   });

@@ -9,7 +9,10 @@ describe('BoundedMap', () => {
     assert.equal(map.size, 3);
     assert.equal(map.get('a'), undefined);
     assert.equal(map.get('b'), undefined);
-    assert.deepEqual(['c', 'd', 'e'].map((key) => map.get(key)), [2, 3, 4]);
+    assert.deepEqual(
+      ['c', 'd', 'e'].map((key) => map.get(key)),
+      [2, 3, 4],
+    );
   });
 
   it('stays bounded when keys are taken out early', () => {

@@ -8,17 +8,36 @@ import { closedPort, codeError, httpError } from './helpers.js';
 describe('ERROR_TYPES and errorOwner', () => {
   it('lists the twelve contract values in order', () => {
     assert.deepEqual(ERROR_TYPES, [
-      'provider_unavailable', 'timeout', 'network', 'rate_limited', 'auth', 'config',
-      'payload_invalid', 'payload_too_large', 'unregistered', 'invalid_token', 'canceled', 'unknown',
+      'provider_unavailable',
+      'timeout',
+      'network',
+      'rate_limited',
+      'auth',
+      'config',
+      'payload_invalid',
+      'payload_too_large',
+      'unregistered',
+      'invalid_token',
+      'canceled',
+      'unknown',
     ]);
     assert.ok(Object.isFrozen(ERROR_TYPES) || ERROR_TYPES.length === 12);
   });
 
   it('gives every error type the contract owner', () => {
     const owners: Record<ErrorType, string> = {
-      provider_unavailable: 'provider', timeout: 'provider', network: 'provider', rate_limited: 'capacity',
-      auth: 'sender', config: 'sender', payload_invalid: 'sender', payload_too_large: 'sender',
-      unregistered: 'audience', invalid_token: 'audience', canceled: 'caller', unknown: 'unknown',
+      provider_unavailable: 'provider',
+      timeout: 'provider',
+      network: 'provider',
+      rate_limited: 'capacity',
+      auth: 'sender',
+      config: 'sender',
+      payload_invalid: 'sender',
+      payload_too_large: 'sender',
+      unregistered: 'audience',
+      invalid_token: 'audience',
+      canceled: 'caller',
+      unknown: 'unknown',
     };
     for (const type of ERROR_TYPES) assert.equal(errorOwner(type), owners[type], type);
   });
@@ -33,10 +52,23 @@ describe('ERROR_TYPES and errorOwner', () => {
 
 describe('classifyError: HTTP status', () => {
   const table: Array<[number, ErrorType]> = [
-    [400, 'payload_invalid'], [401, 'auth'], [403, 'auth'], [404, 'unregistered'], [410, 'unregistered'],
-    [408, 'timeout'], [413, 'payload_too_large'], [429, 'rate_limited'], [500, 'provider_unavailable'],
-    [502, 'provider_unavailable'], [503, 'provider_unavailable'], [504, 'provider_unavailable'], [599, 'provider_unavailable'],
-    [405, 'unknown'], [418, 'unknown'], [301, 'unknown'], [200, 'unknown'],
+    [400, 'payload_invalid'],
+    [401, 'auth'],
+    [403, 'auth'],
+    [404, 'unregistered'],
+    [410, 'unregistered'],
+    [408, 'timeout'],
+    [413, 'payload_too_large'],
+    [429, 'rate_limited'],
+    [500, 'provider_unavailable'],
+    [502, 'provider_unavailable'],
+    [503, 'provider_unavailable'],
+    [504, 'provider_unavailable'],
+    [599, 'provider_unavailable'],
+    [405, 'unknown'],
+    [418, 'unknown'],
+    [301, 'unknown'],
+    [200, 'unknown'],
   ];
   for (const [status, expected] of table) {
     it(`${status} → ${expected} wherever the status is carried`, () => {
@@ -60,17 +92,40 @@ describe('classifyError: HTTP status', () => {
   });
 
   it('prefers the status over the message text', () => {
-    assert.equal(classifyError(Object.assign(new Error('request timed out'), { statusCode: 503 })), 'provider_unavailable');
+    assert.equal(
+      classifyError(Object.assign(new Error('request timed out'), { statusCode: 503 })),
+      'provider_unavailable',
+    );
   });
 });
 
 describe('classifyError: transport errors', () => {
-  const network = ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EPROTO', 'EHOSTUNREACH', 'UND_ERR_SOCKET',
-    'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_HTTP2_GOAWAY_SESSION'];
+  const network = [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'ENOTFOUND',
+    'EAI_AGAIN',
+    'EPIPE',
+    'EPROTO',
+    'EHOSTUNREACH',
+    'UND_ERR_SOCKET',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+    'CERT_HAS_EXPIRED',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'ERR_HTTP2_GOAWAY_SESSION',
+  ];
   for (const code of network) it(`${code} → network`, () => assert.equal(classifyError(codeError(code)), 'network'));
 
-  for (const code of ['ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']) {
+  for (const code of [
+    'ETIMEDOUT',
+    'ESOCKETTIMEDOUT',
+    'UND_ERR_CONNECT_TIMEOUT',
+    'UND_ERR_HEADERS_TIMEOUT',
+    'UND_ERR_BODY_TIMEOUT',
+  ]) {
     it(`${code} → timeout`, () => assert.equal(classifyError(codeError(code)), 'timeout'));
   }
 
@@ -84,7 +139,10 @@ describe('classifyError: transport errors', () => {
     const error = await fetch(`http://127.0.0.1:${await closedPort()}/`).catch((e: unknown) => e);
     assert.equal(readProperty(error, 'message'), 'fetch failed');
     assert.equal(classifyError(error), 'network');
-    assert.equal(classifyError(new TypeError('fetch failed', { cause: codeError('UND_ERR_CONNECT_TIMEOUT') })), 'timeout');
+    assert.equal(
+      classifyError(new TypeError('fetch failed', { cause: codeError('UND_ERR_CONNECT_TIMEOUT') })),
+      'timeout',
+    );
   });
 
   it('timeouts by name and by message', () => {
@@ -101,7 +159,10 @@ describe('classifyError: transport errors', () => {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    t.after(() => { for (const socket of sockets) socket.destroy(); server.close(); });
+    t.after(() => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    });
     const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
     const timedOut = await fetch(url, { signal: AbortSignal.timeout(30) }).catch((e: unknown) => e);
     assert.equal(readProperty(timedOut, 'name'), 'TimeoutError');
@@ -111,7 +172,10 @@ describe('classifyError: transport errors', () => {
     const aborted = await fetch(url, { signal: controller.signal }).catch((e: unknown) => e);
     assert.equal(readProperty(aborted, 'name'), 'AbortError');
     assert.equal(classifyError(aborted), 'canceled');
-    assert.equal(classifyError(Object.assign(new Error('The operation was aborted'), { code: 'ABORT_ERR' })), 'canceled');
+    assert.equal(
+      classifyError(Object.assign(new Error('The operation was aborted'), { code: 'ABORT_ERR' })),
+      'canceled',
+    );
     assert.equal(classifyError(new DOMException('stop', 'AbortError')), 'canceled');
   });
 
@@ -131,14 +195,83 @@ describe('classifyError never throws', () => {
     ['a bigint', () => 10n],
     ['a function', () => () => 1],
     ['a frozen object', () => Object.freeze({ statusCode: 'x' })],
-    ['an object with throwing getters', () => ({ get statusCode(): never { throw new Error('getter'); }, get code(): never { throw new Error('getter'); }, get name(): never { throw new Error('getter'); }, get message(): never { throw new Error('getter'); }, get cause(): never { throw new Error('getter'); } })],
-    ['a Proxy that throws on every trap', () => new Proxy({}, new Proxy({}, { get: () => () => { throw new Error('trap'); } }))],
-    ['a revoked Proxy', () => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy; }],
-    ['a cyclic cause chain', () => { const a: Record<string, unknown> = { message: 'a' }; const b = { message: 'b', cause: a }; a.cause = b; return a; }],
-    ['a self-caused error', () => { const e = new Error('self'); (e as { cause?: unknown }).cause = e; return e; }],
+    [
+      'an object with throwing getters',
+      () => ({
+        get statusCode(): never {
+          throw new Error('getter');
+        },
+        get code(): never {
+          throw new Error('getter');
+        },
+        get name(): never {
+          throw new Error('getter');
+        },
+        get message(): never {
+          throw new Error('getter');
+        },
+        get cause(): never {
+          throw new Error('getter');
+        },
+      }),
+    ],
+    [
+      'a Proxy that throws on every trap',
+      () =>
+        new Proxy(
+          {},
+          new Proxy(
+            {},
+            {
+              get: () => () => {
+                throw new Error('trap');
+              },
+            },
+          ),
+        ),
+    ],
+    [
+      'a revoked Proxy',
+      () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      },
+    ],
+    [
+      'a cyclic cause chain',
+      () => {
+        const a: Record<string, unknown> = { message: 'a' };
+        const b = { message: 'b', cause: a };
+        a.cause = b;
+        return a;
+      },
+    ],
+    [
+      'a self-caused error',
+      () => {
+        const e = new Error('self');
+        (e as { cause?: unknown }).cause = e;
+        return e;
+      },
+    ],
     ['a huge message', () => new Error('x'.repeat(5_000_000))],
     ['an object with a null prototype', () => Object.create(null)],
-    ['a status getter returning a Proxy', () => ({ get response() { return new Proxy({}, { get() { throw new Error('deep'); } }); } })],
+    [
+      'a status getter returning a Proxy',
+      () => ({
+        get response() {
+          return new Proxy(
+            {},
+            {
+              get() {
+                throw new Error('deep');
+              },
+            },
+          );
+        },
+      }),
+    ],
   ];
   for (const [name, make] of hostile) {
     it(`for ${name}`, () => {
@@ -148,6 +281,14 @@ describe('classifyError never throws', () => {
   }
 
   it('still classifies what it can read past a throwing getter', () => {
-    assert.equal(classifyError({ get statusCode(): never { throw new Error('no'); }, status: 429 }), 'rate_limited');
+    assert.equal(
+      classifyError({
+        get statusCode(): never {
+          throw new Error('no');
+        },
+        status: 429,
+      }),
+      'rate_limited',
+    );
   });
 });

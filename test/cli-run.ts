@@ -28,9 +28,14 @@ export interface Run {
 /** Runs a command to completion (killed after `timeoutMs`). */
 export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...ENTRY, ...args], { cwd: ROOT, env: cleanEnv(), timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [...ENTRY, ...args],
+      { cwd: ROOT, env: cleanEnv(), timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -49,7 +54,12 @@ export interface Running {
 
 export function startCli(args: readonly string[]): Running {
   // Its own process group, so kill() also reaches what it started (Prometheus, Alertmanager) if it cannot clean up.
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [...ENTRY, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();
@@ -74,11 +84,19 @@ export function startCli(args: readonly string[]): Running {
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`no ${pattern} in ${timeoutMs} ms\n--- stdout\n${out.slice(-3000)}\n--- stderr\n${err.slice(-3000)}`));
+          reject(
+            new Error(
+              `no ${pattern} in ${timeoutMs} ms\n--- stdout\n${out.slice(-3000)}\n--- stderr\n${err.slice(-3000)}`,
+            ),
+          );
         }, timeoutMs);
         const onExit = () => {
           done();
-          reject(new Error(`exited before printing ${pattern}\n--- stdout\n${out.slice(-3000)}\n--- stderr\n${err.slice(-3000)}`));
+          reject(
+            new Error(
+              `exited before printing ${pattern}\n--- stdout\n${out.slice(-3000)}\n--- stderr\n${err.slice(-3000)}`,
+            ),
+          );
         };
         const done = () => {
           clearTimeout(timer);

@@ -41,7 +41,10 @@ interface Counts {
 
 /** Per provider: messages whose calls completed, of which failed, and calls in flight, from the registry /metrics serves. */
 async function counts(telemetry: PushTelemetry): Promise<Record<DemoProvider, Counts>> {
-  const out = Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, { completed: 0, failed: 0, inFlight: 0 }])) as Record<DemoProvider, { completed: number; failed: number; inFlight: number }>;
+  const out = Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, { completed: 0, failed: 0, inFlight: 0 }])) as Record<
+    DemoProvider,
+    { completed: number; failed: number; inFlight: number }
+  >;
   for (const metric of await telemetry.registry.getMetricsAsJSON()) {
     for (const sample of metric.values) {
       const into = out[sample.labels.provider as DemoProvider];
@@ -61,13 +64,20 @@ async function counts(telemetry: PushTelemetry): Promise<Record<DemoProvider, Co
 class Run {
   readonly stats: LiveStats;
   readonly lines: string[] = [];
-  readonly view = new LiveView({ write: (text: string) => void this.lines.push(text) } as unknown as NodeJS.WriteStream);
+  readonly view = new LiveView({
+    write: (text: string) => void this.lines.push(text),
+  } as unknown as NodeJS.WriteStream);
   readonly traffic: Traffic;
   readonly timeline: Timeline;
   readonly #start = Date.now();
   readonly #driver: NodeJS.Timeout;
 
-  constructor(readonly scenario: Scenario, simulator: Simulator, readonly telemetry: PushTelemetry, readonly clients: DemoClients) {
+  constructor(
+    readonly scenario: Scenario,
+    simulator: Simulator,
+    readonly telemetry: PushTelemetry,
+    readonly clients: DemoClients,
+  ) {
     this.stats = new LiveStats(telemetry);
     const tokens = new TokenStore();
     this.traffic = new Traffic({ rate: 100, tokens, send: clients.send });
@@ -96,7 +106,10 @@ class Run {
       header: [],
       phase: this.timeline.phase?.label ?? '',
       rows: this.stats.rows(),
-      faults: Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, describeRules(this.timeline.activeRules(p))])) as Record<DemoProvider, string>,
+      faults: Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, describeRules(this.timeline.activeRules(p))])) as Record<
+        DemoProvider,
+        string
+      >,
       pruned: Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, 0])) as Record<DemoProvider, number>,
       stalled: this.timeline.stalled,
     });
@@ -110,7 +123,7 @@ class Run {
   }
 }
 
-describe('the demo\'s fcm-hang and stall scenarios, compressed to seconds', () => {
+describe("the demo's fcm-hang and stall scenarios, compressed to seconds", () => {
   let simulator: Simulator;
   const runs: Run[] = [];
   before(async () => {
@@ -131,7 +144,9 @@ describe('the demo\'s fcm-hang and stall scenarios, compressed to seconds', () =
     return run;
   }
 
-  it('fcm-hang: FCM calls pile up in flight and none completes while the others keep sending; recovery drains them without an error', { timeout: 30_000 }, async () => {
+  it('fcm-hang: FCM calls pile up in flight and none completes while the others keep sending; recovery drains them without an error', {
+    timeout: 30_000,
+  }, async () => {
     const run = await play('fcm-hang', [0, 1_500, 6_000]);
     assert.deepEqual(run.scenario.clientTimeoutMs, { fcm: 0 }, 'no FCM client timeout: a hung call stays in flight');
 
@@ -144,7 +159,10 @@ describe('the demo\'s fcm-hang and stall scenarios, compressed to seconds', () =
 
     assert.equal(late.fcm.completed, early.fcm.completed, 'no FCM call completed during the hang');
     assert.equal(late.fcm.failed, 0, 'and none failed: a hang is silence, not errors');
-    assert.ok(late.fcm.inFlight >= early.fcm.inFlight + 25, `FCM in flight climbs: ${early.fcm.inFlight} → ${late.fcm.inFlight}`);
+    assert.ok(
+      late.fcm.inFlight >= early.fcm.inFlight + 25,
+      `FCM in flight climbs: ${early.fcm.inFlight} → ${late.fcm.inFlight}`,
+    );
     assert.ok(simulator.fake('fcm').faults.hanging > 0, 'the fake holds them');
     for (const provider of DEMO_PROVIDERS.filter((p) => p !== 'fcm')) {
       assert.ok(late[provider].completed >= early[provider].completed + 40, `${provider} keeps sending`);
@@ -156,7 +174,11 @@ describe('the demo\'s fcm-hang and stall scenarios, compressed to seconds', () =
 
     // The provider answers again: what it held is dropped, firebase-admin retries it, and FCM sends as before.
     await run.at(6_000);
-    await until('FCM in flight to drain', 15_000, async () => (await counts(run.telemetry)).fcm.inFlight === 0 && simulator.fake('fcm').faults.hanging === 0);
+    await until(
+      'FCM in flight to drain',
+      15_000,
+      async () => (await counts(run.telemetry)).fcm.inFlight === 0 && simulator.fake('fcm').faults.hanging === 0,
+    );
     const before = await counts(run.telemetry);
     await sleep(1_000);
     const recovered = await counts(run.telemetry);
@@ -176,16 +198,26 @@ describe('the demo\'s fcm-hang and stall scenarios, compressed to seconds', () =
     await run.stats.sample(14_000);
     for (const provider of DEMO_PROVIDERS) {
       assert.equal(late[provider].completed, early[provider].completed, `${provider}: nothing sent`);
-      assert.deepEqual([late[provider].failed, late[provider].inFlight], [0, 0], `${provider}: no errors, nothing in flight`);
+      assert.deepEqual(
+        [late[provider].failed, late[provider].inFlight],
+        [0, 0],
+        `${provider}: no errors, nothing in flight`,
+      );
     }
     const table = run.render();
-    for (const provider of DEMO_PROVIDERS) assert.match(table, new RegExp(`\\] ${provider} +0\\.0 msg/s .* in flight +0 +stalled +errors - +fault -`), provider);
+    for (const provider of DEMO_PROVIDERS)
+      assert.match(
+        table,
+        new RegExp(`\\] ${provider} +0\\.0 msg/s .* in flight +0 +stalled +errors - +fault -`),
+        provider,
+      );
 
     await run.at(4_700);
     assert.equal(run.traffic.paused, false);
     await run.at(6_000);
     const resumed = await counts(run.telemetry);
-    for (const provider of DEMO_PROVIDERS) assert.ok(resumed[provider].completed > late[provider].completed + 10, `${provider} sends again`);
+    for (const provider of DEMO_PROVIDERS)
+      assert.ok(resumed[provider].completed > late[provider].completed + 10, `${provider} sends again`);
     // Skipped ticks bank nothing: the sender resumes at its rate, without a burst for the time it stood still.
     const sent = DEMO_PROVIDERS.reduce((sum, p) => sum + resumed[p].completed - late[p].completed, 0);
     assert.ok(sent <= 100 * 1.8, `${sent} messages in the 1.5 s after resuming at 100/s`);

@@ -17,8 +17,18 @@ const pruned: string[] = [];
 
 before(async () => {
   simulator = await startSimulator();
-  clients = await createClients(simulator, { telemetry, timeoutMs: 2_000, onInvalidToken: (provider, token) => void pruned.push(`${provider}:${token}`) });
-  service = await startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port: 0, host: '127.0.0.1' });
+  clients = await createClients(simulator, {
+    telemetry,
+    timeoutMs: 2_000,
+    onInvalidToken: (provider, token) => void pruned.push(`${provider}:${token}`),
+  });
+  service = await startSenderService({
+    telemetry,
+    send: clients.send,
+    providers: DEMO_PROVIDERS,
+    port: 0,
+    host: '127.0.0.1',
+  });
 });
 after(async () => {
   await service.close();
@@ -50,7 +60,9 @@ describe('POST /send', () => {
     it(`${provider}: sends through the real SDK; the provider's verdict per token comes back classified`, async () => {
       const [ok, gone] = TOKENS[provider];
       // SNS faults key on the endpoint ARN the service builds from the token.
-      simulator.fake(provider).faults.set({ rules: [{ match: provider === 'sns' ? `${DEMO_ENDPOINT_PREFIX}${gone}` : gone, fault: 'unregistered' }] });
+      simulator.fake(provider).faults.set({
+        rules: [{ match: provider === 'sns' ? `${DEMO_ENDPOINT_PREFIX}${gone}` : gone, fault: 'unregistered' }],
+      });
       const { status, json } = await post({ provider, tokens: [ok, gone], notification });
       assert.equal(status, 200, JSON.stringify(json));
       assert.equal(json.provider, provider);
@@ -69,14 +81,30 @@ describe('POST /send', () => {
     const { status, json } = await post({ provider: 'apns', tokens: ['c'.repeat(64)], notification });
     simulator.fake('apns').faults.set({});
     assert.equal(status, 200);
-    assert.deepEqual(json, { provider: 'apns', accepted: 0, failed: [{ token: 'c'.repeat(64), error_type: 'provider_unavailable', reason: 'ServiceUnavailable' }] });
+    assert.deepEqual(json, {
+      provider: 'apns',
+      accepted: 0,
+      failed: [{ token: 'c'.repeat(64), error_type: 'provider_unavailable', reason: 'ServiceUnavailable' }],
+    });
   });
 
   it('counts what it sent on its own /metrics, and answers /healthz', async () => {
     const samples = parseExposition(await (await fetch(`${service.url}/metrics`)).text());
     for (const provider of DEMO_PROVIDERS) {
-      assert.ok((valueOf(samples, 'push_messages_total', { provider, app: 'com.example.pushdemo', outcome: 'accepted' }) ?? 0) >= 1, provider);
-      assert.ok((valueOf(samples, 'push_messages_total', { provider, app: 'com.example.pushdemo', outcome: 'failed', error_type: 'unregistered' }) ?? 0) >= 1, provider);
+      assert.ok(
+        (valueOf(samples, 'push_messages_total', { provider, app: 'com.example.pushdemo', outcome: 'accepted' }) ??
+          0) >= 1,
+        provider,
+      );
+      assert.ok(
+        (valueOf(samples, 'push_messages_total', {
+          provider,
+          app: 'com.example.pushdemo',
+          outcome: 'failed',
+          error_type: 'unregistered',
+        }) ?? 0) >= 1,
+        provider,
+      );
     }
     const health = await fetch(`${service.url}/healthz`);
     assert.equal(health.status, 200);
@@ -84,7 +112,9 @@ describe('POST /send', () => {
   });
 
   it('takes JSON without a content-type (a bare curl -d)', async () => {
-    const { status, json } = await post(JSON.stringify({ provider: 'fcm', tokens: ['fcm-plain'], notification }), { headers: {} });
+    const { status, json } = await post(JSON.stringify({ provider: 'fcm', tokens: ['fcm-plain'], notification }), {
+      headers: {},
+    });
     assert.equal(status, 200, JSON.stringify(json));
     assert.equal(json.accepted, 1);
   });
@@ -108,15 +138,47 @@ describe('POST /send with a bad body: 400 and a JSON error naming the field', ()
     ['no provider', { tokens: ['t'], notification }, /^provider must be one of fcm, apns, webpush, expo, sns$/],
     ['an unknown provider', { provider: 'gcm', tokens: ['t'], notification }, /^provider must be one of/],
     ['no tokens', { provider: 'fcm', notification }, /^tokens must be a non-empty array of strings$/],
-    ['tokens as a string', { provider: 'fcm', tokens: 't1', notification }, /^tokens must be a non-empty array of strings$/],
-    ['an empty tokens array', { provider: 'fcm', tokens: [], notification }, /^tokens must be a non-empty array of strings$/],
-    ['a number among the tokens', { provider: 'fcm', tokens: ['t1', 2], notification }, /^tokens must be a non-empty array of strings$/],
-    ['an empty token', { provider: 'fcm', tokens: [''], notification }, /^tokens must be a non-empty array of strings$/],
-    ['501 tokens', { provider: 'fcm', tokens: Array.from({ length: 501 }, (_, i) => `t${i}`), notification }, /^tokens must hold at most 500 tokens/],
+    [
+      'tokens as a string',
+      { provider: 'fcm', tokens: 't1', notification },
+      /^tokens must be a non-empty array of strings$/,
+    ],
+    [
+      'an empty tokens array',
+      { provider: 'fcm', tokens: [], notification },
+      /^tokens must be a non-empty array of strings$/,
+    ],
+    [
+      'a number among the tokens',
+      { provider: 'fcm', tokens: ['t1', 2], notification },
+      /^tokens must be a non-empty array of strings$/,
+    ],
+    [
+      'an empty token',
+      { provider: 'fcm', tokens: [''], notification },
+      /^tokens must be a non-empty array of strings$/,
+    ],
+    [
+      '501 tokens',
+      { provider: 'fcm', tokens: Array.from({ length: 501 }, (_, i) => `t${i}`), notification },
+      /^tokens must hold at most 500 tokens/,
+    ],
     ['no notification', { provider: 'fcm', tokens: ['t'] }, /^notification must be an object/],
-    ['no title', { provider: 'fcm', tokens: ['t'], notification: { body: 'b' } }, /^notification\.title must be a non-empty string$/],
-    ['a numeric body', { provider: 'fcm', tokens: ['t'], notification: { title: 't', body: 5 } }, /^notification\.body must be a string$/],
-    ['non-string data', { provider: 'fcm', tokens: ['t'], notification: { title: 't', body: 'b', data: { n: 1 } } }, /^notification\.data must be an object of string values/],
+    [
+      'no title',
+      { provider: 'fcm', tokens: ['t'], notification: { body: 'b' } },
+      /^notification\.title must be a non-empty string$/,
+    ],
+    [
+      'a numeric body',
+      { provider: 'fcm', tokens: ['t'], notification: { title: 't', body: 5 } },
+      /^notification\.body must be a string$/,
+    ],
+    [
+      'non-string data',
+      { provider: 'fcm', tokens: ['t'], notification: { title: 't', body: 'b', data: { n: 1 } } },
+      /^notification\.data must be an object of string values/,
+    ],
   ];
   for (const [name, body, message] of CASES) {
     it(name, async () => {
@@ -128,7 +190,11 @@ describe('POST /send with a bad body: 400 and a JSON error naming the field', ()
   }
 
   it('a body over 64 KB is a 413 with a JSON error', async () => {
-    const { status, json } = await post({ provider: 'fcm', tokens: ['t'], notification: { title: 't', body: 'x'.repeat(70_000) } });
+    const { status, json } = await post({
+      provider: 'fcm',
+      tokens: ['t'],
+      notification: { title: 't', body: 'x'.repeat(70_000) },
+    });
     assert.equal(status, 413);
     assert.match(json.error as string, /at most 64 KB/);
   });

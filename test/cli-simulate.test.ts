@@ -17,18 +17,35 @@ after(async () => {
 
 /** A Publish to the fake SNS the way @aws-sdk/client-sns sends it (awsQuery form); resolves with the HTTP status. */
 async function publish(url: string, targetArn: string): Promise<number> {
-  const body = new URLSearchParams({ Action: 'Publish', Version: '2010-03-31', TargetArn: targetArn, Message: 'hello' });
-  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const body = new URLSearchParams({
+    Action: 'Publish',
+    Version: '2010-03-31',
+    TargetArn: targetArn,
+    Message: 'hello',
+  });
+  const response = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   await response.text();
   return response.status;
 }
 
 describe('push-telemetry simulate', () => {
-  it('serves the fakes from --config on the ports asked for, reloads faults when the file changes, stops on SIGTERM', { timeout: 30_000 }, async () => {
+  it('serves the fakes from --config on the ports asked for, reloads faults when the file changes, stops on SIGTERM', {
+    timeout: 30_000,
+  }, async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'push-telemetry-simulate-test-'));
     const file = path.join(tmp, 'faults.json');
     const snsPort = await freePort();
-    await writeFile(file, JSON.stringify({ faults: { sns: { rules: [{ match: 'arn:down*', fault: 'provider_unavailable' }] } }, providers: ['sns', 'fcm'] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        faults: { sns: { rules: [{ match: 'arn:down*', fault: 'provider_unavailable' }] } },
+        providers: ['sns', 'fcm'],
+      }),
+    );
     const sim = startCli(['simulate', '--config', file, '--port-sns', String(snsPort)]);
     running.push(sim);
 
@@ -44,14 +61,29 @@ describe('push-telemetry simulate', () => {
     assert.equal(await publish(url, 'arn:down:1'), 500);
     assert.equal(await publish(url, 'arn:up:1'), 200);
 
-    await writeFile(file, JSON.stringify({ faults: { sns: { rules: [{ match: 'arn:hang*', fault: 'hang' }, { fault: 'rate_limited' }] } }, providers: ['sns', 'fcm'] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        faults: { sns: { rules: [{ match: 'arn:hang*', fault: 'hang' }, { fault: 'rate_limited' }] } },
+        providers: ['sns', 'fcm'],
+      }),
+    );
     await sim.waitFor(/faults reloaded from .*\n/, 10_000);
     assert.equal(await publish(url, 'arn:up:2'), 429);
     // A hang holds the request with no answer; the reload that ends it drops the request (a reset, for the client).
-    const hung = publish(url, 'arn:hang:1').then(() => 'answered', (error: Error) => `failed: ${String((error.cause as Error | undefined)?.message ?? error.message)}`);
-    const waited = await Promise.race([hung, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500))]);
+    const hung = publish(url, 'arn:hang:1').then(
+      () => 'answered',
+      (error: Error) => `failed: ${String((error.cause as Error | undefined)?.message ?? error.message)}`,
+    );
+    const waited = await Promise.race([
+      hung,
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500)),
+    ]);
     assert.equal(waited, 'still waiting');
-    await writeFile(file, JSON.stringify({ faults: { sns: { rules: [{ fault: 'rate_limited' }] } }, providers: ['sns', 'fcm'] }));
+    await writeFile(
+      file,
+      JSON.stringify({ faults: { sns: { rules: [{ fault: 'rate_limited' }] } }, providers: ['sns', 'fcm'] }),
+    );
     await sim.waitFor(/faults reloaded from \S+ \(hung requests dropped: sns 1\)/, 10_000);
     assert.match(await hung, /^failed: /);
 
@@ -65,7 +97,8 @@ describe('push-telemetry simulate', () => {
     const sim = startCli(['simulate', '--duration', '2s']);
     running.push(sim);
     assert.equal(await sim.exited, 0, sim.stderr());
-    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns']) assert.match(sim.stdout(), new RegExp(`^ {2}${provider} +https?://127\\.0\\.0\\.1:\\d+$`, 'm'));
+    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns'])
+      assert.match(sim.stdout(), new RegExp(`^ {2}${provider} +https?://127\\.0\\.0\\.1:\\d+$`, 'm'));
     assert.match(sim.stdout(), /EXPO_BASE_URL=http:\/\/127\.0\.0\.1:\d+/);
   });
 });

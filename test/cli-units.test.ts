@@ -24,7 +24,11 @@ const SPEC: CommandSpec = {
   name: 'test',
   brief: 'b',
   summary: 's',
-  flags: { rate: { type: 'string', value: 'N', description: 'r' }, on: { type: 'boolean', description: 'o' }, secret: { type: 'string', description: 'x', hidden: true } },
+  flags: {
+    rate: { type: 'string', value: 'N', description: 'r' },
+    on: { type: 'boolean', description: 'o' },
+    secret: { type: 'string', description: 'x', hidden: true },
+  },
 };
 
 describe('parseFlags', () => {
@@ -46,7 +50,12 @@ describe('parseFlags', () => {
       [['--on', '--on'], /^--on given more than once/],
       [['loose'], /^unexpected argument "loose"/],
     ];
-    for (const [argv, message] of cases) assert.throws(() => parseFlags(SPEC, argv), (error: unknown) => error instanceof UsageError && message.test(error.message), argv.join(' '));
+    for (const [argv, message] of cases)
+      assert.throws(
+        () => parseFlags(SPEC, argv),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+        argv.join(' '),
+      );
   });
 
   it('help lists the visible flags only', () => {
@@ -65,7 +74,8 @@ describe('parseDuration', () => {
     assert.equal(parseDuration('d', '1h'), 3_600_000);
   });
   it('refuses anything else, naming the flag', () => {
-    for (const bad of ['', 's', '5 s', '5d', '-1s', '0', '1m2x']) assert.throws(() => parseDuration('duration', bad), /--duration must be/, bad);
+    for (const bad of ['', 's', '5 s', '5d', '-1s', '0', '1m2x'])
+      assert.throws(() => parseDuration('duration', bad), /--duration must be/, bad);
   });
 });
 
@@ -76,7 +86,10 @@ describe('capHoldTimes', () => {
     const capped = capHoldTimes(shipped, 15_000);
     const holds = [...capped.matchAll(/^\s*for: (\S+)$/gm)].map((m) => promDurationMs(m[1] as string) as number);
     assert.ok(holds.length >= 9, 'every alert has a for:');
-    assert.ok(holds.every((ms) => ms <= 15_000), holds.join(','));
+    assert.ok(
+      holds.every((ms) => ms <= 15_000),
+      holds.join(','),
+    );
     const exprs = (yaml: string) => [...yaml.matchAll(/expr: .*/g)].map((m) => m[0]);
     assert.deepEqual(exprs(capped), exprs(shipped));
     assert.equal(capHoldTimes('      for: 10s\n', 15_000), '      for: 10s\n');
@@ -92,7 +105,9 @@ describe('capHoldTimes', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'push-telemetry-rules-'));
     try {
       await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(shipped, 15_000));
-      const check = spawnSync(requireBinary('promtool'), ['check', 'rules', path.join(dir, 'rules.yml')], { encoding: 'utf8' });
+      const check = spawnSync(requireBinary('promtool'), ['check', 'rules', path.join(dir, 'rules.yml')], {
+        encoding: 'utf8',
+      });
       assert.equal(check.status, 0, check.stdout + check.stderr);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -105,14 +120,21 @@ describe('scaleWindows', () => {
 
   it('divides every range window, compound ones too, and nothing else', () => {
     const scaled = scaleWindows(shipped, 60);
-    const windows = (yaml: string) => [...yaml.matchAll(/\[(\w+)\]/g)].map((m) => promDurationMs(m[1] as string) as number);
+    const windows = (yaml: string) =>
+      [...yaml.matchAll(/\[(\w+)\]/g)].map((m) => promDurationMs(m[1] as string) as number);
     const before = windows(shipped);
     assert.ok(before.length > 20);
-    assert.deepEqual(windows(scaled), before.map((ms) => Math.max(1_000, Math.round(ms / 60))));
+    assert.deepEqual(
+      windows(scaled),
+      before.map((ms) => Math.max(1_000, Math.round(ms / 60))),
+    );
     const rest = (yaml: string) => yaml.replace(/\[\w+\]/g, '[]');
     assert.equal(rest(scaled), rest(shipped), 'thresholds, for: and annotations unchanged');
     assert.equal(scaleWindows('rate(x[2h45m]) offset 1h', 60), 'rate(x[165s]) offset 60s');
-    assert.equal(scaleWindows('max_over_time(x[5m:1m]) and y[30m:]', 240, 250), 'max_over_time(x[1250ms:250ms]) and y[7500ms:]');
+    assert.equal(
+      scaleWindows('max_over_time(x[5m:1m]) and y[30m:]', 240, 250),
+      'max_over_time(x[1250ms:250ms]) and y[7500ms:]',
+    );
     assert.equal(scaleWindows('{{ $labels.job }} [abc] [1s]', 60), '{{ $labels.job }} [abc] [1s]');
     assert.throws(() => scaleWindows('', 0.5), /factor must be >= 1/);
   });
@@ -121,7 +143,9 @@ describe('scaleWindows', () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'push-telemetry-rules-'));
     try {
       await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(scaleWindows(shipped, 60), 15_000));
-      const check = spawnSync(requireBinary('promtool'), ['check', 'rules', path.join(dir, 'rules.yml')], { encoding: 'utf8' });
+      const check = spawnSync(requireBinary('promtool'), ['check', 'rules', path.join(dir, 'rules.yml')], {
+        encoding: 'utf8',
+      });
       assert.equal(check.status, 0, check.stdout + check.stderr);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -177,7 +201,8 @@ describe('demoRouting', () => {
     assert.match(routing.yaml, /source_matchers: \[alertname="PushProviderOutage"\]/);
     assert.match(routing.yaml, /url: "http:\/\/127\.0\.0\.1:9999\/alertmanager\/oncall-pager"/);
     assert.match(routing.yaml, /url: "http:\/\/127\.0\.0\.1:9999\/alertmanager\/ticket"/);
-    for (const gone of ['pagerduty', 'slack', 'hooks.example.com', 'templates', 'global:', '4h', '30s']) assert.ok(!routing.yaml.includes(gone), gone);
+    for (const gone of ['pagerduty', 'slack', 'hooks.example.com', 'templates', 'global:', '4h', '30s'])
+      assert.ok(!routing.yaml.includes(gone), gone);
     assert.match(routing.yaml, /group_wait: 1s/);
   });
 
@@ -189,7 +214,10 @@ describe('demoRouting', () => {
   it('produces configs amtool accepts', { timeout: 20_000 }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'push-telemetry-routing-'));
     try {
-      for (const [name, yaml] of [['example', demoRouting(EXAMPLE, WEBHOOK)?.yaml], ['minimal', minimalRouting(WEBHOOK).yaml]] as const) {
+      for (const [name, yaml] of [
+        ['example', demoRouting(EXAMPLE, WEBHOOK)?.yaml],
+        ['minimal', minimalRouting(WEBHOOK).yaml],
+      ] as const) {
         const file = path.join(dir, `${name}.yml`);
         await writeFile(file, yaml ?? '');
         const check = spawnSync(requireBinary('amtool'), ['check-config', file], { encoding: 'utf8' });
@@ -201,7 +229,7 @@ describe('demoRouting', () => {
   });
 });
 
-describe('quantile (the table\'s p95)', () => {
+describe("quantile (the table's p95)", () => {
   const buckets = (counts: Record<number, number>) => {
     let cumulative = 0;
     return [...DURATION_BUCKETS, Infinity].map((le) => (cumulative += counts[le] ?? 0));
@@ -210,7 +238,11 @@ describe('quantile (the table\'s p95)', () => {
     assert.equal(quantile(0.95, buckets({})), undefined);
     assert.ok(Math.abs((quantile(0.5, buckets({ 0.1: 10 })) as number) - 0.0875) < 1e-12);
     assert.equal(quantile(0.95, buckets({ 0.005: 95, 5: 5 })), 0.005);
-    assert.equal(quantile(0.99, buckets({ 0.005: 90, [Infinity]: 10 })), 10, 'the +Inf bucket answers the last finite bound');
+    assert.equal(
+      quantile(0.99, buckets({ 0.005: 90, [Infinity]: 10 })),
+      10,
+      'the +Inf bucket answers the last finite bound',
+    );
   });
 });
 
@@ -233,7 +265,9 @@ describe('scenarios', () => {
     for (const scenario of SCENARIOS) {
       assert.deepEqual(scenario.phases[0]?.faults, {}, scenario.name);
       assert.equal(scenario.phases[0]?.at, 0);
-      scenario.phases.forEach((phase, i) => assert.ok(i === 0 || phase.at > (scenario.phases[i - 1]?.at ?? 0), `${scenario.name} phase ${i}`));
+      scenario.phases.forEach((phase, i) =>
+        assert.ok(i === 0 || phase.at > (scenario.phases[i - 1]?.at ?? 0), `${scenario.name} phase ${i}`),
+      );
     }
   });
 
@@ -254,14 +288,17 @@ describe('scenarios', () => {
     assert.equal(describeRules(timeline.activeRules('fcm')), '-');
     timeline.advance((scenario.loopMs as number) + 10_000);
     assert.equal(describeRules(timeline.activeRules('fcm')), 'provider_unavailable 100%', 'the timeline loops');
-    assert.deepEqual(phases.map((label) => label.split(':')[0]), ['all providers healthy', 'FCM outage', 'FCM recovered', 'FCM outage']);
+    assert.deepEqual(
+      phases.map((label) => label.split(':')[0]),
+      ['all providers healthy', 'FCM outage', 'FCM recovered', 'FCM outage'],
+    );
   });
 
   it('fcm-hang: FCM hangs at 10 s with no client timeout; when it recovers it drops what it held, and the others never hang', () => {
     const scenario = SCENARIOS.find((s) => s.name === 'fcm-hang');
     assert.ok(scenario);
     assert.deepEqual(scenario.clientTimeoutMs, { fcm: 0 });
-    assert.equal(scenario.alertWindowScale, undefined, 'real windows: the hang outlasts PushProviderHung\'s 5 minutes');
+    assert.equal(scenario.alertWindowScale, undefined, "real windows: the hang outlasts PushProviderHung's 5 minutes");
     const { simulator, dropped } = fakeSimulator();
     const timeline = new Timeline(scenario, simulator, () => undefined);
     timeline.advance(0);
@@ -270,7 +307,10 @@ describe('scenarios', () => {
     assert.equal(describeRules(timeline.activeRules('fcm')), 'hang 100%');
     assert.deepEqual(dropped, ['apns', 'webpush', 'expo', 'sns'], 'a provider that is not hanging holds nothing');
     const recovery = scenario.phases[2]?.at as number;
-    assert.ok(recovery - 10_000 >= 5 * 60_000 + 60_000, 'the hang outlasts the 5 min window, the capped for: and a margin');
+    assert.ok(
+      recovery - 10_000 >= 5 * 60_000 + 60_000,
+      'the hang outlasts the 5 min window, the capped for: and a margin',
+    );
     dropped.length = 0;
     timeline.advance(recovery);
     assert.equal(describeRules(timeline.activeRules('fcm')), '-');
@@ -288,12 +328,16 @@ describe('scenarios', () => {
     const scale = scenario.alertWindowScale as number;
     // Steady means 3 h of history at the floor; silence means the 5m rate at 0 for 15m; the demo caps for: at 15 s.
     assert.ok(stall.at > (3 * 3_600_000) / scale + 10_000, `warm-up ${stall.at} ms covers 3h/${scale}`);
-    assert.ok(resumed.at - stall.at > (20 * 60_000) / scale + 15_000 + 30_000, 'the stall outlasts the silence, the capped for: and a margin');
+    assert.ok(
+      resumed.at - stall.at > (20 * 60_000) / scale + 15_000 + 30_000,
+      'the stall outlasts the silence, the capped for: and a margin',
+    );
     timeline.advance(0);
     assert.equal(timeline.stalled, false);
     timeline.advance(stall.at);
     assert.equal(timeline.stalled, true);
-    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns'] as const) assert.equal(describeRules(timeline.activeRules(provider)), '-', 'no provider fault');
+    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns'] as const)
+      assert.equal(describeRules(timeline.activeRules(provider)), '-', 'no provider fault');
     timeline.advance(resumed.at);
     assert.equal(timeline.stalled, false);
     timeline.advance((scenario.loopMs as number) + stall.at);
@@ -303,7 +347,8 @@ describe('scenarios', () => {
   it('mixed goes through every incident', () => {
     const mixed = SCENARIOS.find((s) => s.name === 'mixed');
     const labels = mixed?.phases.map((p) => p.label).join('\n') ?? '';
-    for (const incident of ['FCM outage', 'ExpiredProviderToken', '429', 'bad deploy', 'token churn']) assert.match(labels, new RegExp(incident));
+    for (const incident of ['FCM outage', 'ExpiredProviderToken', '429', 'bad deploy', 'token churn'])
+      assert.match(labels, new RegExp(incident));
   });
 });
 
@@ -312,12 +357,18 @@ describe('loadSdk', () => {
     const specifier = '@example/not-installed-sdk';
     await assert.rejects(
       loadSdk(specifier, () => import(specifier)),
-      (error: unknown) => error instanceof MissingSdkError && /@example\/not-installed-sdk is not installed/.test(error.message) && /npm install --save-dev firebase-admin/.test(error.message),
+      (error: unknown) =>
+        error instanceof MissingSdkError &&
+        /@example\/not-installed-sdk is not installed/.test(error.message) &&
+        /npm install --save-dev firebase-admin/.test(error.message),
     );
   });
   it('lets any other import failure through as it is', async () => {
     const broken = new Error('boom');
-    await assert.rejects(loadSdk('web-push', () => Promise.reject(broken)), (error: unknown) => error === broken);
+    await assert.rejects(
+      loadSdk('web-push', () => Promise.reject(broken)),
+      (error: unknown) => error === broken,
+    );
   });
 });
 
@@ -347,13 +398,19 @@ describe('Traffic', () => {
       send: (provider, tokens) => {
         sent.push({ provider, count: tokens.length });
         // FCM never answers: the traffic loop must not wait for it.
-        return provider === 'fcm' ? new Promise((resolve) => hung.push(() => resolve({ accepted: tokens.length, failed: [] }))) : Promise.resolve({ accepted: tokens.length, failed: [] });
+        return provider === 'fcm'
+          ? new Promise((resolve) => hung.push(() => resolve({ accepted: tokens.length, failed: [] })))
+          : Promise.resolve({ accepted: tokens.length, failed: [] });
       },
     });
     traffic.start();
     await new Promise((resolve) => setTimeout(resolve, 550));
-    const perProvider = (provider: string) => sent.filter((s) => s.provider === provider).reduce((sum, s) => sum + s.count, 0);
-    assert.ok(perProvider('fcm') >= 8 && perProvider('apns') >= 8, `fcm ${perProvider('fcm')}, apns ${perProvider('apns')}`);
+    const perProvider = (provider: string) =>
+      sent.filter((s) => s.provider === provider).reduce((sum, s) => sum + s.count, 0);
+    assert.ok(
+      perProvider('fcm') >= 8 && perProvider('apns') >= 8,
+      `fcm ${perProvider('fcm')}, apns ${perProvider('apns')}`,
+    );
     assert.ok(hung.length >= 4, 'FCM calls left in flight while new ones go out');
 
     traffic.paused = true;
@@ -371,7 +428,16 @@ describe('Traffic', () => {
 
 describe('LiveView', () => {
   const row = (provider: ProviderRow['provider'], extra: Partial<ProviderRow> = {}): ProviderRow => ({
-    provider, perSecond: 10, acceptance: 1, topErrors: [], p95: 0.05, inFlight: 0, stuck: false, totalAccepted: 100, totalFailed: 0, ...extra,
+    provider,
+    perSecond: 10,
+    acceptance: 1,
+    topErrors: [],
+    p95: 0.05,
+    inFlight: 0,
+    stuck: false,
+    totalAccepted: 100,
+    totalFailed: 0,
+    ...extra,
   });
   const state = (rows: ProviderRow[], stalled: boolean): ViewState => ({
     elapsedMs: 61_000,
@@ -384,16 +450,32 @@ describe('LiveView', () => {
   });
   function render(view: ViewState, tty: boolean): string {
     let text = '';
-    new LiveView({ isTTY: tty, columns: 200, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream).render(view);
+    new LiveView({
+      isTTY: tty,
+      columns: 200,
+      write: (chunk: string) => {
+        text += chunk;
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream).render(view);
     return text;
   }
 
   it('shows in flight and a hung provider: calls in flight, none completing', () => {
-    const rows = [row('fcm', { perSecond: 0, acceptance: undefined, p95: undefined, inFlight: 120, stuck: true }), row('apns')];
+    const rows = [
+      row('fcm', { perSecond: 0, acceptance: undefined, p95: undefined, inFlight: 120, stuck: true }),
+      row('apns'),
+    ];
     assert.equal(senderState(rows[0] as ProviderRow, false), 'hung');
     const plain = render(state(rows, false), false);
-    assert.match(plain, /^\[01:01\] fcm +0\.0 msg\/s +accepted +- +p95 +- +in flight 120 +hung +errors - +fault hang 100%$/m);
-    assert.match(plain, /^\[01:01\] apns +10\.0 msg\/s +accepted 100\.0% +p95 +50 ms +in flight +0 +sending +errors - +fault -$/m);
+    assert.match(
+      plain,
+      /^\[01:01\] fcm +0\.0 msg\/s +accepted +- +p95 +- +in flight 120 +hung +errors - +fault hang 100%$/m,
+    );
+    assert.match(
+      plain,
+      /^\[01:01\] apns +10\.0 msg\/s +accepted 100\.0% +p95 +50 ms +in flight +0 +sending +errors - +fault -$/m,
+    );
     const table = render(state(rows, false), true);
     assert.match(table, /provider +msg\/s +accepted +top errors +p95 +in flight +sender +pruned +fault now/);
     assert.match(table, /fcm +0\.0 +- +- +- +120 +hung +0 +hang 100%/);

@@ -48,7 +48,17 @@ describe('push-telemetry --help', PARALLEL, () => {
 
   it('demo --help names every scenario', async () => {
     const { stdout } = await runCli(['demo', '--help']);
-    for (const scenario of ['healthy', 'fcm-outage', 'apns-credentials-expired', 'webpush-rate-limited', 'bad-deploy-payloads', 'token-churn', 'fcm-hang', 'stall', 'mixed']) {
+    for (const scenario of [
+      'healthy',
+      'fcm-outage',
+      'apns-credentials-expired',
+      'webpush-rate-limited',
+      'bad-deploy-payloads',
+      'token-churn',
+      'fcm-hang',
+      'stall',
+      'mixed',
+    ]) {
       assert.match(stdout, new RegExp(`^ +${scenario} +\\S`, 'm'), scenario);
     }
   });
@@ -80,7 +90,10 @@ describe('bad command lines: exit 2, the flag named, nothing started', PARALLEL,
     [['alerts', '--selector', 'job=push'], /--selector must be PromQL label matchers/],
     [['alerts', '--slo-period', 'a month'], /--slo-period must be a Prometheus duration/],
     [['alerts', '--labels', 'team'], /--labels must be name=value pairs/],
-    [['alerts', '--format', 'prometheus-rule', '--name', 'Bad_Name'], /--config: options.name must be a Kubernetes object name|name must be a Kubernetes/],
+    [
+      ['alerts', '--format', 'prometheus-rule', '--name', 'Bad_Name'],
+      /--config: options.name must be a Kubernetes object name|name must be a Kubernetes/,
+    ],
     [['dashboards', '--datasource', ''], /--datasource/],
   ];
   for (const [args, message] of CASES) {
@@ -111,7 +124,10 @@ describe('bad command lines: exit 2, the flag named, nothing started', PARALLEL,
 
 describe('the push-telemetry bin', () => {
   it('is dist/cli/index.js, a node script, and npm start runs its demo', () => {
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      bin: Record<string, string>;
+      scripts: Record<string, string>;
+    };
     assert.equal(manifest.bin['push-telemetry'], './dist/cli/index.js');
     assert.match(manifest.scripts.start ?? '', /^node dist\/cli\/index\.js demo\b/);
     // npm test (and npm ci, through prepare) builds dist/ before the tests run.
@@ -133,7 +149,21 @@ describe('push-telemetry alerts and dashboards', () => {
 
   it('alerts takes the selector, SLO and labels into every rule, and writes a PrometheusRule to --out', async () => {
     const file = path.join(tmp, 'nested', 'rules.yaml');
-    const run = await runCli(['alerts', '--selector', 'job="notifier"', '--slo', '99.9%', '--labels', 'team=mobile', '--format', 'prometheus-rule', '--namespace', 'monitoring', '--out', file]);
+    const run = await runCli([
+      'alerts',
+      '--selector',
+      'job="notifier"',
+      '--slo',
+      '99.9%',
+      '--labels',
+      'team=mobile',
+      '--format',
+      'prometheus-rule',
+      '--namespace',
+      'monitoring',
+      '--out',
+      file,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, `wrote ${file}\n`);
     const yaml = await readFile(file, 'utf8');

@@ -6,7 +6,10 @@ import { PushTelemetry, instrumentApns2, instrumentWebPush, type Apns2Notificati
 
 /** An SDK-style error class exposed as a client member, as web-push exposes WebPushError. */
 class ClientError extends Error {
-  constructor(message: string, readonly statusCode: number) {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+  ) {
     super(message);
   }
 }
@@ -93,7 +96,11 @@ describe('the client view of an SDK class with #private members', () => {
     assert.equal(view.setHost('api.sandbox.push.apple.com'), view);
     assert.equal(view.describe(''), 'TEAM123456@api.sandbox.push.apple.com');
     assert.equal(view.self, view);
-    assert.equal(view.on('error', () => {}), view, 'EventEmitter#on returns this');
+    assert.equal(
+      view.on('error', () => {}),
+      view,
+      'EventEmitter#on returns this',
+    );
     assert.equal(raw.setHost('h'), raw, 'the client itself still returns itself');
   });
 
@@ -180,7 +187,12 @@ describe('the client view of an SDK class with #private members', () => {
     const helper = function (this: unknown) {
       return this;
     };
-    const proto = { async send() {}, async sendMany() { return []; } };
+    const proto = {
+      async send() {},
+      async sendMany() {
+        return [];
+      },
+    };
     const raw = Object.freeze(Object.assign(Object.create(proto) as typeof proto, { helper }));
     const view = instrumentApns2(raw, telemetry);
     assert.equal(view.helper, helper);

@@ -22,7 +22,11 @@ const WAIT_MS = 20_000;
 interface JsonMetric {
   readonly name: string;
   readonly aggregator: string;
-  readonly values: readonly { readonly labels: Readonly<Record<string, string | number>>; readonly value: number; readonly metricName?: string }[];
+  readonly values: readonly {
+    readonly labels: Readonly<Record<string, string | number>>;
+    readonly value: number;
+    readonly metricName?: string;
+  }[];
 }
 
 /** `name{a="1",b="2"}` with labels sorted, the way samples are compared across workers and the primary. */
@@ -80,13 +84,21 @@ const MIXES: readonly WorkerMix[] = [
   },
 ];
 
-const ERROR_OF: Readonly<Record<string, ErrorType>> = { gone: 'unregistered', busy: 'rate_limited', down: 'provider_unavailable' };
+const ERROR_OF: Readonly<Record<string, ErrorType>> = {
+  gone: 'unregistered',
+  busy: 'rate_limited',
+  down: 'provider_unavailable',
+};
 
 /** push_messages_total per (provider, app, outcome, error_type), counted from the mixes; hanging calls as accepted once released. */
 function expectedMessages(released: boolean): Map<string, number> {
   const expected = new Map<string, number>();
   const add = (spec: SenderMix, labels: Record<string, string>, count: number) => {
-    const key = keyOf(METRIC_NAMES.messages, { provider: spec.provider, ...(spec.app === undefined ? {} : { app: spec.app }), ...labels });
+    const key = keyOf(METRIC_NAMES.messages, {
+      provider: spec.provider,
+      ...(spec.app === undefined ? {} : { app: spec.app }),
+      ...labels,
+    });
     expected.set(key, (expected.get(key) ?? 0) + count);
   };
   for (const mix of MIXES) {
@@ -103,7 +115,11 @@ function expectedMessages(released: boolean): Map<string, number> {
     }
     // recordReceipts creates the sender's series too: all zeros, since receipts count in push_receipts_total.
     for (const receipt of mix.receipts ?? []) {
-      const spec = { provider: receipt.provider, ...(receipt.app === undefined ? {} : { app: receipt.app }), tokens: [] };
+      const spec = {
+        provider: receipt.provider,
+        ...(receipt.app === undefined ? {} : { app: receipt.app }),
+        tokens: [],
+      };
       add(spec, { outcome: 'accepted' }, 0);
       for (const type of ERROR_TYPES) add(spec, { outcome: 'failed', error_type: type }, 0);
     }
@@ -126,7 +142,10 @@ function stderrOf(worker: Worker): string {
 }
 
 /** The next report of `type` from a worker, within WAIT_MS. */
-function nextReport<T extends WorkerReport['type']>(worker: Worker, type: T): Promise<Extract<WorkerReport, { type: T }>> {
+function nextReport<T extends WorkerReport['type']>(
+  worker: Worker,
+  type: T,
+): Promise<Extract<WorkerReport, { type: T }>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
@@ -178,16 +197,27 @@ function bucketsBySeries(samples: Map<string, number>): Map<string, [number, num
   return series;
 }
 
-async function scrape(server: MetricsServer, init?: RequestInit): Promise<{ status: number; text: string; samples: Map<string, number> }> {
+async function scrape(
+  server: MetricsServer,
+  init?: RequestInit,
+): Promise<{ status: number; text: string; samples: Map<string, number> }> {
   const response = await fetch(`${server.url}/metrics`, init);
   const text = await response.text();
-  return { status: response.status, text, samples: response.status === 200 ? sampleMap(parseExposition(text)) : new Map() };
+  return {
+    status: response.status,
+    text,
+    samples: response.status === 200 ? sampleMap(parseExposition(text)) : new Map(),
+  };
 }
 
 /** Every sample the workers hold is in the primary's answer, combined by its family's aggregator, and nothing else is. */
 function assertAggregated(primary: Map<string, number>, reports: readonly (readonly JsonMetric[])[]): void {
   const combined = combine(reports);
-  assert.deepEqual([...primary.keys()].sort(), [...combined.keys()].sort(), 'the primary serves exactly the series the workers hold');
+  assert.deepEqual(
+    [...primary.keys()].sort(),
+    [...combined.keys()].sort(),
+    'the primary serves exactly the series the workers hold',
+  );
   for (const [key, { aggregator, values }] of combined) {
     const actual = primary.get(key) as number;
     if (aggregator === 'max') {
@@ -198,7 +228,11 @@ function assertAggregated(primary: Map<string, number>, reports: readonly (reado
       assert.ok(Math.abs(actual - sum) <= 1e-9 * Math.max(1, sum), `${key}: ${actual} ≈ ${sum}`);
     } else {
       assert.equal(aggregator, 'sum', key);
-      assert.equal(actual, values.reduce((a, b) => a + b, 0), `${key}: sum of ${values.join(', ')}`);
+      assert.equal(
+        actual,
+        values.reduce((a, b) => a + b, 0),
+        `${key}: sum of ${values.join(', ')}`,
+      );
     }
   }
 }
@@ -208,18 +242,15 @@ describe('AggregatorRegistry.aggregate over getMetricsAsJSON (in process)', () =
     const registry = new Registry();
     new PushTelemetry({ registry });
     const metrics = await registry.getMetricsAsJSON();
-    assert.deepEqual(
-      Object.fromEntries(metrics.map((metric) => [metric.name, metric.aggregator])),
-      {
-        [METRIC_NAMES.messages]: 'sum',
-        [METRIC_NAMES.duration]: 'sum',
-        [METRIC_NAMES.inFlight]: 'sum',
-        [METRIC_NAMES.lastSuccess]: 'max',
-        [METRIC_NAMES.receipts]: 'sum',
-        [METRIC_NAMES.info]: 'max',
-        [METRIC_NAMES.invalidTokensHeld]: 'sum',
-      },
-    );
+    assert.deepEqual(Object.fromEntries(metrics.map((metric) => [metric.name, metric.aggregator])), {
+      [METRIC_NAMES.messages]: 'sum',
+      [METRIC_NAMES.duration]: 'sum',
+      [METRIC_NAMES.inFlight]: 'sum',
+      [METRIC_NAMES.lastSuccess]: 'max',
+      [METRIC_NAMES.receipts]: 'sum',
+      [METRIC_NAMES.info]: 'max',
+      [METRIC_NAMES.invalidTokensHeld]: 'sum',
+    });
   });
 
   it('sums two registries bucket by bucket, keeps app-less series apart, and info stays 1', async () => {
@@ -233,16 +264,38 @@ describe('AggregatorRegistry.aggregate over getMetricsAsJSON (in process)', () =
       const without = new PushTelemetry({ registry });
       await withApp.wrapSender(ok, { provider: 'fcm' })();
       await without.wrapSender(ok, { provider: 'fcm' })();
-      await without.wrapSender(gone, { provider: 'fcm' })().catch(() => undefined);
+      await without
+        .wrapSender(gone, { provider: 'fcm' })()
+        .catch(() => undefined);
     }
-    const reports = (await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()))) as unknown as JsonMetric[][];
+    const reports = (await Promise.all(
+      registries.map((registry) => registry.getMetricsAsJSON()),
+    )) as unknown as JsonMetric[][];
     const aggregated = sampleMap(parseExposition(await AggregatorRegistry.aggregate(reports as never).metrics()));
     assertAggregated(aggregated, reports);
     assert.equal(aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', app: APP, outcome: 'accepted' })), 2);
     assert.equal(aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'accepted' })), 2);
-    assert.equal(aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'failed', error_type: 'unregistered' })), 2);
-    assert.equal(aggregated.get(keyOf(`${METRIC_NAMES.duration}_count`, { provider: 'fcm', operation: 'send', outcome: 'failure' })), 2);
-    assert.equal(aggregated.get(keyOf(`${METRIC_NAMES.duration}_bucket`, { provider: 'fcm', operation: 'send', outcome: 'failure', le: '+Inf' })), 2);
+    assert.equal(
+      aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'failed', error_type: 'unregistered' })),
+      2,
+    );
+    assert.equal(
+      aggregated.get(
+        keyOf(`${METRIC_NAMES.duration}_count`, { provider: 'fcm', operation: 'send', outcome: 'failure' }),
+      ),
+      2,
+    );
+    assert.equal(
+      aggregated.get(
+        keyOf(`${METRIC_NAMES.duration}_bucket`, {
+          provider: 'fcm',
+          operation: 'send',
+          outcome: 'failure',
+          le: '+Inf',
+        }),
+      ),
+      2,
+    );
     assert.equal(aggregated.get(keyOf(METRIC_NAMES.info, { version: VERSION })), 1);
   });
 
@@ -256,8 +309,14 @@ describe('AggregatorRegistry.aggregate over getMetricsAsJSON (in process)', () =
     }
     const reports = await Promise.all(registries.map((registry) => registry.getMetricsAsJSON()));
     const aggregated = sampleMap(parseExposition(await AggregatorRegistry.aggregate(reports).metrics()));
-    assert.equal(aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'accepted', worker: '0' })), 1);
-    assert.equal(aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'accepted', worker: '1' })), 2);
+    assert.equal(
+      aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'accepted', worker: '0' })),
+      1,
+    );
+    assert.equal(
+      aggregated.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'accepted', worker: '1' })),
+      2,
+    );
     // push_telemetry_info too: one per worker, each 1.
     assert.equal(aggregated.get(keyOf(METRIC_NAMES.info, { version: VERSION, worker: '1' })), 1);
   });
@@ -275,12 +334,16 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
     servers.push(server);
     const forked = MIXES.map((mix) => fork({ PUSH_TEST_MIX: JSON.stringify(mix) }));
     workers.push(...forked);
-    ready = (await Promise.all(forked.map((worker) => nextReport(worker, 'push-test:ready')))).map((report) => report.metrics as JsonMetric[]);
+    ready = (await Promise.all(forked.map((worker) => nextReport(worker, 'push-test:ready')))).map(
+      (report) => report.metrics as JsonMetric[],
+    );
   });
 
   after(async () => {
     await Promise.all(servers.map((s) => s.close()));
-    await Promise.all(Object.values(cluster.workers ?? {}).map((worker) => (worker === undefined ? undefined : stop(worker))));
+    await Promise.all(
+      Object.values(cluster.workers ?? {}).map((worker) => (worker === undefined ? undefined : stop(worker))),
+    );
   });
 
   it('serves the sum of the workers: exact message counts, histograms bucket by bucket, in-flight summed, last success max, info 1', async () => {
@@ -291,13 +354,23 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
     // Exact counts from the mixes, not only from what the workers said.
     const messages = new Map([...samples].filter(([key]) => key.startsWith(`${METRIC_NAMES.messages}{`)));
     assert.deepEqual(messages, expectedMessages(false));
-    assert.equal(samples.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', app: APP, outcome: 'accepted' })), 4 + 3 + 1);
+    assert.equal(
+      samples.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', app: APP, outcome: 'accepted' })),
+      4 + 3 + 1,
+    );
     assert.equal(samples.get(keyOf(METRIC_NAMES.messages, { provider: 'fcm', outcome: 'accepted' })), 2 + 1);
-    assert.equal(samples.get(keyOf(METRIC_NAMES.messages, { provider: 'apns', outcome: 'failed', error_type: 'unregistered' })), 2);
-    assert.equal(samples.get(keyOf(METRIC_NAMES.messages, { provider: 'apns', outcome: 'failed', error_type: 'rate_limited' })), 1);
+    assert.equal(
+      samples.get(keyOf(METRIC_NAMES.messages, { provider: 'apns', outcome: 'failed', error_type: 'unregistered' })),
+      2,
+    );
+    assert.equal(
+      samples.get(keyOf(METRIC_NAMES.messages, { provider: 'apns', outcome: 'failed', error_type: 'rate_limited' })),
+      1,
+    );
 
     const count = (labels: Record<string, string>) => samples.get(keyOf(`${METRIC_NAMES.duration}_count`, labels));
-    const bucket = (labels: Record<string, string>, le: string) => samples.get(keyOf(`${METRIC_NAMES.duration}_bucket`, { ...labels, le }));
+    const bucket = (labels: Record<string, string>, le: string) =>
+      samples.get(keyOf(`${METRIC_NAMES.duration}_bucket`, { ...labels, le }));
     const fcmApp = { provider: 'fcm', app: APP, operation: 'send' };
     assert.equal(count({ ...fcmApp, outcome: 'success' }), 4 + 3);
     assert.equal(count({ ...fcmApp, outcome: 'failure' }), 2 + 2);
@@ -309,7 +382,9 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
     assert.equal(bucket({ ...fcmApp, outcome: 'success' }, '10'), 7);
     for (const [series, buckets] of bucketsBySeries(samples)) {
       assert.equal(buckets.length, 15, `${series}: 14 bounds and +Inf`);
-      buckets.forEach(([, value], i) => assert.ok(i === 0 || value >= (buckets[i - 1] as [number, number])[1], `${series} stays cumulative`));
+      buckets.forEach(([, value], i) =>
+        assert.ok(i === 0 || value >= (buckets[i - 1] as [number, number])[1], `${series} stays cumulative`),
+      );
     }
 
     // In flight: 1 + 2 on fcm/app, 1 on apns; the app-less fcm series has none.
@@ -323,7 +398,12 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
 
     assert.equal(samples.get(keyOf(METRIC_NAMES.info, { version: VERSION })), 1);
     assert.equal(samples.get(keyOf(METRIC_NAMES.receipts, { provider: 'expo', app: APP, outcome: 'delivered' })), 7);
-    assert.equal(samples.get(keyOf(METRIC_NAMES.receipts, { provider: 'expo', app: APP, outcome: 'failed', error_type: 'unregistered' })), 1);
+    assert.equal(
+      samples.get(
+        keyOf(METRIC_NAMES.receipts, { provider: 'expo', app: APP, outcome: 'failed', error_type: 'unregistered' }),
+      ),
+      1,
+    );
     assert.match(text, /^# TYPE push_request_duration_seconds histogram$/m);
     assert.match(text, /^# TYPE push_messages_total counter$/m);
   });
@@ -335,10 +415,18 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
     const { status, text, samples } = await scrape(server);
     assert.equal(status, 200, text);
     assertAggregated(samples, reports);
-    assert.deepEqual(new Map([...samples].filter(([key]) => key.startsWith(`${METRIC_NAMES.messages}{`))), expectedMessages(true));
+    assert.deepEqual(
+      new Map([...samples].filter(([key]) => key.startsWith(`${METRIC_NAMES.messages}{`))),
+      expectedMessages(true),
+    );
     assert.equal(samples.get(keyOf(METRIC_NAMES.inFlight, { provider: 'fcm', app: APP })), 0);
     assert.equal(samples.get(keyOf(METRIC_NAMES.inFlight, { provider: 'apns' })), 0);
-    assert.equal(samples.get(keyOf(`${METRIC_NAMES.duration}_count`, { provider: 'fcm', app: APP, operation: 'send', outcome: 'success' })), 7 + 3);
+    assert.equal(
+      samples.get(
+        keyOf(`${METRIC_NAMES.duration}_count`, { provider: 'fcm', app: APP, operation: 'send', outcome: 'success' }),
+      ),
+      7 + 3,
+    );
   });
 
   it('is the same hardened server: GET and HEAD only, 404 elsewhere, /healthz counts workers', async () => {
@@ -353,7 +441,11 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
       assert.equal(post.headers.get('allow'), 'GET, HEAD');
     }
     assert.equal((await fetch(`${server.url}/nope`)).status, 404);
-    assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok', workers: MIXES.length, problems: [] });
+    assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), {
+      status: 'ok',
+      workers: MIXES.length,
+      problems: [],
+    });
   });
 
   it('requires auth when configured', async () => {
@@ -382,17 +474,27 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
 
   it('answers 500 (and reports it on /healthz) while a connected worker does not answer, 200 once it is gone', async () => {
     // A worker that never set up prom-client's cluster support: prom-client waits 5 s for it, then gives up.
-    const silent = fork({ PUSH_TEST_MODE: 'no-aggregator', PUSH_TEST_MIX: JSON.stringify({ senders: [{ provider: 'fcm', tokens: ['ok'] }] }) });
+    const silent = fork({
+      PUSH_TEST_MODE: 'no-aggregator',
+      PUSH_TEST_MIX: JSON.stringify({ senders: [{ provider: 'fcm', tokens: ['ok'] }] }),
+    });
     await nextReport(silent, 'push-test:ready');
     const started = Date.now();
     const failed = await scrape(server);
     assert.equal(failed.status, 500);
     assert.equal(failed.text, 'metrics collection failed; see the process diag log\n');
     assert.ok(Date.now() - started >= 4000, 'prom-client waited for the silent worker');
-    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { status: string; workers: number; problems: { kind: string; count: number }[] };
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as {
+      status: string;
+      workers: number;
+      problems: { kind: string; count: number }[];
+    };
     assert.equal(health.status, 'degraded');
     assert.equal(health.workers, MIXES.length + 1);
-    assert.deepEqual(health.problems.map((p) => [p.kind, p.count]), [['collect', 1]]);
+    assert.deepEqual(
+      health.problems.map((p) => [p.kind, p.count]),
+      [['collect', 1]],
+    );
 
     await stop(silent);
     const recovered = await scrape(server);
@@ -403,11 +505,20 @@ describe('startClusterMetricsServer with real node:cluster workers', { timeout: 
 
 describe('startClusterMetricsServer options', () => {
   it('checks its options like startMetricsServer', async () => {
-    await assert.rejects(startClusterMetricsServer({ prot: 1 } as never), /startClusterMetricsServer\(options\): unknown option "prot"/);
+    await assert.rejects(
+      startClusterMetricsServer({ prot: 1 } as never),
+      /startClusterMetricsServer\(options\): unknown option "prot"/,
+    );
     await assert.rejects(startClusterMetricsServer(null as never), /options must be an object/);
-    await assert.rejects(startClusterMetricsServer({ port: 70000 }), /options\.port must be a whole number from 0 to 65535/);
+    await assert.rejects(
+      startClusterMetricsServer({ port: 70000 }),
+      /options\.port must be a whole number from 0 to 65535/,
+    );
     await assert.rejects(startClusterMetricsServer({ host: '' }), /options\.host must be/);
-    await assert.rejects(startClusterMetricsServer({ auth: { bearerToken: 'short' } }), /options\.auth\.bearerToken must be a string of at least 16 characters/);
+    await assert.rejects(
+      startClusterMetricsServer({ auth: { bearerToken: 'short' } }),
+      /options\.auth\.bearerToken must be a string of at least 16 characters/,
+    );
   });
 
   it('serves an empty exposition when no worker is running', async () => {

@@ -36,7 +36,11 @@ describe('the send span as the active span, with and without a context manager',
     assert.ok(push, 'the send span was exported');
     assert.equal(seenInside[0], undefined, 'nothing can carry a span without a context manager');
     const [child] = spans('POST');
-    assert.notEqual(child?.spanContext().traceId, push.spanContext().traceId, 'the inner span is a root of its own trace');
+    assert.notEqual(
+      child?.spanContext().traceId,
+      push.spanContext().traceId,
+      'the inner span is a root of its own trace',
+    );
   });
 
   it('parents the spans started inside the sender once a manager is registered, even after wrapping', async () => {
@@ -51,8 +55,16 @@ describe('the send span as the active span, with and without a context manager',
     const [request] = spans('request');
     assert.ok(push && child && request);
     assert.equal(seenInside[1], push.spanContext().spanId, 'the send span is active inside the sender');
-    assert.equal(child.parentSpanContext?.spanId, push.spanContext().spanId, 'the SDK span is a child of the send span');
-    assert.equal(push.parentSpanContext?.spanId, request.spanContext().spanId, 'the send span is a child of the caller');
+    assert.equal(
+      child.parentSpanContext?.spanId,
+      push.spanContext().spanId,
+      'the SDK span is a child of the send span',
+    );
+    assert.equal(
+      push.parentSpanContext?.spanId,
+      request.spanContext().spanId,
+      'the send span is a child of the caller',
+    );
     assert.equal(trace.getActiveSpan(), undefined, 'nothing stays active after the call');
   });
 

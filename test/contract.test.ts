@@ -18,7 +18,9 @@ const BATCH_TYPES: Record<string, 'unregistered' | 'invalid_token' | 'rate_limit
 function settleBatch(result: BatchResult): SettleResult {
   const failed = result.responses
     .filter((r) => !r.ok)
-    .map((r): FailedMessage => ({ errorType: BATCH_TYPES[r.code as string] ?? 'unknown', reason: r.code, token: r.token }));
+    .map(
+      (r): FailedMessage => ({ errorType: BATCH_TYPES[r.code as string] ?? 'unknown', reason: r.code, token: r.token }),
+    );
   return { accepted: result.responses.length - failed.length, failed };
 }
 
@@ -56,7 +58,11 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
       settle: settleBatch,
       onInvalidToken: (event) => void invalidTokens.push(event),
     });
-    const publish = telemetry.wrapSender(async (_text: string) => ({ MessageId: 'sns-1' }), { provider: 'sns', operation: 'publish', app: 'billing' });
+    const publish = telemetry.wrapSender(async (_text: string) => ({ MessageId: 'sns-1' }), {
+      provider: 'sns',
+      operation: 'publish',
+      app: 'billing',
+    });
 
     const tracer = tracing.tracerProvider.getTracer('test');
     await tracer.startActiveSpan('parent', async (parent) => {
@@ -69,11 +75,19 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
     assert.throws(() => send({ token: 'ok-x', outcome: 'refused' }), /ECONNREFUSED/);
     await sendEach({
       responses: [
-        { token: 'a', ok: true }, { token: 'b', ok: true }, { token: 'c', ok: true },
-        { token: 'stale-1', ok: false, code: 'NOT_FOUND' }, { token: 'junk-1', ok: false, code: 'INVALID_TOKEN' },
+        { token: 'a', ok: true },
+        { token: 'b', ok: true },
+        { token: 'c', ok: true },
+        { token: 'stale-1', ok: false, code: 'NOT_FOUND' },
+        { token: 'junk-1', ok: false, code: 'INVALID_TOKEN' },
       ],
     });
-    await sendEach({ responses: [{ token: 'd', ok: false, code: 'QUOTA' }, { token: 'e', ok: false, code: 'QUOTA' }] });
+    await sendEach({
+      responses: [
+        { token: 'd', ok: false, code: 'QUOTA' },
+        { token: 'e', ok: false, code: 'QUOTA' },
+      ],
+    });
     await publish('hello');
 
     ({ samples, text: exposition } = await scrape(telemetry));
@@ -81,10 +95,18 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
   after(() => tracing.shutdown());
 
   it('counts one push_messages_total per recipient, by outcome and error_type', () => {
-    const messages = (labels: Record<string, string>) => valueOf(samples, 'push_messages_total', { provider: 'fcm', app: 'com.example', ...labels });
+    const messages = (labels: Record<string, string>) =>
+      valueOf(samples, 'push_messages_total', { provider: 'fcm', app: 'com.example', ...labels });
     assert.equal(messages({ outcome: 'accepted' }), 6);
-    const failed: Record<string, number> = { unregistered: 2, provider_unavailable: 1, network: 1, invalid_token: 1, rate_limited: 2 };
-    for (const type of ERROR_TYPES) assert.equal(messages({ outcome: 'failed', error_type: type }), failed[type] ?? 0, type);
+    const failed: Record<string, number> = {
+      unregistered: 2,
+      provider_unavailable: 1,
+      network: 1,
+      invalid_token: 1,
+      rate_limited: 2,
+    };
+    for (const type of ERROR_TYPES)
+      assert.equal(messages({ outcome: 'failed', error_type: type }), failed[type] ?? 0, type);
     assert.equal(valueOf(samples, 'push_messages_total', { provider: 'sns', app: 'billing', outcome: 'accepted' }), 1);
   });
 
@@ -97,7 +119,12 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
 
   it('observes one duration per API call with the request outcome', () => {
     const count = (operation: string, outcome: string) =>
-      valueOf(samples, 'push_request_duration_seconds_count', { provider: 'fcm', app: 'com.example', operation, outcome });
+      valueOf(samples, 'push_request_duration_seconds_count', {
+        provider: 'fcm',
+        app: 'com.example',
+        operation,
+        outcome,
+      });
     assert.equal(count('send', 'success'), 3);
     assert.equal(count('send', 'failure'), 3);
     assert.equal(count('send', 'partial'), 0);
@@ -108,8 +135,16 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
 
   it('uses the contract buckets, cumulative, ending in +Inf = count', () => {
     const labels = { provider: 'fcm', app: 'com.example', operation: 'send', outcome: 'success' };
-    const buckets = samples.filter((s) => s.name === 'push_request_duration_seconds_bucket' && s.labels.operation === 'send' && s.labels.outcome === 'success');
-    assert.deepEqual(buckets.map((b) => b.labels.le), [...DURATION_BUCKETS.map(String), '+Inf']);
+    const buckets = samples.filter(
+      (s) =>
+        s.name === 'push_request_duration_seconds_bucket' &&
+        s.labels.operation === 'send' &&
+        s.labels.outcome === 'success',
+    );
+    assert.deepEqual(
+      buckets.map((b) => b.labels.le),
+      [...DURATION_BUCKETS.map(String), '+Inf'],
+    );
     for (let i = 1; i < buckets.length; i++) assert.ok((buckets[i]?.value ?? 0) >= (buckets[i - 1]?.value ?? 0));
     assert.equal(buckets.at(-1)?.value, 3);
     const sum = valueOf(samples, 'push_request_duration_seconds_sum', labels) ?? -1;
@@ -122,23 +157,33 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success ${last}`);
     // The version of the package itself, read here and not through src/version.ts: a VERSION that drifted from the
     // manifest (hard-coded, or resolving another package.json) would otherwise label the metric wrongly unnoticed.
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     assert.match(version, /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/);
     assert.equal(valueOf(samples, 'push_telemetry_info', { version }), 1);
   });
 
   it('has no other metric names and no other labels', () => {
     const names = new Set(samples.map((s) => s.name.replace(/_(bucket|sum|count)$/, '')));
-    assert.deepEqual([...names].sort(), ['push_invalid_tokens_held_total', 'push_last_success_timestamp_seconds', 'push_messages_total', 'push_request_duration_seconds', 'push_requests_in_flight', 'push_telemetry_info']);
+    assert.deepEqual([...names].sort(), [
+      'push_invalid_tokens_held_total',
+      'push_last_success_timestamp_seconds',
+      'push_messages_total',
+      'push_request_duration_seconds',
+      'push_requests_in_flight',
+      'push_telemetry_info',
+    ]);
     const allowed = new Set(['provider', 'app', 'outcome', 'error_type', 'operation', 'le', 'version']);
     for (const sample of samples) for (const label of Object.keys(sample.labels)) assert.ok(allowed.has(label), label);
   });
 
   it('calls onInvalidToken once per unregistered or invalid recipient', () => {
-    assert.deepEqual(
-      invalidTokens.map(({ token, errorType }) => `${token}:${errorType}`).sort(),
-      ['gone-token:unregistered', 'junk-1:invalid_token', 'stale-1:unregistered'],
-    );
+    assert.deepEqual(invalidTokens.map(({ token, errorType }) => `${token}:${errorType}`).sort(), [
+      'gone-token:unregistered',
+      'junk-1:invalid_token',
+      'stale-1:unregistered',
+    ]);
     assert.equal(invalidTokens.find((e) => e.token === 'stale-1')?.reason, 'NOT_FOUND');
   });
 
@@ -149,7 +194,10 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
     for (const span of spans) assert.equal(span.kind, SpanKind.PRODUCER);
     const first = spans[0];
     assert.equal(first?.parentSpanContext?.spanId, parentSpanId);
-    assert.ok(activeInsideSender !== undefined && spans.some((s) => s.spanContext().spanId === activeInsideSender), 'the sender runs inside its span');
+    assert.ok(
+      activeInsideSender !== undefined && spans.some((s) => s.spanContext().spanId === activeInsideSender),
+      'the sender runs inside its span',
+    );
   });
 
   it('records the messaging attributes on a successful send', () => {
@@ -171,13 +219,20 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
 
   it('marks a failed call ERROR with error.type and the raw reason', () => {
     const failed = tracing.spans().filter((s) => s.name === 'send fcm' && s.status.code === SpanStatusCode.ERROR);
-    assert.deepEqual(failed.map((s) => s.attributes['error.type']).sort(), ['network', 'provider_unavailable', 'unregistered']);
+    assert.deepEqual(failed.map((s) => s.attributes['error.type']).sort(), [
+      'network',
+      'provider_unavailable',
+      'unregistered',
+    ]);
     const gone = failed.find((s) => s.attributes['error.type'] === 'unregistered');
     assert.equal(gone?.attributes['push.provider.reason'], '410');
     assert.equal(gone?.attributes['push.messages.failed'], 1);
     // Class, error.type and reason code only: the sender's own message is recorded only with recordErrorMessages.
     assert.equal(gone?.status.message, 'Error: unregistered (410)');
-    assert.equal(gone?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'], 'Error: unregistered (410)');
+    assert.equal(
+      gone?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'],
+      'Error: unregistered (410)',
+    );
     const refused = failed.find((s) => s.attributes['error.type'] === 'network');
     assert.equal(refused?.attributes['push.provider.reason'], 'ECONNREFUSED');
   });
@@ -191,10 +246,13 @@ describe('the telemetry contract after a scripted mix of outcomes', () => {
     assert.equal(partial?.attributes['push.messages.failed'], 2);
     assert.equal(partial?.attributes['push.messages.failed.unregistered'], 1);
     assert.equal(partial?.attributes['push.messages.failed.invalid_token'], 1);
-    assert.deepEqual(partial?.events.map((e) => [e.name, e.attributes?.['error.type'], e.attributes?.['push.provider.reason']]), [
-      ['push.message.failed', 'unregistered', 'NOT_FOUND'],
-      ['push.message.failed', 'invalid_token', 'INVALID_TOKEN'],
-    ]);
+    assert.deepEqual(
+      partial?.events.map((e) => [e.name, e.attributes?.['error.type'], e.attributes?.['push.provider.reason']]),
+      [
+        ['push.message.failed', 'unregistered', 'NOT_FOUND'],
+        ['push.message.failed', 'invalid_token', 'INVALID_TOKEN'],
+      ],
+    );
     assert.equal(allFailed?.status.code, SpanStatusCode.ERROR);
     assert.equal(allFailed?.attributes['error.type'], 'rate_limited');
     assert.equal(allFailed?.attributes['push.messages.failed.rate_limited'], 2);
@@ -210,7 +268,9 @@ describe('push_requests_in_flight', () => {
   it('counts calls started and not yet settled', async () => {
     const telemetry = new PushTelemetry();
     const releases: Array<() => void> = [];
-    const send = telemetry.wrapSender(() => new Promise<void>((resolve) => releases.push(resolve)), { provider: 'webpush' });
+    const send = telemetry.wrapSender(() => new Promise<void>((resolve) => releases.push(resolve)), {
+      provider: 'webpush',
+    });
     const pending = [send(), send()];
     assert.equal(valueOf((await scrape(telemetry)).samples, 'push_requests_in_flight', { provider: 'webpush' }), 2);
     releases.forEach((release) => release());
@@ -223,11 +283,25 @@ describe('push_receipts_total', () => {
   it('counts delivered and failed receipts, and shows only providers that have receipts', async () => {
     const telemetry = new PushTelemetry();
     telemetry.wrapSender(async () => 'ok', { provider: 'fcm' });
-    telemetry.recordReceipts({ provider: 'expo', delivered: 5, failed: [{ errorType: 'unregistered' }, { errorType: 'unregistered' }, { errorType: 'provider_unavailable' }] });
+    telemetry.recordReceipts({
+      provider: 'expo',
+      delivered: 5,
+      failed: [{ errorType: 'unregistered' }, { errorType: 'unregistered' }, { errorType: 'provider_unavailable' }],
+    });
     const { samples } = await scrape(telemetry);
     assert.equal(valueOf(samples, 'push_receipts_total', { provider: 'expo', outcome: 'delivered' }), 5);
-    assert.equal(valueOf(samples, 'push_receipts_total', { provider: 'expo', outcome: 'failed', error_type: 'unregistered' }), 2);
-    assert.equal(valueOf(samples, 'push_receipts_total', { provider: 'expo', outcome: 'failed', error_type: 'provider_unavailable' }), 1);
+    assert.equal(
+      valueOf(samples, 'push_receipts_total', { provider: 'expo', outcome: 'failed', error_type: 'unregistered' }),
+      2,
+    );
+    assert.equal(
+      valueOf(samples, 'push_receipts_total', {
+        provider: 'expo',
+        outcome: 'failed',
+        error_type: 'provider_unavailable',
+      }),
+      1,
+    );
     assert.equal(samples.filter((s) => s.name === 'push_receipts_total' && s.labels.provider === 'fcm').length, 0);
   });
 

@@ -18,7 +18,10 @@ export interface PromTarget {
 export type AnyPanel = (Panel | RowPanel) & { readonly type: string };
 
 export function panelsOf(dashboard: Dashboard): AnyPanel[] {
-  return (dashboard.panels ?? []).flatMap((panel) => [panel as AnyPanel, ...(panel.type === 'row' ? ((panel as RowPanel).panels as AnyPanel[]) : [])]);
+  return (dashboard.panels ?? []).flatMap((panel) => [
+    panel as AnyPanel,
+    ...(panel.type === 'row' ? ((panel as RowPanel).panels as AnyPanel[]) : []),
+  ]);
 }
 
 export function targetsOf(panel: AnyPanel): PromTarget[] {
@@ -34,7 +37,14 @@ export interface Located {
 
 export function everyTarget(dashboards: Iterable<Dashboard>): Located[] {
   return [...dashboards].flatMap((dashboard) =>
-    panelsOf(dashboard).flatMap((panel) => targetsOf(panel).map((target) => ({ dashboard: dashboard.uid ?? '', panel: panel.title ?? '', panelType: panel.type, target }))),
+    panelsOf(dashboard).flatMap((panel) =>
+      targetsOf(panel).map((target) => ({
+        dashboard: dashboard.uid ?? '',
+        panel: panel.title ?? '',
+        panelType: panel.type,
+        target,
+      })),
+    ),
   );
 }
 
@@ -56,18 +66,45 @@ export function substitute(expr: string, values: Readonly<Record<string, string>
  * reason. Keyed by dashboard uid and panel title (burn-rate panels by prefix, one per alert tier), and by refId
  * where only one target of a panel is exempt.
  */
-export const FIXED_WINDOW_PANELS: ReadonlyArray<{ readonly dashboard: string; readonly panel: RegExp; readonly refId?: string; readonly reason: string }> = [
-  { dashboard: 'push-slo-alerts', panel: /^Burn rate /, reason: 'the alert tiers\' fixed windows, read from the recording rules the alerts use' },
-  { dashboard: 'push-slo-alerts', panel: /^Error budget remaining /, reason: 'the SLO period is the window by definition' },
+export const FIXED_WINDOW_PANELS: ReadonlyArray<{
+  readonly dashboard: string;
+  readonly panel: RegExp;
+  readonly refId?: string;
+  readonly reason: string;
+}> = [
+  {
+    dashboard: 'push-slo-alerts',
+    panel: /^Burn rate /,
+    reason: "the alert tiers' fixed windows, read from the recording rules the alerts use",
+  },
+  {
+    dashboard: 'push-slo-alerts',
+    panel: /^Error budget remaining /,
+    reason: 'the SLO period is the window by definition',
+  },
   { dashboard: 'push-overview', panel: /^Calls in flight$/, reason: 'a gauge read as-is: no counter, no range' },
-  { dashboard: 'push-provider-health', panel: /^Time since last accepted message$/, reason: 'a timestamp gauge read as-is' },
-  { dashboard: 'push-provider-health', panel: /^Calls in flight vs completed$/, refId: 'A', reason: 'a gauge read as-is: no counter, no range (B, the completions, is a rate)' },
+  {
+    dashboard: 'push-provider-health',
+    panel: /^Time since last accepted message$/,
+    reason: 'a timestamp gauge read as-is',
+  },
+  {
+    dashboard: 'push-provider-health',
+    panel: /^Calls in flight vs completed$/,
+    refId: 'A',
+    reason: 'a gauge read as-is: no counter, no range (B, the completions, is a rate)',
+  },
   { dashboard: 'push-overview', panel: /^Push alerts firing$/, reason: 'ALERTS is a state series, not a counter' },
   { dashboard: 'push-slo-alerts', panel: /^Push alerts /, reason: 'ALERTS is a state series, not a counter' },
 ];
 
-export function fixedWindowReason(located: Pick<Located, 'dashboard' | 'panel'> & { readonly target?: Pick<PromTarget, 'refId'> }): string | undefined {
+export function fixedWindowReason(
+  located: Pick<Located, 'dashboard' | 'panel'> & { readonly target?: Pick<PromTarget, 'refId'> },
+): string | undefined {
   return FIXED_WINDOW_PANELS.find(
-    (entry) => entry.dashboard === located.dashboard && entry.panel.test(located.panel) && (entry.refId === undefined || entry.refId === located.target?.refId),
+    (entry) =>
+      entry.dashboard === located.dashboard &&
+      entry.panel.test(located.panel) &&
+      (entry.refId === undefined || entry.refId === located.target?.refId),
   )?.reason;
 }

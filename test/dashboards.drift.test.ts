@@ -14,7 +14,11 @@ import { everyTarget, panelsOf } from './dashboard-model.js';
 function withoutFunctions(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutFunctions);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v !== 'function').map(([k, v]) => [k, withoutFunctions(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => typeof v !== 'function')
+      .map(([k, v]) => [k, withoutFunctions(v)]),
+  );
 }
 
 const directory = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboards');
@@ -25,11 +29,15 @@ describe('dashboards/*.json: the committed default output', () => {
     const committed = (await readdir(directory)).filter((file) => file.endsWith('.json')).sort();
     assert.deepEqual(committed, Object.keys(expected).sort(), 'the dashboards/ files');
     for (const [file, json] of Object.entries(expected)) {
-      assert.equal(await readFile(path.join(directory, file), 'utf8'), json, `dashboards/${file} drifted from the generator`);
+      assert.equal(
+        await readFile(path.join(directory, file), 'utf8'),
+        json,
+        `dashboards/${file} drifted from the generator`,
+      );
     }
   });
 
-  it('round-trips: each file parses into exactly what the SDK builders produce, bar the SDK\'s marker methods', async () => {
+  it("round-trips: each file parses into exactly what the SDK builders produce, bar the SDK's marker methods", async () => {
     const resolved = resolveMonitoringConfig();
     const builders = { overview: overviewDashboard, providerHealth: providerHealthDashboard, slo: sloAlertsDashboard };
     for (const [key, uid] of Object.entries(DASHBOARD_UIDS)) {
@@ -42,11 +50,12 @@ describe('dashboards/*.json: the committed default output', () => {
     }
   });
 
-  it('keeps the SDK\'s own defaults: each dashboard starts from what DashboardBuilder gives and only adds to it', () => {
+  it("keeps the SDK's own defaults: each dashboard starts from what DashboardBuilder gives and only adds to it", () => {
     const sdkDefaults = new DashboardBuilder('x').build();
     for (const dashboard of Object.values(generateDashboards())) {
       for (const [field, value] of Object.entries(sdkDefaults)) {
-        if (!['title', 'templating', 'annotations'].includes(field)) assert.deepEqual(dashboard[field as keyof typeof dashboard], field === 'graphTooltip' ? 1 : value, field);
+        if (!['title', 'templating', 'annotations'].includes(field))
+          assert.deepEqual(dashboard[field as keyof typeof dashboard], field === 'graphTooltip' ? 1 : value, field);
       }
     }
   });
@@ -70,7 +79,11 @@ describe('generateDashboards(config)', () => {
       runbookUrlBase: 'https://runbooks.example.com/push/',
     });
     assert.equal(custom.overview.title, 'Mobile / Overview');
-    assert.deepEqual(custom.overview.templating.list?.[0]?.current, { selected: true, text: 'Prometheus EU', value: 'Prometheus EU' });
+    assert.deepEqual(custom.overview.templating.list?.[0]?.current, {
+      selected: true,
+      text: 'Prometheus EU',
+      value: 'Prometheus EU',
+    });
     const json = JSON.stringify(custom);
     assert.ok(!json.includes('job=\\"push-sender\\"'), 'the default selector is gone');
     assert.ok(!json.includes('github.com'));

@@ -4,7 +4,14 @@ import * as units from '@grafana/grafana-foundation-sdk/units';
 import type { AnnotationQuery, DashboardLink, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARD_TAG, DASHBOARD_UIDS, generateDashboards } from '../src/monitoring/dashboards/index.js';
 import { DEFAULT_RUNBOOK_URL_BASE } from '../src/monitoring/config.js';
-import { everyTarget, fixedWindowReason, panelsOf, QUERY_VARIABLES, targetsOf, type AnyPanel } from './dashboard-model.js';
+import {
+  everyTarget,
+  fixedWindowReason,
+  panelsOf,
+  QUERY_VARIABLES,
+  targetsOf,
+  type AnyPanel,
+} from './dashboard-model.js';
 
 /**
  * dashboard-linter's rules (research/alerting-and-dashboards.md), over every panel and target of the generated
@@ -19,7 +26,9 @@ import { everyTarget, fixedWindowReason, panelsOf, QUERY_VARIABLES, targetsOf, t
 const dashboards = generateDashboards();
 const all = Object.values(dashboards);
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
-const GRAFANA_UNITS = new Set<string>(Object.values(units as Record<string, unknown>).filter((value): value is string => typeof value === 'string'));
+const GRAFANA_UNITS = new Set<string>(
+  Object.values(units as Record<string, unknown>).filter((value): value is string => typeof value === 'string'),
+);
 const COUNTER = /(?:_total|_bucket|_count|_sum)$/;
 
 function variable(dashboard: (typeof all)[number], name: string): VariableModel {
@@ -44,8 +53,14 @@ function forEachPanel(fn: (panel: AnyPanel, dashboard: string) => void): void {
 
 describe('dashboard-linter rules: dashboards and variables', () => {
   it('keeps the stable uids, the shared tag and the SDK schema version', () => {
-    assert.deepEqual(all.map((d) => d.uid), Object.values(DASHBOARD_UIDS));
-    assert.deepEqual(all.map((d) => d.title), ['Push notifications / Overview', 'Push notifications / Provider health', 'Push notifications / SLO & alerts']);
+    assert.deepEqual(
+      all.map((d) => d.uid),
+      Object.values(DASHBOARD_UIDS),
+    );
+    assert.deepEqual(
+      all.map((d) => d.title),
+      ['Push notifications / Overview', 'Push notifications / Provider health', 'Push notifications / SLO & alerts'],
+    );
     for (const dashboard of all) {
       assert.ok(dashboard.tags?.includes(DASHBOARD_TAG));
       assert.equal(dashboard.schemaVersion, 42);
@@ -57,14 +72,21 @@ describe('dashboard-linter rules: dashboards and variables', () => {
     for (const dashboard of all) {
       const datasources = dashboard.templating.list?.filter((v) => v.type === 'datasource') ?? [];
       assert.equal(datasources.length, 1, dashboard.uid);
-      assert.deepEqual([datasources[0]?.name, datasources[0]?.label, datasources[0]?.query], ['datasource', 'Data source', 'prometheus']);
+      assert.deepEqual(
+        [datasources[0]?.name, datasources[0]?.label, datasources[0]?.query],
+        ['datasource', 'Data source', 'prometheus'],
+      );
     }
   });
 
   it('template-job-rule: a multi-select job query on $datasource with allValue .+', () => {
     for (const dashboard of all) {
       const job = variable(dashboard, 'job');
-      assert.deepEqual([job.type, job.label, job.datasource, job.multi, job.includeAll, job.allValue], ['query', 'Job', DATASOURCE, true, true, '.+'], dashboard.uid);
+      assert.deepEqual(
+        [job.type, job.label, job.datasource, job.multi, job.includeAll, job.allValue],
+        ['query', 'Job', DATASOURCE, true, true, '.+'],
+        dashboard.uid,
+      );
     }
   });
 
@@ -72,9 +94,16 @@ describe('dashboard-linter rules: dashboards and variables', () => {
     for (const dashboard of all) {
       for (const name of ['provider', 'app']) {
         const v = variable(dashboard, name);
-        assert.deepEqual([v.type, v.datasource, v.multi, v.includeAll, v.allValue], ['query', DATASOURCE, true, true, '.*'], `${dashboard.uid} ${name}`);
+        assert.deepEqual(
+          [v.type, v.datasource, v.multi, v.includeAll, v.allValue],
+          ['query', DATASOURCE, true, true, '.*'],
+          `${dashboard.uid} ${name}`,
+        );
       }
-      assert.deepEqual(dashboard.templating.list?.map((v) => v.name), ['datasource', 'job', 'provider', 'app']);
+      assert.deepEqual(
+        dashboard.templating.list?.map((v) => v.name),
+        ['datasource', 'job', 'provider', 'app'],
+      );
     }
   });
 
@@ -91,12 +120,23 @@ describe('dashboard-linter rules: dashboards and variables', () => {
     for (const dashboard of all) {
       const links = dashboard.links as DashboardLink[];
       const byTag = links.find((link) => link.type === 'dashboards');
-      assert.deepEqual([byTag?.tags, byTag?.includeVars, byTag?.keepTime], [[DASHBOARD_TAG], true, true], dashboard.uid);
-      assert.ok(links.some((link) => link.type === 'link' && link.url === DEFAULT_RUNBOOK_URL_BASE), `${dashboard.uid}: runbooks link`);
+      assert.deepEqual(
+        [byTag?.tags, byTag?.includeVars, byTag?.keepTime],
+        [[DASHBOARD_TAG], true, true],
+        dashboard.uid,
+      );
+      assert.ok(
+        links.some((link) => link.type === 'link' && link.url === DEFAULT_RUNBOOK_URL_BASE),
+        `${dashboard.uid}: runbooks link`,
+      );
     }
     const runbookLinks = all.flatMap((d) => panelsOf(d).flatMap((p) => (p as { links?: DashboardLink[] }).links ?? []));
     assert.ok(runbookLinks.length >= 9);
-    for (const link of runbookLinks) assert.match(link.url ?? '', /^https:\/\/github\.com\/push-telemetry\/push-telemetry\/blob\/main\/docs\/runbooks\/push(-[a-z]+)+\.md$/);
+    for (const link of runbookLinks)
+      assert.match(
+        link.url ?? '',
+        /^https:\/\/github\.com\/push-telemetry\/push-telemetry\/blob\/main\/docs\/runbooks\/push(-[a-z]+)+\.md$/,
+      );
   });
 
   it('marks firing Push* alerts on the time series panels (an ALERTS annotation on $datasource)', () => {
@@ -113,7 +153,8 @@ describe('dashboard-linter rules: every panel', () => {
   it('panel-datasource-rule: every panel (rows too) and every target uses ${datasource}, never a fixed uid', () => {
     forEachPanel((panel, dashboard) => {
       assert.deepEqual(panel.datasource, DATASOURCE, `${dashboard}: ${panel.title}`);
-      for (const target of targetsOf(panel)) assert.deepEqual(target.datasource, DATASOURCE, `${dashboard}: ${panel.title} ${target.refId}`);
+      for (const target of targetsOf(panel))
+        assert.deepEqual(target.datasource, DATASOURCE, `${dashboard}: ${panel.title} ${target.refId}`);
     });
     const uids = [...JSON.stringify(all).matchAll(/"uid":"([^"]*)"/g)].map((m) => m[1]);
     assert.deepEqual(new Set(uids), new Set(['${datasource}', ...Object.values(DASHBOARD_UIDS)]));
@@ -122,7 +163,11 @@ describe('dashboard-linter rules: every panel', () => {
   it('panel-title-description-rule: a title and a description that says how to read the panel', () => {
     forEachPanel((panel, dashboard) => {
       assert.ok((panel.title ?? '').length > 0, `${dashboard}: a panel without title`);
-      if (panel.type !== 'row') assert.ok(((panel as { description?: string }).description ?? '').length >= 60, `${dashboard}: ${panel.title}: description`);
+      if (panel.type !== 'row')
+        assert.ok(
+          ((panel as { description?: string }).description ?? '').length >= 60,
+          `${dashboard}: ${panel.title}: description`,
+        );
     });
   });
 
@@ -136,10 +181,17 @@ describe('dashboard-linter rules: every panel', () => {
 
   it('legends: visible on every time series and heatmap, and every target names its series', () => {
     forEachPanel((panel, dashboard) => {
-      const options = (panel as { options?: { legend?: { showLegend?: boolean; displayMode?: string; show?: boolean } } }).options;
-      if (panel.type === 'timeseries') assert.ok(options?.legend?.showLegend === true && options.legend.displayMode !== 'hidden', `${dashboard}: ${panel.title}`);
+      const options = (
+        panel as { options?: { legend?: { showLegend?: boolean; displayMode?: string; show?: boolean } } }
+      ).options;
+      if (panel.type === 'timeseries')
+        assert.ok(
+          options?.legend?.showLegend === true && options.legend.displayMode !== 'hidden',
+          `${dashboard}: ${panel.title}`,
+        );
       if (panel.type === 'heatmap') assert.equal(options?.legend?.show, true, `${dashboard}: ${panel.title}`);
-      for (const target of targetsOf(panel)) assert.ok((target.legendFormat ?? '').length > 0, `${dashboard}: ${panel.title} ${target.refId}`);
+      for (const target of targetsOf(panel))
+        assert.ok((target.legendFormat ?? '').length > 0, `${dashboard}: ${panel.title} ${target.refId}`);
     });
   });
 
@@ -147,16 +199,24 @@ describe('dashboard-linter rules: every panel', () => {
     for (const dashboard of all) {
       const panels = panelsOf(dashboard);
       const ids = panels.map((panel) => panel.id);
-      assert.ok(ids.every((id) => Number.isInteger(id) && (id as number) > 0), dashboard.uid);
+      assert.ok(
+        ids.every((id) => Number.isInteger(id) && (id as number) > 0),
+        dashboard.uid,
+      );
       assert.equal(new Set(ids).size, ids.length, dashboard.uid);
-      for (const panel of panels) assert.deepEqual(targetsOf(panel).map((t) => t.refId), targetsOf(panel).map((_, i) => String.fromCharCode(65 + i)));
+      for (const panel of panels)
+        assert.deepEqual(
+          targetsOf(panel).map((t) => t.refId),
+          targetsOf(panel).map((_, i) => String.fromCharCode(65 + i)),
+        );
       const cells = new Set<string>();
       for (const { gridPos: g, title } of panels) {
         assert.ok(g && g.x >= 0 && g.w > 0 && g.x + g.w <= 24 && g.h > 0, `${dashboard.uid}: ${title}`);
-        for (let x = g.x; x < g.x + g.w; x++) for (let y = g.y; y < g.y + g.h; y++) {
-          assert.ok(!cells.has(`${x},${y}`), `${dashboard.uid}: ${title} overlaps at ${x},${y}`);
-          cells.add(`${x},${y}`);
-        }
+        for (let x = g.x; x < g.x + g.w; x++)
+          for (let y = g.y; y < g.y + g.h; y++) {
+            assert.ok(!cells.has(`${x},${y}`), `${dashboard.uid}: ${title} overlaps at ${x},${y}`);
+            cells.add(`${x},${y}`);
+          }
       }
     }
   });
@@ -164,52 +224,124 @@ describe('dashboard-linter rules: every panel', () => {
   it('shows held invalid-token verdicts on the Overview beside the stale tokens, in their unit, linking the PushInvalidTokensHeld runbook', () => {
     const panels = panelsOf(dashboards.overview);
     const stale = panels.find((p) => p.title === 'Stale tokens (unregistered + invalid_token)');
-    const held = panels.find((p) => p.title === 'Invalid-token verdicts held') as AnyPanel & { links?: DashboardLink[]; fieldConfig?: { defaults?: { unit?: string } } };
+    const held = panels.find((p) => p.title === 'Invalid-token verdicts held') as AnyPanel & {
+      links?: DashboardLink[];
+      fieldConfig?: { defaults?: { unit?: string } };
+    };
     assert.ok(stale?.gridPos && held?.gridPos);
-    assert.deepEqual([held.gridPos.y, held.gridPos.x, held.gridPos.h], [stale.gridPos.y, stale.gridPos.x + stale.gridPos.w, stale.gridPos.h], 'on the same row, right of the stale tokens');
-    assert.equal(held.fieldConfig?.defaults?.unit, (stale as { fieldConfig?: { defaults?: { unit?: string } } }).fieldConfig?.defaults?.unit);
-    assert.deepEqual(targetsOf(held).map((t) => [t.expr, t.legendFormat]), [
-      ['sum by (provider, app) (rate(push_invalid_tokens_held_total{job="push-sender", job=~"$job", provider=~"$provider", app=~"$app"}[$__rate_interval]))', '{{provider}} {{app}}'],
-    ]);
-    assert.deepEqual(held.links?.map((link) => link.url), [`${DEFAULT_RUNBOOK_URL_BASE}push-invalid-tokens-held.md`]);
+    assert.deepEqual(
+      [held.gridPos.y, held.gridPos.x, held.gridPos.h],
+      [stale.gridPos.y, stale.gridPos.x + stale.gridPos.w, stale.gridPos.h],
+      'on the same row, right of the stale tokens',
+    );
+    assert.equal(
+      held.fieldConfig?.defaults?.unit,
+      (stale as { fieldConfig?: { defaults?: { unit?: string } } }).fieldConfig?.defaults?.unit,
+    );
+    assert.deepEqual(
+      targetsOf(held).map((t) => [t.expr, t.legendFormat]),
+      [
+        [
+          'sum by (provider, app) (rate(push_invalid_tokens_held_total{job="push-sender", job=~"$job", provider=~"$provider", app=~"$app"}[$__rate_interval]))',
+          '{{provider}} {{app}}',
+        ],
+      ],
+    );
+    assert.deepEqual(
+      held.links?.map((link) => link.url),
+      [`${DEFAULT_RUNBOOK_URL_BASE}push-invalid-tokens-held.md`],
+    );
     // The SLO dashboard's alert table links every runbook, the new one included.
-    const table = panelsOf(dashboards.slo).find((p) => p.title === 'Push alerts firing and pending') as { links?: DashboardLink[] };
+    const table = panelsOf(dashboards.slo).find((p) => p.title === 'Push alerts firing and pending') as {
+      links?: DashboardLink[];
+    };
     assert.ok(table.links?.some((link) => link.url === `${DEFAULT_RUNBOOK_URL_BASE}push-invalid-tokens-held.md`));
   });
 
   it('repeats the Provider health row by provider, with its panels after it (an expanded row)', () => {
     const [row, ...rest] = panelsOf(dashboards.providerHealth);
-    assert.deepEqual([row?.type, (row as { repeat?: string }).repeat, (row as { collapsed?: boolean }).collapsed, (row as { panels?: unknown[] }).panels], ['row', 'provider', false, []]);
-    assert.deepEqual(rest.map((p) => p.title), ['Provider-owned error ratio', 'Time since last accepted message', 'Calls in flight vs completed', 'Request outcome', 'Latency heatmap', 'Rate limiting', 'Receipts']);
+    assert.deepEqual(
+      [
+        row?.type,
+        (row as { repeat?: string }).repeat,
+        (row as { collapsed?: boolean }).collapsed,
+        (row as { panels?: unknown[] }).panels,
+      ],
+      ['row', 'provider', false, []],
+    );
+    assert.deepEqual(
+      rest.map((p) => p.title),
+      [
+        'Provider-owned error ratio',
+        'Time since last accepted message',
+        'Calls in flight vs completed',
+        'Request outcome',
+        'Latency heatmap',
+        'Rate limiting',
+        'Receipts',
+      ],
+    );
   });
 
   it('shows calls in flight against completions beside the time since the last accepted message, linking the hang and stall runbooks', () => {
-    type Linked = AnyPanel & { links?: DashboardLink[]; fieldConfig?: { defaults?: { unit?: string }; overrides?: unknown[] } };
+    type Linked = AnyPanel & {
+      links?: DashboardLink[];
+      fieldConfig?: { defaults?: { unit?: string }; overrides?: unknown[] };
+    };
     const panels = panelsOf(dashboards.providerHealth) as Linked[];
     const since = panels.find((p) => p.title === 'Time since last accepted message');
     const calls = panels.find((p) => p.title === 'Calls in flight vs completed');
     assert.ok(since?.gridPos && calls?.gridPos);
-    assert.deepEqual([calls.gridPos.y, calls.gridPos.x, calls.gridPos.h], [since.gridPos.y, since.gridPos.x + since.gridPos.w, since.gridPos.h], 'on the first line, right of the time since the last accepted message');
+    assert.deepEqual(
+      [calls.gridPos.y, calls.gridPos.x, calls.gridPos.h],
+      [since.gridPos.y, since.gridPos.x + since.gridPos.w, since.gridPos.h],
+      'on the first line, right of the time since the last accepted message',
+    );
     const filters = 'job="push-sender", job=~"$job", provider=~"$provider", app=~"$app"';
-    assert.deepEqual(targetsOf(calls).map((t) => [t.expr, t.legendFormat]), [
-      [`sum by (provider, app) (push_requests_in_flight{${filters}})`, 'in flight {{provider}} {{app}}'],
-      [`sum by (provider, app) (rate(push_request_duration_seconds_count{${filters}}[$__rate_interval]))`, 'completed/s {{provider}} {{app}}'],
-    ]);
+    assert.deepEqual(
+      targetsOf(calls).map((t) => [t.expr, t.legendFormat]),
+      [
+        [`sum by (provider, app) (push_requests_in_flight{${filters}})`, 'in flight {{provider}} {{app}}'],
+        [
+          `sum by (provider, app) (rate(push_request_duration_seconds_count{${filters}}[$__rate_interval]))`,
+          'completed/s {{provider}} {{app}}',
+        ],
+      ],
+    );
     // Two units on one panel: calls on the left, the completions' rate on a right axis of its own.
     const rightAxis = '^completed/s ';
     assert.equal(calls.fieldConfig?.defaults?.unit, 'short');
     assert.deepEqual(calls.fieldConfig?.overrides, [
-      { matcher: { id: 'byRegexp', options: rightAxis }, properties: [{ id: 'custom.axisPlacement', value: 'right' }, { id: 'unit', value: 'reqps' }] },
+      {
+        matcher: { id: 'byRegexp', options: rightAxis },
+        properties: [
+          { id: 'custom.axisPlacement', value: 'right' },
+          { id: 'unit', value: 'reqps' },
+        ],
+      },
     ]);
     // Grafana matches the regex against the series names: the completions', never the in-flight ones.
     const [inFlight, completed] = targetsOf(calls).map((t) => (t.legendFormat ?? '').replace('{{provider}}', 'fcm'));
     assert.ok(new RegExp(rightAxis).test(completed ?? '') && !new RegExp(rightAxis).test(inFlight ?? ''));
-    assert.deepEqual(calls.links?.map((link) => link.url), [`${DEFAULT_RUNBOOK_URL_BASE}push-provider-hung.md`, `${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`]);
-    assert.deepEqual(since.links?.map((link) => link.url), [`${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`]);
-    assert.deepEqual(targetsOf(since).map((t) => t.expr), [`time() - max by (provider, app) (push_last_success_timestamp_seconds{${filters}})`]);
+    assert.deepEqual(
+      calls.links?.map((link) => link.url),
+      [`${DEFAULT_RUNBOOK_URL_BASE}push-provider-hung.md`, `${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`],
+    );
+    assert.deepEqual(
+      since.links?.map((link) => link.url),
+      [`${DEFAULT_RUNBOOK_URL_BASE}push-sending-stalled.md`],
+    );
+    assert.deepEqual(
+      targetsOf(since).map((t) => t.expr),
+      [`time() - max by (provider, app) (push_last_success_timestamp_seconds{${filters}})`],
+    );
     // The SLO dashboard's alert table links every runbook, the two new ones included.
     const table = panelsOf(dashboards.slo).find((p) => p.title === 'Push alerts firing and pending') as Linked;
-    for (const file of ['push-provider-hung', 'push-sending-stalled']) assert.ok(table.links?.some((link) => link.url === `${DEFAULT_RUNBOOK_URL_BASE}${file}.md`), file);
+    for (const file of ['push-provider-hung', 'push-sending-stalled'])
+      assert.ok(
+        table.links?.some((link) => link.url === `${DEFAULT_RUNBOOK_URL_BASE}${file}.md`),
+        file,
+      );
   });
 });
 
@@ -224,8 +356,14 @@ describe('dashboard-linter rules: every target', () => {
   it('target-promql-rule (static part): balanced brackets and only the dashboard variables', () => {
     for (const { dashboard, panel, target } of targets) {
       const where = `${dashboard}: ${panel}: ${target.expr}`;
-      for (const [open, close] of [['(', ')'], ['{', '}'], ['[', ']']] as const) assert.equal(target.expr.split(open).length, target.expr.split(close).length, where);
-      for (const [, name] of target.expr.matchAll(/\$\{?(\w+)/g)) assert.ok((QUERY_VARIABLES as readonly string[]).includes(name as string), `${where}: $${name}`);
+      for (const [open, close] of [
+        ['(', ')'],
+        ['{', '}'],
+        ['[', ']'],
+      ] as const)
+        assert.equal(target.expr.split(open).length, target.expr.split(close).length, where);
+      for (const [, name] of target.expr.matchAll(/\$\{?(\w+)/g))
+        assert.ok((QUERY_VARIABLES as readonly string[]).includes(name as string), `${where}: $${name}`);
     }
   });
 
@@ -234,10 +372,19 @@ describe('dashboard-linter rules: every target', () => {
       const ranges = [...located.target.expr.matchAll(/\[([^\]]+)\]/g)].map((m) => m[1]);
       const reason = fixedWindowReason(located);
       if (reason === undefined) {
-        assert.ok(ranges.length > 0, `${located.dashboard}: ${located.panel}: uses no $__rate_interval and has no documented exception`);
-        assert.ok(ranges.every((range) => range === '$__rate_interval'), `${located.dashboard}: ${located.panel}: ${ranges.join(', ')}`);
+        assert.ok(
+          ranges.length > 0,
+          `${located.dashboard}: ${located.panel}: uses no $__rate_interval and has no documented exception`,
+        );
+        assert.ok(
+          ranges.every((range) => range === '$__rate_interval'),
+          `${located.dashboard}: ${located.panel}: ${ranges.join(', ')}`,
+        );
       } else {
-        assert.ok(!located.target.expr.includes('$__rate_interval'), `${located.dashboard}: ${located.panel} is listed as fixed-window (${reason}) but uses $__rate_interval`);
+        assert.ok(
+          !located.target.expr.includes('$__rate_interval'),
+          `${located.dashboard}: ${located.panel} is listed as fixed-window (${reason}) but uses $__rate_interval`,
+        );
       }
     }
   });
@@ -245,7 +392,11 @@ describe('dashboard-linter rules: every target', () => {
   it('target-counter-agg-rule: every counter (_total, _bucket, _count) sits directly in rate, irate or increase', () => {
     for (const { dashboard, panel, target } of targets) {
       for (const selector of selectors(target.expr).filter((s) => COUNTER.test(s.metric))) {
-        assert.match(selector.before, /(?:^|[^a-z_])(?:rate|irate|increase)\(\s*$/, `${dashboard}: ${panel}: ${selector.metric}`);
+        assert.match(
+          selector.before,
+          /(?:^|[^a-z_])(?:rate|irate|increase)\(\s*$/,
+          `${dashboard}: ${panel}: ${selector.metric}`,
+        );
         assert.match(selector.after, /^\[[^\]]+\]\)/, `${dashboard}: ${panel}: ${selector.metric}`);
       }
     }
@@ -258,15 +409,20 @@ describe('dashboard-linter rules: every target', () => {
       for (const { metric, matchers } of found) {
         const where = `${dashboard}: ${panel}: ${metric}{${matchers}}`;
         const optional = metric === 'ALERTS' ? '|' : '';
-        for (const name of ['job', 'provider', 'app']) assert.ok(matchers.includes(`${name}=~"$${name}${optional}"`), `${where} lacks $${name}`);
-        if (metric.startsWith('push_')) assert.ok(matchers.startsWith('job="push-sender"'), `${where} lacks the config selector`);
+        for (const name of ['job', 'provider', 'app'])
+          assert.ok(matchers.includes(`${name}=~"$${name}${optional}"`), `${where} lacks $${name}`);
+        if (metric.startsWith('push_'))
+          assert.ok(matchers.startsWith('job="push-sender"'), `${where} lacks the config selector`);
         else assert.ok(metric === 'ALERTS' || metric.startsWith('push:'), `${where}: an unexpected series`);
       }
     }
   });
 
-  it('reads the SLO burn rates from the alert generator\'s recording rules', () => {
+  it("reads the SLO burn rates from the alert generator's recording rules", () => {
     const burn = targets.filter((t) => t.panel.startsWith('Burn rate '));
-    assert.deepEqual(burn.map((t) => /^push:slo_errors:ratio_rate(\w+)\{/.exec(t.target.expr)?.[1]), ['1h', '5m', '6h', '30m', '1d', '2h', '3d', '6h']);
+    assert.deepEqual(
+      burn.map((t) => /^push:slo_errors:ratio_rate(\w+)\{/.exec(t.target.expr)?.[1]),
+      ['1h', '5m', '6h', '30m', '1d', '2h', '3d', '6h'],
+    );
   });
 });

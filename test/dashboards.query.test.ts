@@ -22,8 +22,16 @@ import { startPrometheus, type Prometheus } from './prometheus.js';
 
 /** Panels that may be empty (or all zero) for a given provider, by design; everything else must show a value. */
 const CONDITIONAL: ReadonlyArray<{ readonly panel: string; readonly when: string; readonly reason: string }> = [
-  { panel: 'Receipts', when: 'webpush', reason: 'only providers with delivery receipts (Expo) have push_receipts_total' },
-  { panel: 'Calls in flight vs completed', when: 'expo', reason: 'every Expo call has settled: the one call held in flight is a web-push one' },
+  {
+    panel: 'Receipts',
+    when: 'webpush',
+    reason: 'only providers with delivery receipts (Expo) have push_receipts_total',
+  },
+  {
+    panel: 'Calls in flight vs completed',
+    when: 'expo',
+    reason: 'every Expo call has settled: the one call held in flight is a web-push one',
+  },
 ];
 
 // $__rate_interval is max(4 × scrape interval, step + scrape); 1m covers the whole run at a 1 s scrape.
@@ -45,7 +53,9 @@ const TEST_ALERTS = `groups:
 
 function recordingRulesYaml(): string {
   // JSON strings are YAML double-quoted scalars, so multi-line expressions need no YAML library.
-  const rules = recordingRules(resolveMonitoringConfig()).map((rule) => `      - record: ${rule.record}\n        expr: ${JSON.stringify(rule.expr)}`);
+  const rules = recordingRules(resolveMonitoringConfig()).map(
+    (rule) => `      - record: ${rule.record}\n        expr: ${JSON.stringify(rule.expr)}`,
+  );
   return `groups:\n  - name: push-recording\n    interval: 1s\n    rules:\n${rules.join('\n')}\n`;
 }
 
@@ -56,12 +66,21 @@ let prometheus: Prometheus;
 const agent = new https.Agent({ rejectUnauthorized: false });
 
 /** One round of traffic through both providers: every outcome the panels show. */
-async function wave(i: number, web: typeof webpush, expo: InstanceType<(typeof import('expo-server-sdk'))['Expo']>, simulatorUrl: string): Promise<void> {
+async function wave(
+  i: number,
+  web: typeof webpush,
+  expo: InstanceType<typeof import('expo-server-sdk')['Expo']>,
+  simulatorUrl: string,
+): Promise<void> {
   const options = { agent, vapidDetails: { subject: 'mailto:ops@example.com', ...vapid }, TTL: 60 };
   const ids = ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'ok-6', 'down', 'auth', 'gone', 'bad', 'limit', 'teapot', 'big'];
-  await Promise.allSettled(ids.map((id) => web.sendNotification(webPushSubscription(simulatorUrl, `${id}-${i}`), 'hello', options)));
+  await Promise.allSettled(
+    ids.map((id) => web.sendNotification(webPushSubscription(simulatorUrl, `${id}-${i}`), 'hello', options)),
+  );
   const token = (name: string) => `ExponentPushToken[${name}-${i}]`;
-  const tickets = await expo.sendPushNotificationsAsync([{ to: ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'gone', 'limit', 'err', 'late'].map(token), body: 'hello' }]);
+  const tickets = await expo.sendPushNotificationsAsync([
+    { to: ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'gone', 'limit', 'err', 'late'].map(token), body: 'hello' },
+  ]);
   await expo.getPushNotificationReceiptsAsync(tickets.flatMap((ticket) => (ticket.status === 'ok' ? [ticket.id] : [])));
 }
 
@@ -117,7 +136,10 @@ before(async () => {
   const web = instrumentWebPush(webpush, telemetry, { onInvalidToken: () => {} });
   const expo = instrumentExpo(new Expo({ retryMinTimeout: 1 }), telemetry, { app: APP });
   server = await startMetricsServer({ telemetry, port: 0 });
-  prometheus = await startPrometheus({ targets: [new URL(server.url).host], rules: [recordingRulesYaml(), TEST_ALERTS] });
+  prometheus = await startPrometheus({
+    targets: [new URL(server.url).host],
+    rules: [recordingRulesYaml(), TEST_ALERTS],
+  });
   const scraped = async (expr: string, count = 1) => (await prometheus.query(expr)).length >= count;
   // Prometheus's first scrape comes some seconds after it is ready (target discovery): traffic before it would be
   // one flat sample, with no increase for rate() to see.
@@ -127,13 +149,22 @@ before(async () => {
     await wave(i, web, expo, simulator.fake('webpush').url);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  await until('the last wave', async () => (await prometheus.query('sum(push_receipts_total)'))[0]?.value[1] === String(WAVES * 6));
+  await until(
+    'the last wave',
+    async () => (await prometheus.query('sum(push_receipts_total)'))[0]?.value[1] === String(WAVES * 6),
+  );
   // What a hang looks like on the in-flight panels; it rejects when the fake closes at the end.
-  const held = web.sendNotification(webPushSubscription(simulator.fake('webpush').url, 'hold-0'), 'hello', { agent, vapidDetails: { subject: 'mailto:ops@example.com', ...vapid }, TTL: 60 });
+  const held = web.sendNotification(webPushSubscription(simulator.fake('webpush').url, 'hold-0'), 'hello', {
+    agent,
+    vapidDetails: { subject: 'mailto:ops@example.com', ...vapid },
+    TTL: 60,
+  });
   held.catch(() => undefined);
   await until('a call held in flight', () => scraped('push_requests_in_flight{provider="webpush"} == 1'));
   await until('the burn-rate recording rules', () => scraped('push:slo_errors:ratio_rate3d', 2));
-  await until('a firing and a pending test alert', () => scraped('count by (alertstate) (ALERTS{alertname=~"PushDashboardTest.+"})', 2));
+  await until('a firing and a pending test alert', () =>
+    scraped('count by (alertstate) (ALERTS{alertname=~"PushDashboardTest.+"})', 2),
+  );
 });
 
 after(async () => {
@@ -176,20 +207,27 @@ describe('every dashboard query against a real Prometheus', () => {
       for (const located of everyTarget([dashboards.providerHealth])) {
         if ((await evaluate(located, { ...ALL, provider })).every((value) => value === 0)) empty.push(located.panel);
       }
-      assert.deepEqual(empty, CONDITIONAL.filter((entry) => entry.when === provider).map((entry) => entry.panel));
+      assert.deepEqual(
+        empty,
+        CONDITIONAL.filter((entry) => entry.when === provider).map((entry) => entry.panel),
+      );
     });
   }
 
   it('shows the held web-push call in flight, and completions per second beside it, per provider', async () => {
     const located = everyTarget([dashboards.providerHealth]).filter((t) => t.panel === 'Calls in flight vs completed');
     const byProvider = async (refId: string) =>
-      Object.fromEntries((await prometheus.query(substitute(located.find((t) => t.target.refId === refId)?.target.expr ?? '', ALL))).map((s) => [s.metric.provider, Number(s.value[1])]));
+      Object.fromEntries(
+        (await prometheus.query(substitute(located.find((t) => t.target.refId === refId)?.target.expr ?? '', ALL))).map(
+          (s) => [s.metric.provider, Number(s.value[1])],
+        ),
+      );
     assert.deepEqual(await byProvider('A'), { webpush: 1, expo: 0 });
     const completed = await byProvider('B');
     assert.ok((completed.webpush as number) > 0 && (completed.expo as number) > 0, JSON.stringify(completed));
   });
 
-  it('filters by app: Expo\'s app alone, and a made-up app gives nothing', async () => {
+  it("filters by app: Expo's app alone, and a made-up app gives nothing", async () => {
     const overview = everyTarget([dashboards.overview]).find((t) => t.panel === 'Messages by outcome') as Located;
     assert.ok((await evaluate(overview, { ...ALL, app: APP })).length > 0);
     assert.deepEqual(await evaluate(overview, { ...ALL, app: 'com.example.nothing' }), []);
@@ -201,7 +239,9 @@ describe('every dashboard query against a real Prometheus', () => {
       const match = /^label_values\((.+), (\w+)\)$/.exec(String(variable.query));
       if (variable.type !== 'query' || match === null) continue;
       const series = await prometheus.query(substitute(match[1] as string, ALL));
-      found[variable.name] = [...new Set(series.map((s) => s.metric[match[2] as string]).filter((v) => v !== undefined))].sort() as string[];
+      found[variable.name] = [
+        ...new Set(series.map((s) => s.metric[match[2] as string]).filter((v) => v !== undefined)),
+      ].sort() as string[];
     }
     assert.deepEqual(found, { job: ['push-sender'], provider: ['expo', 'webpush'], app: [APP] });
   });
@@ -214,31 +254,60 @@ describe('every dashboard query against a real Prometheus', () => {
     }
   });
 
-  it('shows the verdicts the surge guard held, per provider: web-push\'s, and Expo\'s series at 0', async () => {
-    const located = everyTarget([dashboards.overview]).find((t) => t.panel === 'Invalid-token verdicts held') as Located;
+  it("shows the verdicts the surge guard held, per provider: web-push's, and Expo's series at 0", async () => {
+    const located = everyTarget([dashboards.overview]).find(
+      (t) => t.panel === 'Invalid-token verdicts held',
+    ) as Located;
     const series = await prometheus.query(substitute(located.target.expr, ALL));
     const byProvider = Object.fromEntries(series.map((s) => [s.metric.provider, Number(s.value[1])]));
     assert.deepEqual(Object.keys(byProvider).sort(), ['expo', 'webpush']);
     assert.ok((byProvider.webpush as number) > 0 && byProvider.expo === 0, JSON.stringify(byProvider));
     const holds = telemetry.heldInvalidTokens();
-    assert.deepEqual(holds.map((hold) => [hold.provider, hold.app, hold.trigger]), [['webpush', undefined, 'window']]);
+    assert.deepEqual(
+      holds.map((hold) => [hold.provider, hold.app, hold.trigger]),
+      [['webpush', undefined, 'window']],
+    );
     assert.ok((holds[0]?.count ?? 0) > 0);
   });
 
   it('reads the numbers the traffic implies: the SLI, the owners, the failure table', async () => {
     const one = async (panel: string, refId = 'A', values = ALL) => {
-      const located = everyTarget(Object.values(dashboards)).find((t) => t.panel === panel && t.target.refId === refId) as Located;
+      const located = everyTarget(Object.values(dashboards)).find(
+        (t) => t.panel === panel && t.target.refId === refId,
+      ) as Located;
       return evaluate(located, values);
     };
     // Per wave, SLO-counted: webpush 6 ok + down, auth, limit, teapot, big (5 bad); Expo 5 ok + late (ok ticket) + limit, err (2 bad).
     const [acceptance] = await one('Acceptance vs SLO 99.5%');
     assert.ok(acceptance !== undefined && Math.abs(acceptance - 12 / 19) < 0.02, String(acceptance));
     const owners = await Promise.all(['A', 'B', 'C', 'D', 'E'].map((refId) => one('Failures by owner', refId)));
-    assert.ok(owners.every((values) => values.length === 1 && (values[0] as number) > 0), JSON.stringify(owners));
-    const table = await prometheus.query(substitute(everyTarget([dashboards.overview]).find((t) => t.panel.startsWith('Failures: error_type'))?.target.expr ?? '', ALL));
+    assert.ok(
+      owners.every((values) => values.length === 1 && (values[0] as number) > 0),
+      JSON.stringify(owners),
+    );
+    const table = await prometheus.query(
+      substitute(
+        everyTarget([dashboards.overview]).find((t) => t.panel.startsWith('Failures: error_type'))?.target.expr ?? '',
+        ALL,
+      ),
+    );
     assert.deepEqual(
-      table.filter((s) => Number(s.value[1]) > 0).map((s) => `${s.metric.error_type} ${s.metric.provider}`).sort(),
-      ['auth webpush', 'invalid_token webpush', 'payload_too_large webpush', 'provider_unavailable expo', 'provider_unavailable webpush', 'rate_limited expo', 'rate_limited webpush', 'unknown webpush', 'unregistered expo', 'unregistered webpush'],
+      table
+        .filter((s) => Number(s.value[1]) > 0)
+        .map((s) => `${s.metric.error_type} ${s.metric.provider}`)
+        .sort(),
+      [
+        'auth webpush',
+        'invalid_token webpush',
+        'payload_too_large webpush',
+        'provider_unavailable expo',
+        'provider_unavailable webpush',
+        'rate_limited expo',
+        'rate_limited webpush',
+        'unknown webpush',
+        'unregistered expo',
+        'unregistered webpush',
+      ],
     );
   });
 });

@@ -13,7 +13,8 @@ class ProviderError extends Error {
 }
 
 /** A sender that echoes its token and payload in the error, as custom senders and some SDKs do. */
-const echoing = async (_payload: string): Promise<never> => Promise.reject(new ProviderError(`rejected ${TOKEN} ${PAYLOAD}`));
+const echoing = async (_payload: string): Promise<never> =>
+  Promise.reject(new ProviderError(`rejected ${TOKEN} ${PAYLOAD}`));
 
 describe('error messages on spans', () => {
   const tracing = createTracing();
@@ -35,22 +36,41 @@ describe('error messages on spans', () => {
 
   it('records the raw message with recordErrorMessages: true, known tokens still cut out', async () => {
     const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, recordErrorMessages: true });
-    const send = telemetry.wrapSender(async (_token: string) => echoing(PAYLOAD), { provider: 'custom', operation: 'raw_messages', tokens: ([token]) => [token] });
+    const send = telemetry.wrapSender(async (_token: string) => echoing(PAYLOAD), {
+      provider: 'custom',
+      operation: 'raw_messages',
+      tokens: ([token]) => [token],
+    });
     await assert.rejects(send(TOKEN), ProviderError);
     const span = tracing.spans().find((s) => s.name === 'raw_messages custom');
     assert.equal(span?.status.message, `rejected <token> ${PAYLOAD}`);
-    assert.equal(span?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'], `rejected <token> ${PAYLOAD}`);
+    assert.equal(
+      span?.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'],
+      `rejected <token> ${PAYLOAD}`,
+    );
   });
 
   it('rejects a recordErrorMessages that is not a boolean', () => {
-    assert.throws(() => new PushTelemetry({ recordErrorMessages: 'yes' as never }), /options\.recordErrorMessages must be a boolean/);
+    assert.throws(
+      () => new PushTelemetry({ recordErrorMessages: 'yes' as never }),
+      /options\.recordErrorMessages must be a boolean/,
+    );
   });
 });
 
 describe('error messages in the problem log and diag', () => {
   it('keeps only the class and code of a failing hook by default, and its message when asked', () => {
     const lines: string[] = [];
-    diag.setLogger({ error: (...args: unknown[]) => void lines.push(args.join(' ')), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.ERROR);
+    diag.setLogger(
+      {
+        error: (...args: unknown[]) => void lines.push(args.join(' ')),
+        warn: () => {},
+        info: () => {},
+        debug: () => {},
+        verbose: () => {},
+      },
+      DiagLogLevel.ERROR,
+    );
     try {
       const failing = () => {
         throw Object.assign(new Error(`store rejected ${TOKEN} for ${PAYLOAD}`), { code: 'E_STORE' });

@@ -41,7 +41,13 @@ function runExample(name: string, extraEnv?: Record<string, string>): Promise<Ru
     execFile(
       process.execPath,
       ['--import', 'tsx', `examples/${name}.ts`],
-      { cwd: ROOT, env: cleanEnv(extraEnv), timeout: RUN_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: ROOT,
+        env: cleanEnv(extraEnv),
+        timeout: RUN_TIMEOUT_MS,
+        killSignal: 'SIGKILL',
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
         resolve({ code, signal: error?.signal ?? null, stdout, stderr });
@@ -65,33 +71,64 @@ function sample(stdout: string, name: string, labels: Record<string, string>): n
   for (const line of stdout.split('\n')) {
     const match = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
     if (match?.[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]]));
-    if (Object.keys(found).length === wanted.length && wanted.every(([key, value]) => found[key] === value)) return Number(match[3]);
+    const found = Object.fromEntries(
+      [...(match[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((pair) => [pair[1], pair[2]]),
+    );
+    if (Object.keys(found).length === wanted.length && wanted.every(([key, value]) => found[key] === value))
+      return Number(match[3]);
   }
   return undefined;
 }
 
 /** push_messages_total as printed: accepted, and failed by error_type. */
-function assertMessages(stdout: string, provider: string, app: string, accepted: number, failed: Record<string, number>): void {
-  assert.equal(sample(stdout, 'push_messages_total', { provider, app, outcome: 'accepted' }), accepted, `accepted ${provider} messages in\n${stdout}`);
+function assertMessages(
+  stdout: string,
+  provider: string,
+  app: string,
+  accepted: number,
+  failed: Record<string, number>,
+): void {
+  assert.equal(
+    sample(stdout, 'push_messages_total', { provider, app, outcome: 'accepted' }),
+    accepted,
+    `accepted ${provider} messages in\n${stdout}`,
+  );
   for (const [errorType, count] of Object.entries(failed)) {
-    assert.equal(sample(stdout, 'push_messages_total', { provider, app, outcome: 'failed', error_type: errorType }), count, `${errorType} ${provider} messages in\n${stdout}`);
+    assert.equal(
+      sample(stdout, 'push_messages_total', { provider, app, outcome: 'failed', error_type: errorType }),
+      count,
+      `${errorType} ${provider} messages in\n${stdout}`,
+    );
   }
   // The examples print only non-zero series: no failure type beyond the expected ones.
   const printed = [...stdout.matchAll(/^push_messages_total\{[^}]*error_type="(\w+)"\}/gm)].map((m) => m[1]).sort();
   assert.deepEqual(printed, Object.keys(failed).sort(), `failure types printed in\n${stdout}`);
 }
 
-function assertCalls(stdout: string, provider: string, app: string, operation: string, outcomes: Record<string, number>): void {
+function assertCalls(
+  stdout: string,
+  provider: string,
+  app: string,
+  operation: string,
+  outcomes: Record<string, number>,
+): void {
   for (const [outcome, count] of Object.entries(outcomes)) {
-    assert.equal(sample(stdout, 'push_request_duration_seconds_count', { provider, app, operation, outcome }), count, `${operation} ${outcome} calls in\n${stdout}`);
+    assert.equal(
+      sample(stdout, 'push_request_duration_seconds_count', { provider, app, operation, outcome }),
+      count,
+      `${operation} ${outcome} calls in\n${stdout}`,
+    );
   }
 }
 
-const lines = (stdout: string, pattern: RegExp): number => stdout.split('\n').filter((line) => pattern.test(line)).length;
+const lines = (stdout: string, pattern: RegExp): number =>
+  stdout.split('\n').filter((line) => pattern.test(line)).length;
 
 before(() => {
-  assert.ok(existsSync(path.join(ROOT, 'dist/index.js')), "examples import 'push-telemetry' from dist/: run `npm run build` first (npm test does)");
+  assert.ok(
+    existsSync(path.join(ROOT, 'dist/index.js')),
+    "examples import 'push-telemetry' from dist/: run `npm run build` first (npm test does)",
+  );
 });
 
 describe('examples', () => {
@@ -100,7 +137,12 @@ describe('examples', () => {
     assert.match(out, /^sent 6 of 12 notifications$/m);
     assert.match(out, /^metrics: http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
     assert.match(out, /^prune token gone-1… \(unregistered\)$/m);
-    assertMessages(out, 'fcm', 'com.example.app', 6, { unregistered: 2, timeout: 1, rate_limited: 1, provider_unavailable: 2 });
+    assertMessages(out, 'fcm', 'com.example.app', 6, {
+      unregistered: 2,
+      timeout: 1,
+      rate_limited: 1,
+      provider_unavailable: 2,
+    });
   });
 
   it('custom-sender.ts wraps a single sender and a batch sender with settle', async () => {
@@ -182,8 +224,19 @@ describe('examples', () => {
     assert.match(out, /^ {2}onInvalidToken ExponentPushToken\[gone-1\]: unregistered \(DeviceNotRegistered\)$/m);
     assert.match(out, /^ {2}onInvalidToken ExponentPushToken\[late-1\]: unregistered \(DeviceNotRegistered\)$/m);
     assertMessages(out, 'expo', 'com.example.app', 3, { unregistered: 1 });
-    assert.equal(sample(out, 'push_receipts_total', { provider: 'expo', app: 'com.example.app', outcome: 'delivered' }), 2);
-    assert.equal(sample(out, 'push_receipts_total', { provider: 'expo', app: 'com.example.app', outcome: 'failed', error_type: 'unregistered' }), 1);
+    assert.equal(
+      sample(out, 'push_receipts_total', { provider: 'expo', app: 'com.example.app', outcome: 'delivered' }),
+      2,
+    );
+    assert.equal(
+      sample(out, 'push_receipts_total', {
+        provider: 'expo',
+        app: 'com.example.app',
+        outcome: 'failed',
+        error_type: 'unregistered',
+      }),
+      1,
+    );
   });
 
   it('sns.ts publishes and batch-publishes through @aws-sdk/client-sns', async () => {
@@ -192,7 +245,10 @@ describe('examples', () => {
     assert.match(out, /^Publish gone-1: EndpointDisabledException: Endpoint is disabled$/m);
     assert.match(out, /^PublishBatch: 2 successful, 1 failed$/m);
     assert.match(out, /^ {2}busy: Throttled \(SenderFault true\)$/m);
-    assert.match(out, /^ {2}onInvalidToken arn:aws:sns:us-east-1:000000000000:endpoint\/GCM\/my-app\/gone-1: unregistered \(EndpointDisabledException\)$/m);
+    assert.match(
+      out,
+      /^ {2}onInvalidToken arn:aws:sns:us-east-1:000000000000:endpoint\/GCM\/my-app\/gone-1: unregistered \(EndpointDisabledException\)$/m,
+    );
     assert.equal(lines(out, /onInvalidToken/), 1);
     assertMessages(out, 'sns', 'com.example.app', 3, { unregistered: 1, rate_limited: 1 });
     assertCalls(out, 'sns', 'com.example.app', 'publish', { success: 1, failure: 1 });
@@ -204,7 +260,10 @@ describe('examples', () => {
     assert.match(out, /^listening on http:\/\/127\.0\.0\.1:\d+$/m);
     assert.match(out, /^POST \/send .*ok-1.*ok-2.*gone-1.* -> 200 \{"accepted":2,"failed":1\}$/m);
     assert.match(out, /^POST \/send .*ok-3.*down-1.* -> 502 \{"error":"[^"]*SERVICE_UNAVAILABLE[^"]*"\}$/m);
-    assert.match(out, /^POST \/send \{"title":"no tokens"\} -> 400 \{"error":"tokens: expected a non-empty array of strings"\}$/m);
+    assert.match(
+      out,
+      /^POST \/send \{"title":"no tokens"\} -> 400 \{"error":"tokens: expected a non-empty array of strings"\}$/m,
+    );
     assert.match(out, /^GET \/metrics:$/m);
     // The 502 call failed both of its recipients as provider_unavailable; the 400 never reached the sender.
     assertMessages(out, 'expo', 'com.example.app', 2, { unregistered: 1, provider_unavailable: 2 });
@@ -213,7 +272,10 @@ describe('examples', () => {
   it('token-pruning.ts removes dead tokens from the store in onInvalidToken', async () => {
     const out = await ok('token-pruning');
     assert.match(out, /^round 1: store has 6 tokens for 3 users$/m);
-    assert.match(out, /^ {2}pruned alice's gone-alice-old-phone: unregistered \(messaging\/registration-token-not-registered\)$/m);
+    assert.match(
+      out,
+      /^ {2}pruned alice's gone-alice-old-phone: unregistered \(messaging\/registration-token-not-registered\)$/m,
+    );
     assert.match(out, /^ {2}pruned bob's bad-bob-corrupt: invalid_token \(messaging\/invalid-argument\)$/m);
     assert.match(out, /^ {2}pruned carol's gone-carol-phone: unregistered /m);
     assert.equal(lines(out, /pruned/), 3);
@@ -230,11 +292,18 @@ describe('examples', () => {
     assert.match(out, /^worker 3: 2 of 4 accepted$/m);
     assert.match(out, /^aggregated \/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics \(3 workers\)$/m);
     // The sums of the three mixes, from the primary: no worker's own numbers.
-    assertMessages(out, 'fcm', 'com.example.app', 4 + 3 + 2, { unregistered: 1 + 1, rate_limited: 2, provider_unavailable: 1 });
+    assertMessages(out, 'fcm', 'com.example.app', 4 + 3 + 2, {
+      unregistered: 1 + 1,
+      rate_limited: 2,
+      provider_unavailable: 1,
+    });
     assertCalls(out, 'fcm', 'com.example.app', 'send', { success: 9, failure: 5 });
     assert.equal(sample(out, 'push_requests_in_flight', { provider: 'fcm', app: 'com.example.app' }), 0);
     const lastSuccess = sample(out, 'push_last_success_timestamp_seconds', { provider: 'fcm', app: 'com.example.app' });
-    assert.ok(lastSuccess !== undefined && Math.abs(lastSuccess - Date.now() / 1000) < 120, `a recent Unix time, not a sum of three: ${lastSuccess}`);
+    assert.ok(
+      lastSuccess !== undefined && Math.abs(lastSuccess - Date.now() / 1000) < 120,
+      `a recent Unix time, not a sum of three: ${lastSuccess}`,
+    );
     assert.match(out, /^push_telemetry_info\{version="[^"]+"\} 1$/m);
     assert.match(out, /^workers stopped$/m);
   });
@@ -251,7 +320,10 @@ describe('examples', () => {
     // Both push spans are children of the example's own span, in the same trace.
     const parent = /^ {2}name: 'notify order shipped',\n {2}id: '([0-9a-f]{16})'/m.exec(out)?.[1];
     assert.ok(parent !== undefined, out);
-    assert.deepEqual([...out.matchAll(/^ {4}spanId: '([0-9a-f]{16})'/gm)].map((m) => m[1]), [parent, parent]);
+    assert.deepEqual(
+      [...out.matchAll(/^ {4}spanId: '([0-9a-f]{16})'/gm)].map((m) => m[1]),
+      [parent, parent],
+    );
   });
 
   it('otel-sdk-node.ts exports OTLP to OTEL_EXPORTER_OTLP_ENDPOINT when it is set', async (t) => {
@@ -272,11 +344,21 @@ describe('examples', () => {
     assert.match(out, new RegExp(`^traces: as OTEL_\\* say \\(${endpoint.replace(/\./g, '\\.')}\\)$`, 'm'));
     assert.doesNotMatch(out, /name: 'send fcm'/, 'no console exporter when OTLP is configured');
     const traces = received.filter((request) => request.method === 'POST' && request.url === '/v1/traces');
-    assert.ok(traces.length >= 1, `a POST /v1/traces, got ${JSON.stringify(received.map((r) => `${r.method} ${r.url}`))}`);
+    assert.ok(
+      traces.length >= 1,
+      `a POST /v1/traces, got ${JSON.stringify(received.map((r) => `${r.method} ${r.url}`))}`,
+    );
     assert.equal(traces[0]?.headers['content-type'], 'application/x-protobuf');
     // Span names are plain UTF-8 strings inside the protobuf.
-    assert.ok(traces.some((request) => request.body.includes('send fcm')), 'the OTLP payload carries the send fcm span');
-    assert.deepEqual(received.filter((request) => request.url !== '/v1/traces').map((r) => r.url), [], 'traces only: no OTLP metrics or logs');
+    assert.ok(
+      traces.some((request) => request.body.includes('send fcm')),
+      'the OTLP payload carries the send fcm span',
+    );
+    assert.deepEqual(
+      received.filter((request) => request.url !== '/v1/traces').map((r) => r.url),
+      [],
+      'traces only: no OTLP metrics or logs',
+    );
   });
 });
 

@@ -10,7 +10,7 @@ import { FaultPlan, type FaultRule } from '../src/simulator/faults.js';
 import { loopbackIdentity } from '../src/simulator/tls.js';
 import { createTracing, scrape, valueOf, type Sample, type Tracing } from './helpers.js';
 
-type ExpoClass = (typeof import('expo-server-sdk'))['Expo'];
+type ExpoClass = typeof import('expo-server-sdk')['Expo'];
 type ExpoClient = InstanceType<ExpoClass>;
 
 const APP = 'com.example.app';
@@ -23,7 +23,12 @@ let Expo: ExpoClass;
 let tracing: Tracing;
 
 before(async () => {
-  fake = await startFakeExpo({ host: '127.0.0.1', port: 0, identity: await loopbackIdentity(), faults: new FaultPlan() });
+  fake = await startFakeExpo({
+    host: '127.0.0.1',
+    port: 0,
+    identity: await loopbackIdentity(),
+    faults: new FaultPlan(),
+  });
   // expo-server-sdk reads EXPO_BASE_URL once, when its module is first evaluated: set it, then import.
   process.env.EXPO_BASE_URL = fake.url;
   ({ Expo } = await import('expo-server-sdk'));
@@ -43,7 +48,11 @@ interface Setup {
 }
 
 /** `prepare` runs on the bare client before it is instrumented (to spy on what the SDK itself returns). */
-function setup(rules: readonly FaultRule[], sdkOptions: ConstructorParameters<ExpoClass>[0] = {}, prepare?: (raw: ExpoClient) => void): Setup {
+function setup(
+  rules: readonly FaultRule[],
+  sdkOptions: ConstructorParameters<ExpoClass>[0] = {},
+  prepare?: (raw: ExpoClient) => void,
+): Setup {
   fake.faults.set({ rules });
   const events: InvalidTokenEvent[] = [];
   const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, app: APP });
@@ -71,7 +80,8 @@ function messageCounts(samples: readonly Sample[], name = 'push_messages_total',
 function durations(samples: readonly Sample[], operation: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const outcome of ['success', 'partial', 'failure']) {
-    const count = valueOf(samples, 'push_request_duration_seconds_count', { provider: 'expo', app: APP, operation, outcome }) ?? 0;
+    const count =
+      valueOf(samples, 'push_request_duration_seconds_count', { provider: 'expo', app: APP, operation, outcome }) ?? 0;
     if (count !== 0) out[outcome] = count;
   }
   return out;
@@ -83,7 +93,8 @@ function onlySpan(name: string): ReadableSpan {
   return spans[0] as ReadableSpan;
 }
 
-const invalid = (events: readonly InvalidTokenEvent[]): string[] => events.map((e) => `${e.token} ${e.errorType} ${e.reason ?? '-'}`).sort();
+const invalid = (events: readonly InvalidTokenEvent[]): string[] =>
+  events.map((e) => `${e.token} ${e.errorType} ${e.reason ?? '-'}`).sort();
 
 describe('instrumentExpo: tickets', () => {
   const rows: ReadonlyArray<{ fault: FaultRule['fault']; type: ErrorType; reason: string; prunes?: true }> = [
@@ -151,32 +162,86 @@ describe('instrumentExpo: tickets', () => {
     const tickets = await expo.sendPushNotificationsAsync(messages);
     assert.equal(tickets.length, 100);
     assert.deepEqual([fake.stats.accepted - accepted, fake.stats.refused - refused], [70, 30]);
-    tickets.forEach((ticket, i) => assert.equal(ticket.status, /^ok-/.test(names[i] as string) ? 'ok' : 'error', `ticket ${i}`));
+    tickets.forEach((ticket, i) =>
+      assert.equal(ticket.status, /^ok-/.test(names[i] as string) ? 'ok' : 'error', `ticket ${i}`),
+    );
     const { samples } = await scrape(telemetry);
-    assert.deepEqual(messageCounts(samples), { accepted: 70, failed: { unregistered: 10, invalid_token: 5, rate_limited: 5, payload_too_large: 10 } });
+    assert.deepEqual(messageCounts(samples), {
+      accepted: 70,
+      failed: { unregistered: 10, invalid_token: 5, rate_limited: 5, payload_too_large: 10 },
+    });
     assert.deepEqual(durations(samples, 'send_push_notifications'), { partial: 1 });
     const span = onlySpan(SEND);
     assert.equal(span.attributes['messaging.batch.message_count'], 100);
     assert.equal(span.attributes['push.messages.accepted'], 70);
     assert.equal(span.attributes['push.messages.failed'], 30);
     assert.equal(span.attributes['error.type'], undefined);
-    const expected = names.filter((n) => /^(gone|junk)-/.test(n)).map((n) => `${token(n)} ${n.startsWith('gone') ? 'unregistered' : 'invalid_token'} DeviceNotRegistered`);
+    const expected = names
+      .filter((n) => /^(gone|junk)-/.test(n))
+      .map((n) => `${token(n)} ${n.startsWith('gone') ? 'unregistered' : 'invalid_token'} DeviceNotRegistered`);
     assert.deepEqual(invalid(events), expected.sort());
   });
 });
 
 describe('instrumentExpo: whole-request errors', () => {
-  const rows: ReadonlyArray<{ name: string; fault: FaultRule['fault']; type: ErrorType; reason: string; sdk?: ConstructorParameters<ExpoClass>[0] }> = [
-    { name: '503 from the service', fault: 'provider_unavailable', type: 'provider_unavailable', reason: 'SERVICE_UNAVAILABLE' },
-    { name: '500 with an unmapped code', fault: { status: 500, reason: 'INTERNAL_SERVER_ERROR' }, type: 'provider_unavailable', reason: 'INTERNAL_SERVER_ERROR' },
-    { name: '429 after the SDK retried twice', fault: { status: 429, reason: 'TOO_MANY_REQUESTS' }, type: 'rate_limited', reason: 'TOO_MANY_REQUESTS' },
-    { name: 'too many experience ids', fault: { status: 400, reason: 'PUSH_TOO_MANY_EXPERIENCE_IDS' }, type: 'config', reason: 'PUSH_TOO_MANY_EXPERIENCE_IDS' },
-    { name: 'a validation error', fault: { status: 400, reason: 'VALIDATION_ERROR' }, type: 'payload_invalid', reason: 'VALIDATION_ERROR' },
-    { name: 'a bad access token', fault: { status: 401, reason: 'UNAUTHORIZED' }, type: 'auth', reason: 'UNAUTHORIZED' },
-    { name: 'a 404 (wrong base URL), never unregistered', fault: { status: 404, reason: 'NOT_FOUND' }, type: 'config', reason: 'NOT_FOUND' },
+  const rows: ReadonlyArray<{
+    name: string;
+    fault: FaultRule['fault'];
+    type: ErrorType;
+    reason: string;
+    sdk?: ConstructorParameters<ExpoClass>[0];
+  }> = [
+    {
+      name: '503 from the service',
+      fault: 'provider_unavailable',
+      type: 'provider_unavailable',
+      reason: 'SERVICE_UNAVAILABLE',
+    },
+    {
+      name: '500 with an unmapped code',
+      fault: { status: 500, reason: 'INTERNAL_SERVER_ERROR' },
+      type: 'provider_unavailable',
+      reason: 'INTERNAL_SERVER_ERROR',
+    },
+    {
+      name: '429 after the SDK retried twice',
+      fault: { status: 429, reason: 'TOO_MANY_REQUESTS' },
+      type: 'rate_limited',
+      reason: 'TOO_MANY_REQUESTS',
+    },
+    {
+      name: 'too many experience ids',
+      fault: { status: 400, reason: 'PUSH_TOO_MANY_EXPERIENCE_IDS' },
+      type: 'config',
+      reason: 'PUSH_TOO_MANY_EXPERIENCE_IDS',
+    },
+    {
+      name: 'a validation error',
+      fault: { status: 400, reason: 'VALIDATION_ERROR' },
+      type: 'payload_invalid',
+      reason: 'VALIDATION_ERROR',
+    },
+    {
+      name: 'a bad access token',
+      fault: { status: 401, reason: 'UNAUTHORIZED' },
+      type: 'auth',
+      reason: 'UNAUTHORIZED',
+    },
+    {
+      name: 'a 404 (wrong base URL), never unregistered',
+      fault: { status: 404, reason: 'NOT_FOUND' },
+      type: 'config',
+      reason: 'NOT_FOUND',
+    },
     { name: 'an unknown 4xx', fault: { status: 418, reason: 'TEAPOT' }, type: 'unknown', reason: 'TEAPOT' },
     { name: 'a reset connection', fault: 'reset', type: 'network', reason: 'UND_ERR_SOCKET' },
-    { name: 'no answer within the dispatcher headersTimeout', fault: 'hang', type: 'timeout', reason: 'UND_ERR_HEADERS_TIMEOUT', sdk: { httpAgent: new Agent({ headersTimeout: 150 }) } },
+    {
+      name: 'no answer within the dispatcher headersTimeout',
+      fault: 'hang',
+      type: 'timeout',
+      reason: 'UND_ERR_HEADERS_TIMEOUT',
+      sdk: { httpAgent: new Agent({ headersTimeout: 150 }) },
+    },
   ];
   after(() => Promise.all(rows.map((row) => (row.sdk?.httpAgent as Agent | undefined)?.close())));
 
@@ -186,7 +251,8 @@ describe('instrumentExpo: whole-request errors', () => {
       // Sees the SDK's own rejection, to check the wrapper rethrows that very object.
       const spy = (raw: ExpoClient): void => {
         const send = raw.sendPushNotificationsAsync;
-        raw.sendPushNotificationsAsync = (messages) => send.call(raw, messages).catch((error: unknown) => Promise.reject((seen = error)));
+        raw.sendPushNotificationsAsync = (messages) =>
+          send.call(raw, messages).catch((error: unknown) => Promise.reject((seen = error)));
       };
       const { telemetry, expo, events } = setup([{ match: token('a'), fault: row.fault }], row.sdk, spy);
       const requestsBefore = fake.stats.requests;
@@ -203,13 +269,17 @@ describe('instrumentExpo: whole-request errors', () => {
       assert.equal(span.attributes['error.type'], row.type);
       assert.equal(span.attributes['push.provider.reason'], row.reason);
       assert.deepEqual(events, []);
-      if (row.type === 'rate_limited') assert.equal(fake.stats.requests - requestsBefore, 3, 'the SDK retries a 429 twice');
+      if (row.type === 'rate_limited')
+        assert.equal(fake.stats.requests - requestsBefore, 3, 'the SDK retries a 429 twice');
     });
   }
 
   it('more than 100 recipients is refused by the service as PUSH_TOO_MANY_NOTIFICATIONS: payload_invalid for all 101', async () => {
     const { telemetry, expo } = setup([]);
-    await assert.rejects(expo.sendPushNotificationsAsync(Array.from({ length: 101 }, (_, i) => ({ to: token(`n${i}`) }))), { code: 'PUSH_TOO_MANY_NOTIFICATIONS', statusCode: 400 });
+    await assert.rejects(
+      expo.sendPushNotificationsAsync(Array.from({ length: 101 }, (_, i) => ({ to: token(`n${i}`) }))),
+      { code: 'PUSH_TOO_MANY_NOTIFICATIONS', statusCode: 400 },
+    );
     const { samples } = await scrape(telemetry);
     assert.deepEqual(messageCounts(samples), { accepted: 0, failed: { payload_invalid: 101 } });
     assert.equal(onlySpan(SEND).attributes['push.provider.reason'], 'PUSH_TOO_MANY_NOTIFICATIONS');
@@ -233,8 +303,13 @@ describe('instrumentExpo: receipts', () => {
   const receiptRows: ReadonlyArray<readonly [string, ErrorType]> = [...TICKET_ROWS, ['SomethingNew', 'unknown']];
 
   it('counts each receipt into push_receipts_total and none into push_messages_total', async () => {
-    const { telemetry, expo, events } = setup(receiptRows.map(([reason], i) => ({ match: token(`r${i}`), fault: { status: 200, reason } })));
-    const tickets = await expo.sendPushNotificationsAsync([...receiptRows.map((_, i) => ({ to: token(`r${i}`) })), { to: [token('fine-1'), token('fine-2')] }]);
+    const { telemetry, expo, events } = setup(
+      receiptRows.map(([reason], i) => ({ match: token(`r${i}`), fault: { status: 200, reason } })),
+    );
+    const tickets = await expo.sendPushNotificationsAsync([
+      ...receiptRows.map((_, i) => ({ to: token(`r${i}`) })),
+      { to: [token('fine-1'), token('fine-2')] },
+    ]);
     const ids = tickets.map((ticket) => (ticket.status === 'ok' ? ticket.id : assert.fail('every ticket is ok')));
     const before = messageCounts((await scrape(telemetry)).samples);
     assert.deepEqual(before, { accepted: 11, failed: {} });
@@ -245,7 +320,16 @@ describe('instrumentExpo: receipts', () => {
     assert.deepEqual(messageCounts(samples), before, 'receipts are not messages');
     assert.deepEqual(messageCounts(samples, 'push_receipts_total', 'delivered'), {
       accepted: 2,
-      failed: { unregistered: 1, auth: 1, payload_too_large: 1, rate_limited: 1, config: 1, provider_unavailable: 2, payload_invalid: 1, unknown: 1 },
+      failed: {
+        unregistered: 1,
+        auth: 1,
+        payload_too_large: 1,
+        rate_limited: 1,
+        config: 1,
+        provider_unavailable: 2,
+        payload_invalid: 1,
+        unknown: 1,
+      },
     });
     assert.deepEqual(durations(samples, 'get_push_notification_receipts'), { success: 1 });
     const span = onlySpan(RECEIPTS);
@@ -256,28 +340,76 @@ describe('instrumentExpo: receipts', () => {
   });
 
   it('cannot name the token of a receipt whose ticket it never saw, but still counts the receipt', async () => {
-    const { telemetry, raw, expo, events } = setup([{ match: token('elsewhere'), fault: { status: 200, reason: 'DeviceNotRegistered' } }]);
+    const { telemetry, raw, expo, events } = setup([
+      { match: token('elsewhere'), fault: { status: 200, reason: 'DeviceNotRegistered' } },
+    ]);
     const [ticket] = await raw.sendPushNotificationsAsync([{ to: token('elsewhere') }]);
     await expo.getPushNotificationReceiptsAsync([ticket?.status === 'ok' ? ticket.id : assert.fail('ok ticket')]);
     const { samples } = await scrape(telemetry);
-    assert.deepEqual(messageCounts(samples, 'push_receipts_total', 'delivered'), { accepted: 0, failed: { unregistered: 1 } });
+    assert.deepEqual(messageCounts(samples, 'push_receipts_total', 'delivered'), {
+      accepted: 0,
+      failed: { unregistered: 1 },
+    });
     assert.deepEqual(events, []);
   });
 
   it('uses details.expoPushToken when a receipt has it, and the adapter option app on the event', async () => {
     const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider });
     const events: InvalidTokenEvent[] = [];
-    const receipt = { status: 'error' as const, message: 'gone', details: { error: 'DeviceNotRegistered' as const, expoPushToken: token('named') } };
-    const client = { sendPushNotificationsAsync: async (_messages: unknown[]) => [], getPushNotificationReceiptsAsync: async (_ids: string[]) => ({ id1: receipt }) };
-    await instrumentExpo(client, telemetry, { app: 'other.app', onInvalidToken: (event) => void events.push(event) }).getPushNotificationReceiptsAsync(['id1']);
-    assert.deepEqual(events, [{ token: token('named'), errorType: 'unregistered', provider: 'expo', app: 'other.app', reason: 'DeviceNotRegistered' }]);
+    const receipt = {
+      status: 'error' as const,
+      message: 'gone',
+      details: { error: 'DeviceNotRegistered' as const, expoPushToken: token('named') },
+    };
+    const client = {
+      sendPushNotificationsAsync: async (_messages: unknown[]) => [],
+      getPushNotificationReceiptsAsync: async (_ids: string[]) => ({ id1: receipt }),
+    };
+    await instrumentExpo(client, telemetry, {
+      app: 'other.app',
+      onInvalidToken: (event) => void events.push(event),
+    }).getPushNotificationReceiptsAsync(['id1']);
+    assert.deepEqual(events, [
+      {
+        token: token('named'),
+        errorType: 'unregistered',
+        provider: 'expo',
+        app: 'other.app',
+        reason: 'DeviceNotRegistered',
+      },
+    ]);
     const { samples } = await scrape(telemetry);
-    assert.equal(valueOf(samples, 'push_receipts_total', { provider: 'expo', app: 'other.app', outcome: 'failed', error_type: 'unregistered' }), 1);
+    assert.equal(
+      valueOf(samples, 'push_receipts_total', {
+        provider: 'expo',
+        app: 'other.app',
+        outcome: 'failed',
+        error_type: 'unregistered',
+      }),
+      1,
+    );
   });
 
-  const requestRows: ReadonlyArray<{ name: string; ids: string[]; fault?: FaultRule; type: ErrorType; reason: string }> = [
-    { name: 'more than 1000 ids', ids: Array.from({ length: 1001 }, (_, i) => `id-${i}`), type: 'payload_invalid', reason: 'PUSH_TOO_MANY_RECEIPTS' },
-    { name: 'the service down', ids: ['down-1'], fault: { match: 'down-1', fault: 'provider_unavailable' }, type: 'provider_unavailable', reason: 'SERVICE_UNAVAILABLE' },
+  const requestRows: ReadonlyArray<{
+    name: string;
+    ids: string[];
+    fault?: FaultRule;
+    type: ErrorType;
+    reason: string;
+  }> = [
+    {
+      name: 'more than 1000 ids',
+      ids: Array.from({ length: 1001 }, (_, i) => `id-${i}`),
+      type: 'payload_invalid',
+      reason: 'PUSH_TOO_MANY_RECEIPTS',
+    },
+    {
+      name: 'the service down',
+      ids: ['down-1'],
+      fault: { match: 'down-1', fault: 'provider_unavailable' },
+      type: 'provider_unavailable',
+      reason: 'SERVICE_UNAVAILABLE',
+    },
   ];
   for (const row of requestRows) {
     it(`a failed receipts call (${row.name}) is a failed API call with no message counted`, async () => {
@@ -300,13 +432,18 @@ describe('instrumentExpo: transparency', () => {
     const send = Expo.prototype.sendPushNotificationsAsync;
     const getReceipts = Expo.prototype.getPushNotificationReceiptsAsync;
     const { raw, expo } = setup([{ match: token('bad'), fault: 'unregistered' }], {}, (client) => {
-      client.sendPushNotificationsAsync = async (messages) => (seen = await send.call(client, messages)) as Awaited<ReturnType<typeof send>>;
-      client.getPushNotificationReceiptsAsync = async (ids) => (seenReceipts = await getReceipts.call(client, ids)) as Awaited<ReturnType<typeof getReceipts>>;
+      client.sendPushNotificationsAsync = async (messages) =>
+        (seen = await send.call(client, messages)) as Awaited<ReturnType<typeof send>>;
+      client.getPushNotificationReceiptsAsync = async (ids) =>
+        (seenReceipts = await getReceipts.call(client, ids)) as Awaited<ReturnType<typeof getReceipts>>;
     });
     const tickets = await expo.sendPushNotificationsAsync([{ to: [token('ok'), token('bad')] }]);
     assert.equal(tickets, seen);
     const bare = await send.call(raw, [{ to: [token('ok'), token('bad')] }]);
-    assert.deepEqual(tickets.map((t) => t.status), bare.map((t) => t.status));
+    assert.deepEqual(
+      tickets.map((t) => t.status),
+      bare.map((t) => t.status),
+    );
     assert.deepEqual(tickets[1], bare[1]);
     const receipts = await expo.getPushNotificationReceiptsAsync([tickets[0]?.status === 'ok' ? tickets[0].id : '']);
     assert.equal(receipts, seenReceipts);
@@ -323,15 +460,28 @@ describe('instrumentExpo: transparency', () => {
     assert.equal(raw.sendPushNotificationsAsync, Expo.prototype.sendPushNotificationsAsync);
     assert.notEqual(expo.sendPushNotificationsAsync, raw.sendPushNotificationsAsync);
     const chunks = expo.chunkPushNotifications([{ to: Array.from({ length: 150 }, (_, i) => token(`c${i}`)) }]);
-    assert.deepEqual(chunks.map((chunk) => chunk.flatMap((m) => m.to).length), [100, 50]);
-    assert.deepEqual(expo.chunkPushNotificationReceiptIds(Array.from({ length: 301 }, (_, i) => `id-${i}`)).map((c) => c.length), [300, 1]);
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.flatMap((m) => m.to).length),
+      [100, 50],
+    );
+    assert.deepEqual(
+      expo.chunkPushNotificationReceiptIds(Array.from({ length: 301 }, (_, i) => `id-${i}`)).map((c) => c.length),
+      [300, 1],
+    );
   });
 
   it('rejects a client without the Expo API calls and unknown options, naming the adapter', () => {
     const telemetry = new PushTelemetry();
-    assert.throws(() => instrumentExpo({ sendPushNotificationsAsync: async () => [] } as never, telemetry), (error: unknown) => error instanceof TypeError && /instrumentExpo.*getPushNotificationReceiptsAsync/.test(error.message));
+    assert.throws(
+      () => instrumentExpo({ sendPushNotificationsAsync: async () => [] } as never, telemetry),
+      (error: unknown) =>
+        error instanceof TypeError && /instrumentExpo.*getPushNotificationReceiptsAsync/.test(error.message),
+    );
     assert.throws(() => instrumentExpo(null as never, telemetry), TypeError);
-    assert.throws(() => instrumentExpo(new Expo(), telemetry, { bogus: 1 } as never), /instrumentExpo: unknown option "bogus"/);
+    assert.throws(
+      () => instrumentExpo(new Expo(), telemetry, { bogus: 1 } as never),
+      /instrumentExpo: unknown option "bogus"/,
+    );
   });
 });
 
@@ -358,24 +508,73 @@ describe('classifyExpoError', () => {
   }
 
   it('has a written expectation for every code it maps', () => {
-    assert.deepEqual(Object.keys(EXPO_ERROR_TYPES).sort(), [...TICKET_ROWS, ...THROWN_ROWS].map(([code]) => code).sort());
+    assert.deepEqual(
+      Object.keys(EXPO_ERROR_TYPES).sort(),
+      [...TICKET_ROWS, ...THROWN_ROWS].map(([code]) => code).sort(),
+    );
   });
 
   it('puts the token message over details.error, and answers unknown for what it does not know', () => {
-    assert.equal(classifyExpoError({ status: 'error', message: '"abc" is not a valid Expo push token', details: { error: 'DeviceNotRegistered' } }), 'invalid_token');
-    assert.equal(classifyExpoError({ status: 'error', message: '"abc" is not a valid Expo push token' }), 'invalid_token');
+    assert.equal(
+      classifyExpoError({
+        status: 'error',
+        message: '"abc" is not a valid Expo push token',
+        details: { error: 'DeviceNotRegistered' },
+      }),
+      'invalid_token',
+    );
+    assert.equal(
+      classifyExpoError({ status: 'error', message: '"abc" is not a valid Expo push token' }),
+      'invalid_token',
+    );
     assert.equal(classifyExpoError({ status: 'error', message: 'no details' }), 'unknown');
     assert.equal(classifyExpoError({ status: 'error', message: 'x', details: { error: 'constructor' } }), 'unknown');
   });
 
   it('never answers a whole request with a token verdict, and never throws', () => {
-    assert.equal(classifyExpoError(Object.assign(new Error('Expo responded with an error with status code 410: gone'), { statusCode: 410 })), 'config');
-    assert.equal(classifyExpoError(Object.assign(new Error('"abc" is not a valid Expo push token'), { code: 'VALIDATION_ERROR', statusCode: 400 })), 'payload_invalid');
-    assert.equal(classifyExpoError(Object.assign(new Error('Expo responded with an error with status code 502: <html>'), { statusCode: 502 })), 'provider_unavailable');
-    const hostile = new Proxy({}, { get() { throw new Error('boom'); } });
+    assert.equal(
+      classifyExpoError(
+        Object.assign(new Error('Expo responded with an error with status code 410: gone'), { statusCode: 410 }),
+      ),
+      'config',
+    );
+    assert.equal(
+      classifyExpoError(
+        Object.assign(new Error('"abc" is not a valid Expo push token'), { code: 'VALIDATION_ERROR', statusCode: 400 }),
+      ),
+      'payload_invalid',
+    );
+    assert.equal(
+      classifyExpoError(
+        Object.assign(new Error('Expo responded with an error with status code 502: <html>'), { statusCode: 502 }),
+      ),
+      'provider_unavailable',
+    );
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('boom');
+        },
+      },
+    );
     assert.equal(classifyExpoError(hostile), 'unknown');
     assert.equal(expoReason(hostile), undefined);
-    assert.equal(expoReason(Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) })), 'ECONNREFUSED');
-    assert.equal(classifyExpoError(Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }) })), 'network');
+    assert.equal(
+      expoReason(
+        Object.assign(new TypeError('fetch failed'), {
+          cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+        }),
+      ),
+      'ECONNREFUSED',
+    );
+    assert.equal(
+      classifyExpoError(
+        Object.assign(new TypeError('fetch failed'), {
+          cause: Object.assign(new Error('x'), { code: 'ECONNREFUSED' }),
+        }),
+      ),
+      'network',
+    );
   });
 });

@@ -40,8 +40,14 @@ describe('FaultPlan', () => {
   });
 
   it('rejects malformed scripts with the field named', () => {
-    assert.throws(() => new FaultPlan({ rules: [{ fault: 'explode' as never }] }), /faults\.rules\[0\]\.fault must be one of/);
-    assert.throws(() => new FaultPlan({ rules: [{ fault: 'auth', rate: 2 }] }), /faults\.rules\[0\]\.rate must be a number from 0 to 1/);
+    assert.throws(
+      () => new FaultPlan({ rules: [{ fault: 'explode' as never }] }),
+      /faults\.rules\[0\]\.fault must be one of/,
+    );
+    assert.throws(
+      () => new FaultPlan({ rules: [{ fault: 'auth', rate: 2 }] }),
+      /faults\.rules\[0\]\.rate must be a number from 0 to 1/,
+    );
     assert.throws(() => new FaultPlan({ rules: [{ fault: 'auth', match: '' }] }), /faults\.rules\[0\]\.match/);
     assert.throws(() => new FaultPlan({ latencyMs: -1 }), /faults\.latencyMs/);
   });

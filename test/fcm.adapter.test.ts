@@ -4,7 +4,13 @@ import https from 'node:https';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { deleteApp, initializeApp, type App } from 'firebase-admin/app';
-import { FirebaseMessagingError, getMessaging, Messaging, type BatchResponse, type Message } from 'firebase-admin/messaging';
+import {
+  FirebaseMessagingError,
+  getMessaging,
+  Messaging,
+  type BatchResponse,
+  type Message,
+} from 'firebase-admin/messaging';
 import { ERROR_TYPES, PushTelemetry, isErrorType, type ErrorType, type InvalidTokenEvent } from '../src/index.js';
 import { classifyFcmError, FCM_ERROR_TYPES, instrumentFcm } from '../src/providers/fcm.js';
 import type { FakeProvider } from '../src/simulator/fake.js';
@@ -21,7 +27,12 @@ let tracing: Tracing;
 const apps: App[] = [];
 
 before(async () => {
-  fake = await startFakeFcm({ host: '127.0.0.1', port: 0, identity: await loopbackIdentity(), faults: new FaultPlan() });
+  fake = await startFakeFcm({
+    host: '127.0.0.1',
+    port: 0,
+    identity: await loopbackIdentity(),
+    faults: new FaultPlan(),
+  });
   tracing = createTracing();
 });
 after(async () => {
@@ -35,10 +46,16 @@ beforeEach(() => tracing.exporter.reset());
  * A real Messaging pointed at the fake. `send` always speaks HTTP/1.1 through the agent; `sendEach*` do too once the
  * legacy transport is on (firebase-admin's HTTP/2 transport dials fcm.googleapis.com:443 whatever the options).
  */
-function newMessaging(options: { legacy?: boolean; projectId?: string | null; credential?: typeof credential } = {}): Messaging {
+function newMessaging(
+  options: { legacy?: boolean; projectId?: string | null; credential?: typeof credential } = {},
+): Messaging {
   const projectId = options.projectId === undefined ? APP : options.projectId;
   const app = initializeApp(
-    { ...(projectId !== null && { projectId }), credential: options.credential ?? credential, httpAgent: fcmLoopbackAgent(fake.url, { timeoutMs: 100 }) },
+    {
+      ...(projectId !== null && { projectId }),
+      credential: options.credential ?? credential,
+      httpAgent: fcmLoopbackAgent(fake.url, { timeoutMs: 100 }),
+    },
     `fcm-test-${apps.length}`,
   );
   apps.push(app);
@@ -70,29 +87,41 @@ interface Counts {
 function messageCounts(samples: readonly Sample[], app = APP): Counts {
   const failed: Partial<Record<ErrorType, number>> = {};
   for (const type of ERROR_TYPES) {
-    const value = valueOf(samples, 'push_messages_total', { provider: 'fcm', app, outcome: 'failed', error_type: type }) ?? 0;
+    const value =
+      valueOf(samples, 'push_messages_total', { provider: 'fcm', app, outcome: 'failed', error_type: type }) ?? 0;
     if (value !== 0) failed[type] = value;
   }
-  return { accepted: valueOf(samples, 'push_messages_total', { provider: 'fcm', app, outcome: 'accepted' }) ?? 0, failed };
+  return {
+    accepted: valueOf(samples, 'push_messages_total', { provider: 'fcm', app, outcome: 'accepted' }) ?? 0,
+    failed,
+  };
 }
 
 function durations(samples: readonly Sample[], operation: string, app = APP): Record<string, number> {
   const out: Record<string, number> = {};
   for (const outcome of ['success', 'partial', 'failure']) {
-    const count = valueOf(samples, 'push_request_duration_seconds_count', { provider: 'fcm', app, operation, outcome }) ?? 0;
+    const count =
+      valueOf(samples, 'push_request_duration_seconds_count', { provider: 'fcm', app, operation, outcome }) ?? 0;
     if (count !== 0) out[outcome] = count;
   }
   return out;
 }
 
 function onlySpan(name: string, app?: string): ReadableSpan {
-  const spans = tracing.spans().filter((span) => span.name === name && (app === undefined || span.attributes['push.app'] === app));
+  const spans = tracing
+    .spans()
+    .filter((span) => span.name === name && (app === undefined || span.attributes['push.app'] === app));
   assert.equal(spans.length, 1, `one ${name} span`);
   return spans[0] as ReadableSpan;
 }
 
-const invalid = (events: readonly InvalidTokenEvent[]): string[] => events.map((e) => `${e.token} ${e.errorType} ${e.reason ?? '-'}`).sort();
-const rejection = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => assert.fail('resolved'), (error: unknown) => error);
+const invalid = (events: readonly InvalidTokenEvent[]): string[] =>
+  events.map((e) => `${e.token} ${e.errorType} ${e.reason ?? '-'}`).sort();
+const rejection = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => assert.fail('resolved'),
+    (error: unknown) => error,
+  );
 
 interface Row {
   readonly name: string;
@@ -102,23 +131,98 @@ interface Row {
 }
 
 const ROWS: readonly Row[] = [
-  { name: 'UNREGISTERED (404)', fault: 'unregistered', code: 'messaging/registration-token-not-registered', type: 'unregistered' },
-  { name: 'INVALID_ARGUMENT "not a valid FCM registration token"', fault: 'invalid_token', code: 'messaging/invalid-argument', type: 'invalid_token' },
-  { name: 'legacy InvalidRegistration', fault: { status: 400, reason: 'InvalidRegistration' }, code: 'messaging/invalid-registration-token', type: 'invalid_token' },
-  { name: 'INVALID_ARGUMENT on a field', fault: 'payload_invalid', code: 'messaging/invalid-argument', type: 'payload_invalid' },
-  { name: 'INVALID_ARGUMENT "Message is too big"', fault: 'payload_too_large', code: 'messaging/invalid-argument', type: 'payload_too_large' },
-  { name: 'legacy MessageTooBig', fault: { status: 400, reason: 'MessageTooBig' }, code: 'messaging/payload-size-limit-exceeded', type: 'payload_too_large' },
+  {
+    name: 'UNREGISTERED (404)',
+    fault: 'unregistered',
+    code: 'messaging/registration-token-not-registered',
+    type: 'unregistered',
+  },
+  {
+    name: 'INVALID_ARGUMENT "not a valid FCM registration token"',
+    fault: 'invalid_token',
+    code: 'messaging/invalid-argument',
+    type: 'invalid_token',
+  },
+  {
+    name: 'legacy InvalidRegistration',
+    fault: { status: 400, reason: 'InvalidRegistration' },
+    code: 'messaging/invalid-registration-token',
+    type: 'invalid_token',
+  },
+  {
+    name: 'INVALID_ARGUMENT on a field',
+    fault: 'payload_invalid',
+    code: 'messaging/invalid-argument',
+    type: 'payload_invalid',
+  },
+  {
+    name: 'INVALID_ARGUMENT "Message is too big"',
+    fault: 'payload_too_large',
+    code: 'messaging/invalid-argument',
+    type: 'payload_too_large',
+  },
+  {
+    name: 'legacy MessageTooBig',
+    fault: { status: 400, reason: 'MessageTooBig' },
+    code: 'messaging/payload-size-limit-exceeded',
+    type: 'payload_too_large',
+  },
   { name: 'THIRD_PARTY_AUTH_ERROR (401)', fault: 'auth', code: 'messaging/third-party-auth-error', type: 'auth' },
-  { name: 'a non-JSON 401', fault: { status: 401, reason: 'Request had invalid authentication credentials.' }, code: 'messaging/authentication-error', type: 'auth' },
+  {
+    name: 'a non-JSON 401',
+    fault: { status: 401, reason: 'Request had invalid authentication credentials.' },
+    code: 'messaging/authentication-error',
+    type: 'auth',
+  },
   { name: 'SENDER_ID_MISMATCH (403)', fault: 'config', code: 'messaging/mismatched-credential', type: 'config' },
-  { name: 'legacy InvalidPackageName', fault: { status: 400, reason: 'InvalidPackageName' }, code: 'messaging/invalid-package-name', type: 'config' },
-  { name: 'QUOTA_EXCEEDED (429)', fault: 'rate_limited', code: 'messaging/message-rate-exceeded', type: 'rate_limited' },
-  { name: 'DeviceMessageRateExceeded', fault: { status: 429, reason: 'DeviceMessageRateExceeded' }, code: 'messaging/device-message-rate-exceeded', type: 'rate_limited' },
-  { name: 'TopicsMessageRateExceeded', fault: { status: 429, reason: 'TopicsMessageRateExceeded' }, code: 'messaging/topics-message-rate-exceeded', type: 'rate_limited' },
-  { name: 'INTERNAL (500)', fault: { status: 500, reason: 'INTERNAL' }, code: 'messaging/internal-error', type: 'provider_unavailable' },
-  { name: 'a non-JSON 502', fault: { status: 502, reason: 'Bad Gateway' }, code: 'messaging/unknown-error', type: 'provider_unavailable' },
-  { name: 'UNSPECIFIED_ERROR', fault: { status: 500, reason: 'UNSPECIFIED_ERROR' }, code: 'messaging/unknown-error', type: 'unknown' },
-  { name: 'a non-JSON 418', fault: { status: 418, reason: "I'm a teapot" }, code: 'messaging/unknown-error', type: 'unknown' },
+  {
+    name: 'legacy InvalidPackageName',
+    fault: { status: 400, reason: 'InvalidPackageName' },
+    code: 'messaging/invalid-package-name',
+    type: 'config',
+  },
+  {
+    name: 'QUOTA_EXCEEDED (429)',
+    fault: 'rate_limited',
+    code: 'messaging/message-rate-exceeded',
+    type: 'rate_limited',
+  },
+  {
+    name: 'DeviceMessageRateExceeded',
+    fault: { status: 429, reason: 'DeviceMessageRateExceeded' },
+    code: 'messaging/device-message-rate-exceeded',
+    type: 'rate_limited',
+  },
+  {
+    name: 'TopicsMessageRateExceeded',
+    fault: { status: 429, reason: 'TopicsMessageRateExceeded' },
+    code: 'messaging/topics-message-rate-exceeded',
+    type: 'rate_limited',
+  },
+  {
+    name: 'INTERNAL (500)',
+    fault: { status: 500, reason: 'INTERNAL' },
+    code: 'messaging/internal-error',
+    type: 'provider_unavailable',
+  },
+  {
+    name: 'a non-JSON 502',
+    fault: { status: 502, reason: 'Bad Gateway' },
+    code: 'messaging/unknown-error',
+    type: 'provider_unavailable',
+  },
+  {
+    name: 'UNSPECIFIED_ERROR',
+    fault: { status: 500, reason: 'UNSPECIFIED_ERROR' },
+    code: 'messaging/unknown-error',
+    type: 'unknown',
+  },
+  {
+    name: 'a non-JSON 418',
+    fault: { status: 418, reason: "I'm a teapot" },
+    code: 'messaging/unknown-error',
+    type: 'unknown',
+  },
 ];
 const prunes = (type: ErrorType): boolean => type === 'unregistered' || type === 'invalid_token';
 
@@ -154,7 +258,10 @@ describe('instrumentFcm: every mapping row through sendEach()', () => {
       assert.equal(span.attributes['messaging.batch.message_count'], 3);
       assert.equal(span.attributes[`push.messages.failed.${row.type}`], 1);
       assert.equal(span.attributes['error.type'], undefined, 'a partial call is not an error');
-      assert.deepEqual(span.events.map((e) => [e.attributes?.['error.type'], e.attributes?.['push.provider.reason']]), [[row.type, row.code]]);
+      assert.deepEqual(
+        span.events.map((e) => [e.attributes?.['error.type'], e.attributes?.['push.provider.reason']]),
+        [[row.type, row.code]],
+      );
       assert.deepEqual(invalid(events), prunes(row.type) ? [`bad-token ${row.type} ${row.code}`] : []);
     });
   }
@@ -172,14 +279,23 @@ describe('instrumentFcm: failures firebase-admin raises itself', () => {
     assert.deepEqual(messageCounts(samples), { accepted: 0, failed: { auth: 3 } });
     assert.deepEqual(durations(samples, 'send'), { failure: 1 });
     assert.deepEqual(durations(samples, 'send_each'), { failure: 1 });
-    assert.equal(onlySpan('send_each fcm').attributes['error.type'], 'auth', 'every message failed: the span is an error');
+    assert.equal(
+      onlySpan('send_each fcm').attributes['error.type'],
+      'auth',
+      'every message failed: the span is an error',
+    );
   });
 
   it('no project id → messaging/invalid-argument "Failed to determine project ID" → config', async (t) => {
-    const saved = { GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT: process.env.GCLOUD_PROJECT };
+    const saved = {
+      GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
+      GCLOUD_PROJECT: process.env.GCLOUD_PROJECT,
+    };
     delete process.env.GOOGLE_CLOUD_PROJECT;
     delete process.env.GCLOUD_PROJECT;
-    t.after(() => Object.assign(process.env, Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined))));
+    t.after(() =>
+      Object.assign(process.env, Object.fromEntries(Object.entries(saved).filter(([, v]) => v !== undefined))),
+    );
     const { telemetry, fcm } = setup([], newMessaging({ projectId: null }));
     const error = await rejection(fcm.send({ token: 'ok-1' }));
     assert.equal((error as { code?: string }).code, 'messaging/invalid-argument');
@@ -188,7 +304,9 @@ describe('instrumentFcm: failures firebase-admin raises itself', () => {
 
   it('send() of an invalid message throws synchronously (messaging/invalid-payload) and still counts as payload_invalid', async () => {
     const { telemetry, fcm } = setup([]);
-    assert.throws(() => fcm.send({ notification: { title: 'no recipient' } } as Message), { code: 'messaging/invalid-payload' });
+    assert.throws(() => fcm.send({ notification: { title: 'no recipient' } } as Message), {
+      code: 'messaging/invalid-payload',
+    });
     const { samples } = await scrape(telemetry);
     assert.deepEqual(messageCounts(samples), { accepted: 0, failed: { payload_invalid: 1 } });
     assert.deepEqual(durations(samples, 'send'), { failure: 1 });
@@ -211,14 +329,25 @@ describe('instrumentFcm: failures firebase-admin raises itself', () => {
     assert.deepEqual(messageCounts(samples), { accepted: 0, failed: { payload_invalid: 501 } });
     assert.deepEqual(durations(samples, 'send_each'), { failure: 2 });
     assert.deepEqual(durations(samples, 'send_each_for_multicast'), { failure: 1 });
-    const counts = tracing.spans().map((s) => [s.name, s.attributes['messaging.batch.message_count'], s.attributes['error.type']]);
-    assert.deepEqual(counts, [['send_each fcm', 0, 'payload_invalid'], ['send_each fcm', 501, 'payload_invalid'], ['send_each_for_multicast fcm', 0, 'payload_invalid']]);
+    const counts = tracing
+      .spans()
+      .map((s) => [s.name, s.attributes['messaging.batch.message_count'], s.attributes['error.type']]);
+    assert.deepEqual(counts, [
+      ['send_each fcm', 0, 'payload_invalid'],
+      ['send_each fcm', 501, 'payload_invalid'],
+      ['send_each_for_multicast fcm', 0, 'payload_invalid'],
+    ]);
   });
 });
 
 describe('instrumentFcm: batches', () => {
   it('sendEach of 500 messages with 37 failures of 4 kinds counts every message exactly', async () => {
-    const kinds = [['gone', 'unregistered', 13], ['junk', 'invalid_token', 11], ['slow', 'rate_limited', 8], ['big', 'payload_too_large', 5]] as const;
+    const kinds = [
+      ['gone', 'unregistered', 13],
+      ['junk', 'invalid_token', 11],
+      ['slow', 'rate_limited', 8],
+      ['big', 'payload_too_large', 5],
+    ] as const;
     const { telemetry, fcm, events } = setup([
       { match: 'gone-*', fault: 'unregistered' },
       { match: 'junk-*', fault: 'invalid_token' },
@@ -227,15 +356,22 @@ describe('instrumentFcm: batches', () => {
     ]);
     const failing = kinds.flatMap(([prefix, , n]) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`));
     // Failures spread through the batch (every 13th message from the 7th), not bunched at one end.
-    const tokens = Array.from({ length: 500 }, (_, i) => (i % 13 === 7 && (i - 7) / 13 < failing.length ? (failing[(i - 7) / 13] as string) : `ok-${i}`));
+    const tokens = Array.from({ length: 500 }, (_, i) =>
+      i % 13 === 7 && (i - 7) / 13 < failing.length ? (failing[(i - 7) / 13] as string) : `ok-${i}`,
+    );
     const { accepted, refused } = fake.stats;
     const result = await fcm.sendEach(tokens.map((token) => ({ token, data: { i: token } })));
     assert.deepEqual([fake.stats.accepted - accepted, fake.stats.refused - refused], [463, 37]);
     assert.deepEqual([result.responses.length, result.successCount, result.failureCount], [500, 463, 37]);
-    result.responses.forEach((r, i) => assert.equal(r.success, (tokens[i] as string).startsWith('ok-'), `response ${i}`));
+    result.responses.forEach((r, i) =>
+      assert.equal(r.success, (tokens[i] as string).startsWith('ok-'), `response ${i}`),
+    );
 
     const { samples } = await scrape(telemetry);
-    assert.deepEqual(messageCounts(samples), { accepted: 463, failed: { unregistered: 13, invalid_token: 11, rate_limited: 8, payload_too_large: 5 } });
+    assert.deepEqual(messageCounts(samples), {
+      accepted: 463,
+      failed: { unregistered: 13, invalid_token: 11, rate_limited: 8, payload_too_large: 5 },
+    });
     assert.deepEqual(durations(samples, 'send_each'), { partial: 1 });
     const span = onlySpan('send_each fcm');
     assert.equal(span.attributes['messaging.batch.message_count'], 500);
@@ -244,7 +380,11 @@ describe('instrumentFcm: batches', () => {
     for (const [, type, n] of kinds) assert.equal(span.attributes[`push.messages.failed.${type}`], n, type);
     const expected = failing
       .filter((t) => /^(gone|junk)-/.test(t))
-      .map((t) => (t.startsWith('gone') ? `${t} unregistered messaging/registration-token-not-registered` : `${t} invalid_token messaging/invalid-argument`));
+      .map((t) =>
+        t.startsWith('gone')
+          ? `${t} unregistered messaging/registration-token-not-registered`
+          : `${t} invalid_token messaging/invalid-argument`,
+      );
     assert.deepEqual(invalid(events), expected.sort());
   });
 
@@ -253,14 +393,23 @@ describe('instrumentFcm: batches', () => {
       { match: 'gone-*', fault: 'unregistered' },
       { match: 'junk-*', fault: 'invalid_token' },
     ]);
-    const result = await fcm.sendEachForMulticast({ tokens: ['ok-1', 'gone-1', 'ok-2', 'junk-1', 'ok-3'], data: { kind: 'multicast' } });
+    const result = await fcm.sendEachForMulticast({
+      tokens: ['ok-1', 'gone-1', 'ok-2', 'junk-1', 'ok-3'],
+      data: { kind: 'multicast' },
+    });
     assert.deepEqual([result.successCount, result.failureCount], [3, 2]);
     const { samples } = await scrape(telemetry);
     assert.deepEqual(messageCounts(samples), { accepted: 3, failed: { unregistered: 1, invalid_token: 1 } });
     assert.deepEqual(durations(samples, 'send_each_for_multicast'), { partial: 1 });
     assert.deepEqual(durations(samples, 'send_each'), {});
-    assert.deepEqual(tracing.spans().map((s) => s.name), ['send_each_for_multicast fcm']);
-    assert.deepEqual(invalid(events), ['gone-1 unregistered messaging/registration-token-not-registered', 'junk-1 invalid_token messaging/invalid-argument']);
+    assert.deepEqual(
+      tracing.spans().map((s) => s.name),
+      ['send_each_for_multicast fcm'],
+    );
+    assert.deepEqual(invalid(events), [
+      'gone-1 unregistered messaging/registration-token-not-registered',
+      'junk-1 invalid_token messaging/invalid-argument',
+    ]);
   });
 
   it('a batch where every message is refused is a failure, not a partial', async () => {
@@ -301,18 +450,40 @@ describe('instrumentFcm: transport failures and SDK retries (run concurrently: f
   });
 
   const expectations: ReadonlyArray<[Case, string, string, ErrorType, Counts, Record<string, number>]> = [
-    ['unavailableSend', 'send', 'messaging/server-unavailable', 'provider_unavailable', { accepted: 0, failed: { provider_unavailable: 1 } }, { failure: 1 }],
-    ['unavailableEach', 'send_each', 'messaging/server-unavailable', 'provider_unavailable', { accepted: 1, failed: { provider_unavailable: 1 } }, { partial: 1 }],
+    [
+      'unavailableSend',
+      'send',
+      'messaging/server-unavailable',
+      'provider_unavailable',
+      { accepted: 0, failed: { provider_unavailable: 1 } },
+      { failure: 1 },
+    ],
+    [
+      'unavailableEach',
+      'send_each',
+      'messaging/server-unavailable',
+      'provider_unavailable',
+      { accepted: 1, failed: { provider_unavailable: 1 } },
+      { partial: 1 },
+    ],
     ['resetSend', 'send', 'app/network-error', 'network', { accepted: 0, failed: { network: 1 } }, { failure: 1 }],
     ['resetEach', 'send_each', 'app/network-error', 'network', { accepted: 0, failed: { network: 3 } }, { failure: 1 }],
     ['hangSend', 'send', 'app/network-timeout', 'timeout', { accepted: 0, failed: { timeout: 1 } }, { failure: 1 }],
-    ['hangEach', 'send_each', 'app/network-timeout', 'timeout', { accepted: 0, failed: { timeout: 3 } }, { failure: 1 }],
+    [
+      'hangEach',
+      'send_each',
+      'app/network-timeout',
+      'timeout',
+      { accepted: 0, failed: { timeout: 3 } },
+      { failure: 1 },
+    ],
   ];
   for (const [name, operation, code, type, counts, outcomes] of expectations) {
     it(`${name}: ${code} after the SDK's retries → ${type} for every message of the call`, async () => {
       const { setup: s, outcome } = done[name];
       const app = name.toLowerCase();
-      const error = operation === 'send' ? outcome : (outcome as BatchResponse).responses.find((r) => !r.success)?.error;
+      const error =
+        operation === 'send' ? outcome : (outcome as BatchResponse).responses.find((r) => !r.success)?.error;
       assert.equal((error as { code?: string } | undefined)?.code, code);
       const { samples } = await scrape(s.telemetry);
       assert.deepEqual(messageCounts(samples, app), counts);
@@ -334,7 +505,9 @@ describe('instrumentFcm: the default HTTP/2 transport', () => {
     const port = await closedPort();
     const connect = http2.connect;
     t.after(() => Reflect.set(http2, 'connect', connect));
-    Reflect.set(http2, 'connect', (_authority: string, options: http2.SecureClientSessionOptions) => connect(`https://127.0.0.1:${port}`, options));
+    Reflect.set(http2, 'connect', (_authority: string, options: http2.SecureClientSessionOptions) =>
+      connect(`https://127.0.0.1:${port}`, options),
+    );
     const { telemetry, fcm, events } = setup([], newMessaging({ legacy: false }));
     const error = await rejection(fcm.sendEach([{ token: 'ok-1' }, { token: 'ok-2' }, { topic: 'news' }]));
     assert.ok(error instanceof FirebaseMessagingError);
@@ -376,7 +549,10 @@ describe('instrumentFcm: transparency', () => {
     assert.equal(id, seen[0]);
     assert.equal(error, seen[1], 'the same error object');
     assert.equal(batch, seen[2], 'the same BatchResponse object');
-    assert.deepEqual(tracing.spans().map((span) => span.attributes['error.type'] ?? 'none'), ['none', 'unregistered', 'none']);
+    assert.deepEqual(
+      tracing.spans().map((span) => span.attributes['error.type'] ?? 'none'),
+      ['none', 'unregistered', 'none'],
+    );
   });
 
   it('leaves the client untouched and passes other members through', () => {
@@ -392,16 +568,32 @@ describe('instrumentFcm: transparency', () => {
     assert.equal(fcm.enableLegacyHttpTransport.name, raw.enableLegacyHttpTransport.name);
     assert.equal(fcm.send.name, 'send');
     // firebase-admin 13 removed sendAll, sendMulticast and sendTo*: nothing is added for them.
-    for (const legacy of ['sendAll', 'sendMulticast', 'sendToDevice', 'sendToTopic', 'sendToCondition', 'sendToDeviceGroup']) {
+    for (const legacy of [
+      'sendAll',
+      'sendMulticast',
+      'sendToDevice',
+      'sendToTopic',
+      'sendToCondition',
+      'sendToDeviceGroup',
+    ]) {
       assert.equal((fcm as unknown as Record<string, unknown>)[legacy], undefined, legacy);
     }
   });
 
   it('rejects what is not a Messaging, and unknown options, with a TypeError naming the adapter', () => {
     const telemetry = new PushTelemetry();
-    assert.throws(() => instrumentFcm({ send() {} } as unknown as Messaging, telemetry), { name: 'TypeError', message: /^instrumentFcm: expected a firebase-admin Messaging.*sendEach, sendEachForMulticast/ });
-    assert.throws(() => instrumentFcm(null as unknown as Messaging, telemetry), { name: 'TypeError', message: /^instrumentFcm/ });
-    assert.throws(() => instrumentFcm(newMessaging(), telemetry, { retries: 3 } as never), { name: 'TypeError', message: /instrumentFcm: unknown option "retries"/ });
+    assert.throws(() => instrumentFcm({ send() {} } as unknown as Messaging, telemetry), {
+      name: 'TypeError',
+      message: /^instrumentFcm: expected a firebase-admin Messaging.*sendEach, sendEachForMulticast/,
+    });
+    assert.throws(() => instrumentFcm(null as unknown as Messaging, telemetry), {
+      name: 'TypeError',
+      message: /^instrumentFcm/,
+    });
+    assert.throws(() => instrumentFcm(newMessaging(), telemetry, { retries: 3 } as never), {
+      name: 'TypeError',
+      message: /instrumentFcm: unknown option "retries"/,
+    });
   });
 });
 
@@ -412,10 +604,24 @@ describe('instrumentFcm: firebase-admin 12 legacy senders, when the client has t
       send: async () => 'projects/p/messages/1',
       sendEach: async () => ({ responses: [], successCount: 0, failureCount: 0 }),
       sendEachForMulticast: async () => ({ responses: [], successCount: 0, failureCount: 0 }),
-      sendToDevice: async (_tokens: string | string[]) => ({ results: [{ messageId: 'm1' }, { error: notRegistered }], successCount: 1, failureCount: 1, multicastId: 7, canonicalRegistrationTokenCount: 0 }),
+      sendToDevice: async (_tokens: string | string[]) => ({
+        results: [{ messageId: 'm1' }, { error: notRegistered }],
+        successCount: 1,
+        failureCount: 1,
+        multicastId: 7,
+        canonicalRegistrationTokenCount: 0,
+      }),
       sendToTopic: async (_topic: string) => ({ messageId: 8_675_309 }),
-      sendMulticast: async (_message: { tokens: string[] }) => ({ responses: [{ success: false, error: notRegistered }], successCount: 0, failureCount: 1 }),
-      sendToDeviceGroup: async (_key: string) => ({ successCount: 2, failureCount: 1, failedRegistrationTokens: ['t9'] }),
+      sendMulticast: async (_message: { tokens: string[] }) => ({
+        responses: [{ success: false, error: notRegistered }],
+        successCount: 0,
+        failureCount: 1,
+      }),
+      sendToDeviceGroup: async (_key: string) => ({
+        successCount: 2,
+        failureCount: 1,
+        failedRegistrationTokens: ['t9'],
+      }),
     };
     const events: InvalidTokenEvent[] = [];
     const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, app: APP });
@@ -431,7 +637,10 @@ describe('instrumentFcm: firebase-admin 12 legacy senders, when the client has t
     assert.deepEqual(durations(samples, 'send_multicast'), { failure: 1 });
     assert.deepEqual(durations(samples, 'send_to_device_group'), { partial: 1 });
     assert.equal(onlySpan('send_to_topic fcm').attributes['messaging.message.id'], '8675309');
-    assert.deepEqual(invalid(events), ['t2 unregistered messaging/registration-token-not-registered', 't3 unregistered messaging/registration-token-not-registered']);
+    assert.deepEqual(invalid(events), [
+      't2 unregistered messaging/registration-token-not-registered',
+      't3 unregistered messaging/registration-token-not-registered',
+    ]);
   });
 });
 
@@ -471,30 +680,56 @@ describe('classifyFcmError', () => {
   });
 
   it('refines invalid-argument and unknown-error by their text, and never invents a label', () => {
-    assert.equal(classifyFcmError(codeError('messaging/invalid-argument', 'Android message is too big')), 'payload_too_large');
-    assert.equal(classifyFcmError(codeError('messaging/invalid-argument', 'dryRun must be a boolean')), 'payload_invalid');
-    assert.equal(classifyFcmError(codeError('messaging/unknown-error', 'Raw server response: "x". Status code: 504.')), 'provider_unavailable');
-    assert.equal(classifyFcmError(codeError('messaging/unknown-error', 'Raw server response: "timed out". Status code: 404.')), 'unknown');
+    assert.equal(
+      classifyFcmError(codeError('messaging/invalid-argument', 'Android message is too big')),
+      'payload_too_large',
+    );
+    assert.equal(
+      classifyFcmError(codeError('messaging/invalid-argument', 'dryRun must be a boolean')),
+      'payload_invalid',
+    );
+    assert.equal(
+      classifyFcmError(codeError('messaging/unknown-error', 'Raw server response: "x". Status code: 504.')),
+      'provider_unavailable',
+    );
+    assert.equal(
+      classifyFcmError(codeError('messaging/unknown-error', 'Raw server response: "timed out". Status code: 404.')),
+      'unknown',
+    );
     assert.equal(classifyFcmError(codeError('messaging/too-many-topics')), 'unknown');
     assert.equal(classifyFcmError(codeError('app/app-deleted', 'operation timed out')), 'unknown');
   });
 
-  it('falls back to the generic classifier for errors that are not firebase-admin\'s, and never throws', () => {
+  it("falls back to the generic classifier for errors that are not firebase-admin's, and never throws", () => {
     assert.equal(classifyFcmError(codeError('ECONNRESET')), 'network');
     assert.equal(classifyFcmError(Object.assign(new Error('aborted'), { name: 'AbortError' })), 'canceled');
-    const hostile = new Proxy({}, { get: () => { throw new Error('boom'); } });
-    for (const value of [undefined, null, 'messaging/internal-error', 42, hostile]) assert.ok(isErrorType(classifyFcmError(value)));
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('boom');
+        },
+      },
+    );
+    for (const value of [undefined, null, 'messaging/internal-error', 42, hostile])
+      assert.ok(isErrorType(classifyFcmError(value)));
   });
 });
 
 describe('the fake FCM endpoint', () => {
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      const req = https.request(`${fake.url}${path}`, { method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: text }));
-      });
+      const req = https.request(
+        `${fake.url}${path}`,
+        { method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json', ...headers } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: text }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -509,7 +744,10 @@ describe('the fake FCM endpoint', () => {
     assert.equal(ok.status, 200);
     assert.match(JSON.parse(ok.body).name, new RegExp(`^projects/${APP}/messages/`));
     const limited = JSON.parse((await post(send, '{"message":{"topic":"news"}}', auth)).body);
-    assert.deepEqual([limited.error.code, limited.error.status, limited.error.details[0].errorCode], [429, 'RESOURCE_EXHAUSTED', 'QUOTA_EXCEEDED']);
+    assert.deepEqual(
+      [limited.error.code, limited.error.status, limited.error.details[0].errorCode],
+      [429, 'RESOURCE_EXHAUSTED', 'QUOTA_EXCEEDED'],
+    );
     assert.equal((await post(send, 'not json', auth)).status, 400);
   });
 });

@@ -1,6 +1,11 @@
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import type { PushTelemetry } from '../src/index.js';
 import { startMetricsServer } from '../src/index.js';
 
@@ -19,10 +24,15 @@ export function parseExposition(text: string): Sample[] {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*?)\})? (\S+)(?: # (.*))?$/.exec(line);
     if (!match) throw new Error(`unparseable exposition line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] as string] = pair[2] as string;
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1] as string] = pair[2] as string;
     const raw = match[3] as string;
     const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    samples.push(match[4] === undefined ? { name: match[1] as string, labels, value } : { name: match[1] as string, labels, value, exemplar: match[4] });
+    samples.push(
+      match[4] === undefined
+        ? { name: match[1] as string, labels, value }
+        : { name: match[1] as string, labels, value, exemplar: match[4] },
+    );
   }
   return samples;
 }
@@ -31,14 +41,18 @@ export function parseExposition(text: string): Sample[] {
 export function valueOf(samples: readonly Sample[], name: string, labels: Record<string, string>): number | undefined {
   const wanted = Object.entries(labels);
   const found = samples.filter(
-    (s) => s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v),
+    (s) =>
+      s.name === name && Object.keys(s.labels).length === wanted.length && wanted.every(([k, v]) => s.labels[k] === v),
   );
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
 }
 
 /** Scrapes /metrics over real HTTP from a metrics server started (and stopped) for the purpose. */
-export async function scrape(telemetry: PushTelemetry, accept?: string): Promise<{ text: string; contentType: string | null; samples: Sample[] }> {
+export async function scrape(
+  telemetry: PushTelemetry,
+  accept?: string,
+): Promise<{ text: string; contentType: string | null; samples: Sample[] }> {
   const server = await startMetricsServer({ telemetry, port: 0 });
   try {
     const response = await fetch(`${server.url}/metrics`, accept === undefined ? {} : { headers: { accept } });

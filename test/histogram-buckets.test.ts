@@ -43,7 +43,7 @@ function landsIn(seconds: number): string {
 }
 
 describe('push_request_duration_seconds bucket boundaries', () => {
-  it('counts an observation equal to a bound in that bound\'s bucket (le is less-or-equal)', () => {
+  it("counts an observation equal to a bound in that bound's bucket (le is less-or-equal)", () => {
     assert.equal(landsIn(0.005), '0.005');
     assert.equal(landsIn(0.1), '0.1');
     assert.equal(landsIn(1), '1');
@@ -71,11 +71,21 @@ describe('push_request_duration_seconds bucket boundaries', () => {
     const series = new OperationSeries('fcm', undefined, 'send');
     for (const seconds of [0.005, 0.005, 0.1]) series.observe(OUTCOME_SUCCESS, seconds);
     series.observe(OUTCOME_FAILURE, 10);
-    assert.deepEqual([...bucketCounts(series, 'success')].filter(([, n]) => n > 0), [['0.005', 2], ['0.1', 1]]);
-    assert.deepEqual([...bucketCounts(series, 'failure')].filter(([, n]) => n > 0), [['10', 1]]);
+    assert.deepEqual(
+      [...bucketCounts(series, 'success')].filter(([, n]) => n > 0),
+      [
+        ['0.005', 2],
+        ['0.1', 1],
+      ],
+    );
+    assert.deepEqual(
+      [...bucketCounts(series, 'failure')].filter(([, n]) => n > 0),
+      [['10', 1]],
+    );
     const samples: Sample[] = [];
     series.samples(NAME, samples);
-    const value = (suffix: string, outcome: string) => samples.find((s) => s.metricName === `${NAME}${suffix}` && s.labels.outcome === outcome)?.value;
+    const value = (suffix: string, outcome: string) =>
+      samples.find((s) => s.metricName === `${NAME}${suffix}` && s.labels.outcome === outcome)?.value;
     assert.equal(value('_count', 'success'), 3);
     assert.equal(value('_sum', 'success'), 0.005 + 0.005 + 0.1);
     assert.equal(value('_count', 'failure'), 1);

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { PushTelemetry, startMetricsServer, type FailedMessage, type HeldInvalidTokens, type InvalidTokenEvent } from '../src/index.js';
+import {
+  PushTelemetry,
+  startMetricsServer,
+  type FailedMessage,
+  type HeldInvalidTokens,
+  type InvalidTokenEvent,
+} from '../src/index.js';
 import { httpError, parseExposition, valueOf } from './helpers.js';
 
 async function samples(telemetry: PushTelemetry) {
@@ -10,11 +16,21 @@ async function samples(telemetry: PushTelemetry) {
 }
 
 async function held(telemetry: PushTelemetry, provider: string, app?: string): Promise<number | undefined> {
-  return valueOf(await samples(telemetry), 'push_invalid_tokens_held_total', { provider, ...(app !== undefined && { app }) });
+  return valueOf(await samples(telemetry), 'push_invalid_tokens_held_total', {
+    provider,
+    ...(app !== undefined && { app }),
+  });
 }
 
 /** A batch sender whose settle reports `gone` of `tokens` unregistered, the rest accepted. */
-function batchSender(telemetry: PushTelemetry, options: { onInvalidToken: (event: InvalidTokenEvent) => void; onInvalidTokensHeld?: (held: HeldInvalidTokens) => void; app?: string }) {
+function batchSender(
+  telemetry: PushTelemetry,
+  options: {
+    onInvalidToken: (event: InvalidTokenEvent) => void;
+    onInvalidTokensHeld?: (held: HeldInvalidTokens) => void;
+    app?: string;
+  },
+) {
   return telemetry.wrapSender(async (tokens: string[], gone: number) => ({ tokens, gone }), {
     provider: 'fcm',
     operation: 'send_each',
@@ -45,8 +61,14 @@ describe('whole-call failures never prune', () => {
     }
     assert.deepEqual(pruned, []);
     const all = await samples(telemetry);
-    assert.equal(valueOf(all, 'push_messages_total', { provider: 'custom', outcome: 'failed', error_type: 'config' }), 6);
-    assert.equal(valueOf(all, 'push_messages_total', { provider: 'custom', outcome: 'failed', error_type: 'unregistered' }), 0);
+    assert.equal(
+      valueOf(all, 'push_messages_total', { provider: 'custom', outcome: 'failed', error_type: 'config' }),
+      6,
+    );
+    assert.equal(
+      valueOf(all, 'push_messages_total', { provider: 'custom', outcome: 'failed', error_type: 'unregistered' }),
+      0,
+    );
   });
 
   it('still prunes a single-recipient call the provider answers 404 or 410 (a Web Push subscription that is gone)', async () => {
@@ -58,8 +80,17 @@ describe('whole-call failures never prune', () => {
       onInvalidToken: (event) => void pruned.push(event),
     });
     await assert.rejects(send('https://push.example/sub-1'));
-    assert.deepEqual(pruned, [{ token: 'https://push.example/sub-1', errorType: 'unregistered', provider: 'webpush', reason: '410' }]);
-    assert.equal(valueOf(await samples(telemetry), 'push_messages_total', { provider: 'webpush', outcome: 'failed', error_type: 'unregistered' }), 1);
+    assert.deepEqual(pruned, [
+      { token: 'https://push.example/sub-1', errorType: 'unregistered', provider: 'webpush', reason: '410' },
+    ]);
+    assert.equal(
+      valueOf(await samples(telemetry), 'push_messages_total', {
+        provider: 'webpush',
+        outcome: 'failed',
+        error_type: 'unregistered',
+      }),
+      1,
+    );
   });
 
   it('never prunes on auth or config answers, single recipient or not', async () => {
@@ -80,12 +111,24 @@ describe('whole-call failures never prune', () => {
 describe('the surge guard', () => {
   it('holds the verdicts of one call of 20+ recipients that says more than half are gone, and counts them', async () => {
     const warnings: string[] = [];
-    diag.setLogger({ error: () => {}, warn: (...args: unknown[]) => void warnings.push(args.join(' ')), info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+    diag.setLogger(
+      {
+        error: () => {},
+        warn: (...args: unknown[]) => void warnings.push(args.join(' ')),
+        info: () => {},
+        debug: () => {},
+        verbose: () => {},
+      },
+      DiagLogLevel.WARN,
+    );
     try {
       const telemetry = new PushTelemetry({ app: 'com.example' });
       const pruned: string[] = [];
       const holds: HeldInvalidTokens[] = [];
-      const send = batchSender(telemetry, { onInvalidToken: (e) => void pruned.push(e.token), onInvalidTokensHeld: (h) => void holds.push(h) });
+      const send = batchSender(telemetry, {
+        onInvalidToken: (e) => void pruned.push(e.token),
+        onInvalidTokensHeld: (h) => void holds.push(h),
+      });
 
       await send(tokens(20), 11);
       assert.deepEqual(pruned, [], 'held, not pruned');
@@ -95,7 +138,10 @@ describe('the surge guard', () => {
       assert.equal(hold.app, 'com.example');
       assert.equal(hold.trigger, 'batch');
       assert.equal(hold.count, 11);
-      assert.deepEqual(hold.events.map((e) => e.token), tokens(11));
+      assert.deepEqual(
+        hold.events.map((e) => e.token),
+        tokens(11),
+      );
       assert.equal(await held(telemetry, 'fcm', 'com.example'), 11);
 
       // A second surge while the hold is open joins it: one callback, one diag line per hold.
@@ -107,9 +153,10 @@ describe('the surge guard', () => {
 
       const health = telemetry.health();
       assert.equal(health.ok, true, 'a hold is not a telemetry failure');
-      assert.deepEqual(health.invalidTokensHeld.map(({ provider, app, trigger, count }) => ({ provider, app, trigger, count })), [
-        { provider: 'fcm', app: 'com.example', trigger: 'batch', count: 41 },
-      ]);
+      assert.deepEqual(
+        health.invalidTokensHeld.map(({ provider, app, trigger, count }) => ({ provider, app, trigger, count })),
+        [{ provider: 'fcm', app: 'com.example', trigger: 'batch', count: 41 }],
+      );
       assert.deepEqual(telemetry.heldInvalidTokens(), [hold]);
 
       // A person confirms: every held verdict reaches onInvalidToken, once.
@@ -157,7 +204,10 @@ describe('the surge guard', () => {
     await assert.rejects(send('the-100th'));
     assert.equal(pruned.length, 99);
     assert.equal(holds[0]?.trigger, 'window');
-    assert.deepEqual(holds[0]?.events.map((e) => e.token), ['the-100th']);
+    assert.deepEqual(
+      holds[0]?.events.map((e) => e.token),
+      ['the-100th'],
+    );
     assert.equal(await held(telemetry, 'webpush'), 1);
   });
 
@@ -213,20 +263,39 @@ describe('the surge guard', () => {
   });
 
   it('rejects bad thresholds with a TypeError naming the option', () => {
-    assert.throws(() => new PushTelemetry({ invalidTokenGuard: { batchMinRecipients: 0 } }), /invalidTokenGuard\.batchMinRecipients/);
+    assert.throws(
+      () => new PushTelemetry({ invalidTokenGuard: { batchMinRecipients: 0 } }),
+      /invalidTokenGuard\.batchMinRecipients/,
+    );
     assert.throws(() => new PushTelemetry({ invalidTokenGuard: { batchShare: 1.5 } }), /invalidTokenGuard\.batchShare/);
-    assert.throws(() => new PushTelemetry({ invalidTokenGuard: { windowSeconds: -1 } }), /invalidTokenGuard\.windowSeconds/);
-    assert.throws(() => new PushTelemetry({ invalidTokenGuard: { windowMinVerdict: 3 } as never }), /unknown option "windowMinVerdict"/);
+    assert.throws(
+      () => new PushTelemetry({ invalidTokenGuard: { windowSeconds: -1 } }),
+      /invalidTokenGuard\.windowSeconds/,
+    );
+    assert.throws(
+      () => new PushTelemetry({ invalidTokenGuard: { windowMinVerdict: 3 } as never }),
+      /unknown option "windowMinVerdict"/,
+    );
     assert.throws(() => new PushTelemetry({ invalidTokenGuard: true as never }), /options\.invalidTokenGuard must be/);
-    assert.throws(() => new PushTelemetry({ onInvalidTokensHeld: 'x' as never }), /options\.onInvalidTokensHeld must be a function/);
+    assert.throws(
+      () => new PushTelemetry({ onInvalidTokensHeld: 'x' as never }),
+      /options\.onInvalidTokensHeld must be a function/,
+    );
   });
 
   it('never lets a throwing onInvalidTokensHeld reach the send', async () => {
-    const telemetry = new PushTelemetry({ onInvalidTokensHeld: () => { throw new Error('pager down'); } });
+    const telemetry = new PushTelemetry({
+      onInvalidTokensHeld: () => {
+        throw new Error('pager down');
+      },
+    });
     const send = batchSender(telemetry, { onInvalidToken: () => {} });
     const result = await send(tokens(20), 20);
     assert.equal(result.gone, 20);
-    assert.deepEqual(telemetry.health().problems.map((p) => p.kind), ['onInvalidTokensHeld']);
+    assert.deepEqual(
+      telemetry.health().problems.map((p) => p.kind),
+      ['onInvalidTokensHeld'],
+    );
     assert.equal(telemetry.heldInvalidTokens()[0]?.count, 20);
   });
 
@@ -237,9 +306,15 @@ describe('the surge guard', () => {
     try {
       const text = await (await fetch(`${server.url}/healthz`)).text();
       assert.doesNotMatch(text, /secret-token/);
-      const body = JSON.parse(text) as { status: string; invalidTokensHeld: { provider: string; trigger: string; count: number; since: string }[] };
+      const body = JSON.parse(text) as {
+        status: string;
+        invalidTokensHeld: { provider: string; trigger: string; count: number; since: string }[];
+      };
       assert.equal(body.status, 'ok');
-      assert.deepEqual(body.invalidTokensHeld.map(({ provider, trigger, count }) => ({ provider, trigger, count })), [{ provider: 'fcm', trigger: 'batch', count: 30 }]);
+      assert.deepEqual(
+        body.invalidTokensHeld.map(({ provider, trigger, count }) => ({ provider, trigger, count })),
+        [{ provider: 'fcm', trigger: 'batch', count: 30 }],
+      );
       assert.ok(Math.abs(Date.parse(body.invalidTokensHeld[0]?.since ?? '') - Date.now()) < 60_000);
     } finally {
       await server.close();

@@ -34,7 +34,13 @@ import {
   type FailedMessage,
   type InvalidTokenEvent,
 } from '../src/index.js';
-import { fcmLoopbackAgent, startSimulator, webPushSubscription, type FaultRule, type Simulator } from '../src/simulator/index.js';
+import {
+  fcmLoopbackAgent,
+  startSimulator,
+  webPushSubscription,
+  type FaultRule,
+  type Simulator,
+} from '../src/simulator/index.js';
 import { redactMessage, redactReason } from '../src/core/redact.js';
 import { createTracing, scrape, type Sample, type Tracing } from './helpers.js';
 
@@ -50,7 +56,16 @@ const PAD = '0123456789abcdef0123456789abcdef';
 const SECRET = 'leak-test-hmac-secret-0123456789';
 const HASH_LENGTH = 16;
 
-const OUTCOMES = ['ok', 'unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'hang', 'reset'] as const;
+const OUTCOMES = [
+  'ok',
+  'unregistered',
+  'invalid_token',
+  'provider_unavailable',
+  'auth',
+  'payload_too_large',
+  'hang',
+  'reset',
+] as const;
 type Outcome = (typeof OUTCOMES)[number];
 const FAULTS = OUTCOMES.filter((o): o is Exclude<Outcome, 'ok'> => o !== 'ok');
 
@@ -65,7 +80,8 @@ function remember(token: string): string {
   sentTokens.add(token);
   return token;
 }
-const rawToken = (adapter: string, what: string): string => `${TOKEN_MARK}-${adapter}-${what.replace(/_/g, '-')}-${PAD}`;
+const rawToken = (adapter: string, what: string): string =>
+  `${TOKEN_MARK}-${adapter}-${what.replace(/_/g, '-')}-${PAD}`;
 
 const fcmToken = (o: string) => remember(rawToken('fcm', o));
 const apnToken = (o: string) => remember(rawToken('apn', o));
@@ -77,7 +93,8 @@ const snsBatchId = (o: string) => `${TOKEN_MARK}-batch-${o.replace(/_/g, '-')}`;
 const SNS_TOPIC = `arn:aws:sns:us-east-1:000000000000:${TOKEN_MARK}-topic-${PAD}`;
 const customToken = (o: string) => remember(rawToken('custom', o));
 
-const hashOf = (token: string, length = HASH_LENGTH) => createHmac('sha256', SECRET).update(token).digest('hex').slice(0, length);
+const hashOf = (token: string, length = HASH_LENGTH) =>
+  createHmac('sha256', SECRET).update(token).digest('hex').slice(0, length);
 
 function rulesFor(key: (outcome: string) => string, outcomes: readonly Exclude<Outcome, 'ok'>[] = FAULTS): FaultRule[] {
   return outcomes.map((outcome) => ({ match: key(outcome), fault: outcome }));
@@ -90,9 +107,17 @@ const diagLines: string[] = [];
 const capture =
   (level: string) =>
   (message: string, ...args: unknown[]): void => {
-    diagLines.push(`${level} ${message} ${args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg, { depth: 6 }))).join(' ')}`);
+    diagLines.push(
+      `${level} ${message} ${args.map((arg) => (typeof arg === 'string' ? arg : inspect(arg, { depth: 6 }))).join(' ')}`,
+    );
   };
-const capturingLogger: DiagLogger = { error: capture('error'), warn: capture('warn'), info: capture('info'), debug: capture('debug'), verbose: capture('verbose') };
+const capturingLogger: DiagLogger = {
+  error: capture('error'),
+  warn: capture('warn'),
+  info: capture('info'),
+  debug: capture('debug'),
+  verbose: capture('verbose'),
+};
 diag.setLogger(capturingLogger, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -158,7 +183,9 @@ async function attempt(_adapter: string, send: () => unknown): Promise<unknown> 
 }
 
 // One P-256 key per run for both APNs SDKs' provider JWTs.
-const apnsKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+const apnsKey = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .privateKey.export({ format: 'pem', type: 'pkcs8' })
+  .toString();
 /** The SDK timeout behind every `hang`: generous, since the first sends of six SDKs share one event loop. */
 const TIMEOUT_MS = 1000;
 const webPushAgent = new https.Agent({ rejectUnauthorized: false });
@@ -188,7 +215,11 @@ async function prepareFcm(): Promise<Scenario> {
       ...OUTCOMES.map((o) => attempt('fcm', () => fcm.send(message(fcmToken(o))))),
       attempt('fcm', () => fcm.sendEach(OUTCOMES.map((o) => message(fcmToken(o))))),
       attempt('fcm', () =>
-        fcm.sendEachForMulticast({ tokens: ['ok', 'unregistered', 'invalid_token', 'auth'].map(fcmToken), notification: { title: TITLE, body: BODY }, data: DATA }),
+        fcm.sendEachForMulticast({
+          tokens: ['ok', 'unregistered', 'invalid_token', 'auth'].map(fcmToken),
+          notification: { title: TITLE, body: BODY },
+          data: DATA,
+        }),
       ),
     ]);
   };
@@ -214,7 +245,10 @@ async function prepareNodeApn(): Promise<Scenario> {
   cleanups.push(() => provider.shutdown());
   const warm = await provider.send(apnNote(), 'warm-up');
   assert.equal(warm.sent.length, 1, 'node-apn warm-up');
-  const apns = instrumentApns(provider, telemetry, { app: 'leaks.node-apn', onInvalidToken: onInvalidTokenFor('node-apn') });
+  const apns = instrumentApns(provider, telemetry, {
+    app: 'leaks.node-apn',
+    onInvalidToken: onInvalidTokenFor('node-apn'),
+  });
   const channel = new apn.Notification();
   channel.alert = { title: TITLE, body: BODY };
   channel.channelId = `${TOKEN_MARK}-channel-${PAD}`;
@@ -230,13 +264,24 @@ async function prepareNodeApn(): Promise<Scenario> {
 }
 
 async function prepareApns2(): Promise<Scenario> {
-  const client = new ApnsClient({ team: 'TEAM123456', keyId: 'KEY1234567', signingKey: apnsKey, defaultTopic: TOPIC, host: '127.0.0.1' });
+  const client = new ApnsClient({
+    team: 'TEAM123456',
+    keyId: 'KEY1234567',
+    signingKey: apnsKey,
+    defaultTopic: TOPIC,
+    host: '127.0.0.1',
+  });
   // apns2 always dials port 443: its undici Pool is swapped for one on the fake, with a short headers timeout.
   void client.client.close();
-  const pool = new Pool(sim.fake('apns').url, { allowH2: true, connect: { rejectUnauthorized: false }, headersTimeout: TIMEOUT_MS });
+  const pool = new Pool(sim.fake('apns').url, {
+    allowH2: true,
+    connect: { rejectUnauthorized: false },
+    headersTimeout: TIMEOUT_MS,
+  });
   Object.defineProperty(client, 'client', { value: pool, writable: true, configurable: true, enumerable: true });
   cleanups.push(() => client.destroy());
-  const note = (token: string, body = BODY) => new Apns2Notification(token, { alert: { title: TITLE, body }, data: DATA });
+  const note = (token: string, body = BODY) =>
+    new Apns2Notification(token, { alert: { title: TITLE, body }, data: DATA });
   await client.send(note('warm-up'));
   const apns = instrumentApns2(client, telemetry, { app: 'leaks.apns2', onInvalidToken: onInvalidTokenFor('apns2') });
   return async () => {
@@ -250,11 +295,19 @@ async function prepareApns2(): Promise<Scenario> {
 
 async function prepareWebPush(): Promise<Scenario> {
   const vapid = webpush.generateVAPIDKeys();
-  const options = { agent: webPushAgent, vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey }, TTL: 60, timeout: TIMEOUT_MS };
+  const options = {
+    agent: webPushAgent,
+    vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+    TTL: 60,
+    timeout: TIMEOUT_MS,
+  };
   const url = sim.fake('webpush').url;
   const payload = JSON.stringify({ title: TITLE, body: BODY, data: DATA });
   await webpush.sendNotification(webPushSubscription(url, 'warm-up'), payload, options);
-  const client = instrumentWebPush(webpush, telemetry, { app: 'leaks.webpush', onInvalidToken: onInvalidTokenFor('webpush') });
+  const client = instrumentWebPush(webpush, telemetry, {
+    app: 'leaks.webpush',
+    onInvalidToken: onInvalidTokenFor('webpush'),
+  });
   const subscription = (o: string) => {
     const found = webPushSubscription(url, webPushId(o));
     remember(found.endpoint);
@@ -264,7 +317,9 @@ async function prepareWebPush(): Promise<Scenario> {
     await Promise.all([
       ...OUTCOMES.map((o) => attempt('webpush', () => client.sendNotification(subscription(o), payload, options))),
       // A real 413: an encrypted body over the 4096 bytes push services take.
-      attempt('webpush', () => client.sendNotification(subscription('too-big'), `${PAYLOAD_MARK} ${'x'.repeat(5000)}`, options)),
+      attempt('webpush', () =>
+        client.sendNotification(subscription('too-big'), `${PAYLOAD_MARK} ${'x'.repeat(5000)}`, options),
+      ),
     ]);
   };
 }
@@ -275,7 +330,10 @@ async function prepareExpo(): Promise<Scenario> {
   const raw = new Expo({ retryMinTimeout: 1 });
   const rawHang = new Expo({ retryMinTimeout: 1, httpAgent: expoHangAgent });
   const message = (to: string | string[]) => ({ to, title: TITLE, body: BODY, data: DATA });
-  await Promise.all([raw.sendPushNotificationsAsync([message('ExponentPushToken[warm-up]')]), rawHang.sendPushNotificationsAsync([message('ExponentPushToken[warm-up]')])]);
+  await Promise.all([
+    raw.sendPushNotificationsAsync([message('ExponentPushToken[warm-up]')]),
+    rawHang.sendPushNotificationsAsync([message('ExponentPushToken[warm-up]')]),
+  ]);
   const onInvalidToken = onInvalidTokenFor('expo');
   const expo = instrumentExpo(raw, telemetry, { app: 'leaks.expo', onInvalidToken });
   const expoHang = instrumentExpo(rawHang, telemetry, { app: 'leaks.expo', onInvalidToken });
@@ -284,13 +342,20 @@ async function prepareExpo(): Promise<Scenario> {
     const [batch] = await Promise.all([
       attempt('expo', () => expo.sendPushNotificationsAsync([message(ticketLevel.map(expoToken))])),
       // One recipient per call: a call whose every message failed records its single reason on the span itself.
-      ...['unregistered', 'invalid_token', 'auth', 'payload_too_large'].map((o) => attempt('expo', () => expo.sendPushNotificationsAsync([message(expoToken(o))]))),
+      ...['unregistered', 'invalid_token', 'auth', 'payload_too_large'].map((o) =>
+        attempt('expo', () => expo.sendPushNotificationsAsync([message(expoToken(o))])),
+      ),
       // Whole-request failures: every token of the call is cut out of the SDK's message on the span.
-      attempt('expo', () => expo.sendPushNotificationsAsync([message([expoToken('ok'), expoToken('provider_unavailable')])])),
+      attempt('expo', () =>
+        expo.sendPushNotificationsAsync([message([expoToken('ok'), expoToken('provider_unavailable')])]),
+      ),
       attempt('expo', () => expo.sendPushNotificationsAsync([message(expoToken('reset'))])),
       attempt('expo', () => expoHang.sendPushNotificationsAsync([message([expoToken('ok'), expoToken('hang')])])),
     ]);
-    const ids = (batch as Array<{ status: string; id?: string }> | undefined)?.flatMap((ticket) => (ticket.id === undefined ? [] : [ticket.id])) ?? [];
+    const ids =
+      (batch as Array<{ status: string; id?: string }> | undefined)?.flatMap((ticket) =>
+        ticket.id === undefined ? [] : [ticket.id],
+      ) ?? [];
     assert.ok(ids.length >= 2, 'the batch produced ok tickets to ask receipts for');
     await attempt('expo', () => expo.getPushNotificationReceiptsAsync(ids));
     // A receipts call that fails as a whole; the fake picks faults for getReceipts by receipt id. Same rules otherwise.
@@ -310,16 +375,35 @@ async function prepareSns(): Promise<Scenario> {
   });
   cleanups.push(() => client.destroy());
   const message = JSON.stringify({ title: TITLE, body: BODY, data: DATA });
-  await client.send(new PublishCommand({ TargetArn: 'arn:aws:sns:us-east-1:000000000000:endpoint/GCM/leaks/warm-up', Message: message }));
-  await client.send(new PublishBatchCommand({ TopicArn: 'arn:aws:sns:us-east-1:000000000000:warm-up', PublishBatchRequestEntries: [{ Id: 'warm-up', Message: message }] }));
+  await client.send(
+    new PublishCommand({
+      TargetArn: 'arn:aws:sns:us-east-1:000000000000:endpoint/GCM/leaks/warm-up',
+      Message: message,
+    }),
+  );
+  await client.send(
+    new PublishBatchCommand({
+      TopicArn: 'arn:aws:sns:us-east-1:000000000000:warm-up',
+      PublishBatchRequestEntries: [{ Id: 'warm-up', Message: message }],
+    }),
+  );
   const sns = instrumentSns(client, telemetry, { app: 'leaks.sns', onInvalidToken: onInvalidTokenFor('sns') });
   const entries = (os: readonly string[]) => os.map((o) => ({ Id: snsBatchId(o), Message: message }));
-  const batch = (os: readonly string[]) => attempt('sns', () => sns.send(new PublishBatchCommand({ TopicArn: SNS_TOPIC, PublishBatchRequestEntries: entries(os) })));
+  const batch = (os: readonly string[]) =>
+    attempt('sns', () =>
+      sns.send(new PublishBatchCommand({ TopicArn: SNS_TOPIC, PublishBatchRequestEntries: entries(os) })),
+    );
   return async () => {
     await Promise.all([
-      ...OUTCOMES.map((o) => attempt('sns', () => sns.send(new PublishCommand({ TargetArn: snsArn(o), Message: message })))),
+      ...OUTCOMES.map((o) =>
+        attempt('sns', () => sns.send(new PublishCommand({ TargetArn: snsArn(o), Message: message }))),
+      ),
       // A real "Message too long": over SNS's 256 KiB.
-      attempt('sns', () => sns.send(new PublishCommand({ TargetArn: snsArn('too-big'), Message: `${PAYLOAD_MARK} ${'x'.repeat(262_144)}` }))),
+      attempt('sns', () =>
+        sns.send(
+          new PublishCommand({ TargetArn: snsArn('too-big'), Message: `${PAYLOAD_MARK} ${'x'.repeat(262_144)}` }),
+        ),
+      ),
       batch(['ok', 'unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large']),
       batch(['unregistered']),
       batch(['ok', 'reset']),
@@ -340,7 +424,10 @@ interface Ticket {
  * quotes the recipients in its error messages, and its settle passes the provider's ticket message (which quotes the
  * token) as the reason: the span must still never show a token.
  */
-async function pushOverHttp(tokens: readonly string[], note: { title: string; body: string; data: object }): Promise<Ticket[]> {
+async function pushOverHttp(
+  tokens: readonly string[],
+  note: { title: string; body: string; data: object },
+): Promise<Ticket[]> {
   const head = `push request for ${tokens.length} recipient(s) failed`;
   let response: Response;
   try {
@@ -355,14 +442,20 @@ async function pushOverHttp(tokens: readonly string[], note: { title: string; bo
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw Object.assign(new Error(`${head} with HTTP ${response.status} for ${tokens.join(', ')}`), { statusCode: response.status });
+    throw Object.assign(new Error(`${head} with HTTP ${response.status} for ${tokens.join(', ')}`), {
+      statusCode: response.status,
+    });
   }
   return ((await response.json()) as { data: Ticket[] }).data;
 }
 
 function ticketType(ticket: Ticket): ErrorType {
   if (/not a valid/.test(ticket.message ?? '')) return 'invalid_token';
-  const types: Record<string, ErrorType> = { DeviceNotRegistered: 'unregistered', InvalidCredentials: 'auth', MessageTooBig: 'payload_too_large' };
+  const types: Record<string, ErrorType> = {
+    DeviceNotRegistered: 'unregistered',
+    InvalidCredentials: 'auth',
+    MessageTooBig: 'payload_too_large',
+  };
   return types[ticket.details?.error ?? ''] ?? 'unknown';
 }
 
@@ -380,7 +473,12 @@ async function preparePlain(): Promise<Scenario> {
       const failed: FailedMessage[] = [];
       tickets.forEach((ticket, i) => {
         if (ticket.status === 'ok') accepted++;
-        else failed.push({ errorType: ticketType(ticket), ...(ticket.message !== undefined && { reason: ticket.message }), ...(tokens[i] !== undefined && { token: tokens[i] }) });
+        else
+          failed.push({
+            errorType: ticketType(ticket),
+            ...(ticket.message !== undefined && { reason: ticket.message }),
+            ...(tokens[i] !== undefined && { token: tokens[i] }),
+          });
       });
       return { accepted, failed };
     },
@@ -392,7 +490,9 @@ async function preparePlain(): Promise<Scenario> {
   return async () => {
     await Promise.all([
       attempt('plain', () => send(ticketLevel.map(customToken), note)),
-      ...['unregistered', 'invalid_token', 'auth', 'payload_too_large'].map((o) => attempt('plain', () => send([customToken(o)], note))),
+      ...['unregistered', 'invalid_token', 'auth', 'payload_too_large'].map((o) =>
+        attempt('plain', () => send([customToken(o)], note)),
+      ),
       attempt('plain', () => send([customToken('ok'), customToken('provider_unavailable')], note)),
       attempt('plain', () => send([customToken('hang')], note)),
       attempt('plain', () => send([customToken('ok'), customToken('reset')], note)),
@@ -413,7 +513,13 @@ before(async () => {
   sim = await startSimulator({
     faults: {
       fcm: { rules: rulesFor(fcmToken) },
-      apns: { rules: [...rulesFor(apnToken), ...rulesFor(apns2Token), { match: `${TOKEN_MARK}-channel-${PAD}`, fault: 'unregistered' }] },
+      apns: {
+        rules: [
+          ...rulesFor(apnToken),
+          ...rulesFor(apns2Token),
+          { match: `${TOKEN_MARK}-channel-${PAD}`, fault: 'unregistered' },
+        ],
+      },
       webpush: { rules: rulesFor(webPushId) },
       expo: { rules: expoFakeRules },
       sns: { rules: [...rulesFor(snsArn), ...rulesFor(snsBatchId)] },
@@ -423,10 +529,23 @@ before(async () => {
   process.env.EXPO_BASE_URL = sim.fake('expo').url;
   ({ Expo } = await import('expo-server-sdk'));
   tracing = createTracing();
-  telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, tokenHash: { secret: SECRET }, exemplars: true });
+  telemetry = new PushTelemetry({
+    tracerProvider: tracing.tracerProvider,
+    tokenHash: { secret: SECRET },
+    exemplars: true,
+  });
   plainTelemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider });
   const scenarios: Scenario[] = [];
-  for (const prepare of [prepareFcm, prepareNodeApn, prepareApns2, prepareWebPush, prepareExpo, prepareSns, preparePlain]) scenarios.push(await prepare());
+  for (const prepare of [
+    prepareFcm,
+    prepareNodeApn,
+    prepareApns2,
+    prepareWebPush,
+    prepareExpo,
+    prepareSns,
+    preparePlain,
+  ])
+    scenarios.push(await prepare());
   await Promise.all(scenarios.map((run) => run()));
   mainDiag = diagLines.slice();
 });
@@ -449,27 +568,98 @@ after(async () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const ADAPTERS: ReadonlyArray<{ name: string; provider: string; app: string; types: readonly ErrorType[]; operations: readonly string[] }> = [
-  { name: 'fcm', provider: 'fcm', app: 'leaks.fcm', types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['send', 'send_each', 'send_each_for_multicast'] },
-  { name: 'node-apn', provider: 'apns', app: 'leaks.node-apn', types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['send', 'broadcast'] },
-  { name: 'apns2', provider: 'apns', app: 'leaks.apns2', types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['send', 'send_many'] },
-  { name: 'webpush', provider: 'webpush', app: 'leaks.webpush', types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['send_notification'] },
-  { name: 'expo', provider: 'expo', app: 'leaks.expo', types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['send_push_notifications', 'get_push_notification_receipts'] },
+const ADAPTERS: ReadonlyArray<{
+  name: string;
+  provider: string;
+  app: string;
+  types: readonly ErrorType[];
+  operations: readonly string[];
+}> = [
+  {
+    name: 'fcm',
+    provider: 'fcm',
+    app: 'leaks.fcm',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['send', 'send_each', 'send_each_for_multicast'],
+  },
+  {
+    name: 'node-apn',
+    provider: 'apns',
+    app: 'leaks.node-apn',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['send', 'broadcast'],
+  },
+  {
+    name: 'apns2',
+    provider: 'apns',
+    app: 'leaks.apns2',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['send', 'send_many'],
+  },
+  {
+    name: 'webpush',
+    provider: 'webpush',
+    app: 'leaks.webpush',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['send_notification'],
+  },
+  {
+    name: 'expo',
+    provider: 'expo',
+    app: 'leaks.expo',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['send_push_notifications', 'get_push_notification_receipts'],
+  },
   // SNS has no invalid-token answer: a bad endpoint ARN is InvalidParameter, payload_invalid.
-  { name: 'sns', provider: 'sns', app: 'leaks.sns', types: ['unregistered', 'payload_invalid', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['publish', 'publish_batch'] },
-  { name: 'plain', provider: 'custom', app: 'leaks.plain', types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'], operations: ['send'] },
+  {
+    name: 'sns',
+    provider: 'sns',
+    app: 'leaks.sns',
+    types: [
+      'unregistered',
+      'payload_invalid',
+      'provider_unavailable',
+      'auth',
+      'payload_too_large',
+      'timeout',
+      'network',
+    ],
+    operations: ['publish', 'publish_batch'],
+  },
+  {
+    name: 'plain',
+    provider: 'custom',
+    app: 'leaks.plain',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['send'],
+  },
 ];
 
 function failedTypes(samples: readonly Sample[], provider: string, app: string): Set<string> {
   return new Set(
     samples
-      .filter((s) => s.name === 'push_messages_total' && s.labels.provider === provider && s.labels.app === app && s.labels.outcome === 'failed' && s.value > 0)
+      .filter(
+        (s) =>
+          s.name === 'push_messages_total' &&
+          s.labels.provider === provider &&
+          s.labels.app === app &&
+          s.labels.outcome === 'failed' &&
+          s.value > 0,
+      )
       .map((s) => s.labels.error_type as string),
   );
 }
 
 function accepted(samples: readonly Sample[], provider: string, app: string): number {
-  return samples.find((s) => s.name === 'push_messages_total' && s.labels.provider === provider && s.labels.app === app && s.labels.outcome === 'accepted')?.value ?? 0;
+  return (
+    samples.find(
+      (s) =>
+        s.name === 'push_messages_total' &&
+        s.labels.provider === provider &&
+        s.labels.app === app &&
+        s.labels.outcome === 'accepted',
+    )?.value ?? 0
+  );
 }
 
 describe('the run itself (without it the searches below prove nothing)', () => {
@@ -480,7 +670,10 @@ describe('the run itself (without it the searches below prove nothing)', () => {
       const types = failedTypes(samples, adapter.provider, adapter.app);
       for (const type of adapter.types) assert.ok(types.has(type), `${type} among ${[...types].join(', ')}`);
       const spans = tracing.spans().filter((span) => span.attributes['push.app'] === adapter.app);
-      assert.deepEqual([...new Set(spans.map((span) => span.name))].sort(), adapter.operations.map((op) => `${op} ${adapter.provider}`).sort());
+      assert.deepEqual(
+        [...new Set(spans.map((span) => span.name))].sort(),
+        adapter.operations.map((op) => `${op} ${adapter.provider}`).sort(),
+      );
       // Positive control: onInvalidToken got the raw tokens, so they were in push-telemetry's hands.
       const events = invalidTokens.get(adapter.name) ?? [];
       assert.ok(events.length > 0, 'onInvalidToken was called');
@@ -490,9 +683,15 @@ describe('the run itself (without it the searches below prove nothing)', () => {
 
   it('expo: the receipts call counted the failed receipt', async () => {
     const { samples } = await scrape(telemetry);
-    const gone = samples.find((s) => s.name === 'push_receipts_total' && s.labels.app === 'leaks.expo' && s.labels.error_type === 'unregistered');
+    const gone = samples.find(
+      (s) =>
+        s.name === 'push_receipts_total' && s.labels.app === 'leaks.expo' && s.labels.error_type === 'unregistered',
+    );
     assert.equal(gone?.value, 1);
-    assert.ok((invalidTokens.get('expo') ?? []).some((event) => event.token === expoToken('receipt-gone')), 'the token remembered from its ticket');
+    assert.ok(
+      (invalidTokens.get('expo') ?? []).some((event) => event.token === expoToken('receipt-gone')),
+      'the token remembered from its ticket',
+    );
   });
 });
 
@@ -528,10 +727,20 @@ describe('no token or payload in any artifact', () => {
   it('every span: name, attributes, events, status, links, resource and scope', () => {
     const spans = tracing.spans();
     assert.ok(spans.length >= 60, `${spans.length} spans`);
-    assert.ok(spans.some((span) => span.events.some((event) => event.name === 'exception')), 'some exception events');
-    assert.ok(spans.some((span) => span.events.some((event) => event.name === 'push.message.failed')), 'some failure events');
-    assert.ok(spans.some((span) => typeof span.status.message === 'string' && span.status.message.includes('<token>')), 'some messages had a token cut out');
-    for (const span of spans) assertClean(spanText(span), `span "${span.name}" (${String(span.attributes['push.app'])})`);
+    assert.ok(
+      spans.some((span) => span.events.some((event) => event.name === 'exception')),
+      'some exception events',
+    );
+    assert.ok(
+      spans.some((span) => span.events.some((event) => event.name === 'push.message.failed')),
+      'some failure events',
+    );
+    assert.ok(
+      spans.some((span) => typeof span.status.message === 'string' && span.status.message.includes('<token>')),
+      'some messages had a token cut out',
+    );
+    for (const span of spans)
+      assertClean(spanText(span), `span "${span.name}" (${String(span.attributes['push.app'])})`);
   });
 
   it('everything written to the diag logger', () => {
@@ -549,7 +758,8 @@ describe('redaction at the length bounds', () => {
     assert.match(text, /^push request failed for <token>, <token>/);
     assertClean(text, 'redactMessage');
     // Every cut point, and a token repeated back to back (the cut then moves more than once).
-    for (let pad = 0; pad < 120; pad++) assertClean(redactMessage(`${'x'.repeat(pad)}${tokens.join('')}`, tokens), `redactMessage at pad ${pad}`);
+    for (let pad = 0; pad < 120; pad++)
+      assertClean(redactMessage(`${'x'.repeat(pad)}${tokens.join('')}`, tokens), `redactMessage at pad ${pad}`);
     assertClean(redactMessage(`${(tokens[0] as string).repeat(40)}`, tokens), 'a repeated token');
   });
 
@@ -600,12 +810,23 @@ describe('the opt-in token hash', () => {
       ['leaks.fcm', 'send fcm', fcmToken('unregistered')],
       ['leaks.node-apn', 'send apns', apnToken('unregistered')],
       ['leaks.apns2', 'send apns', apns2Token('unregistered')],
-      ['leaks.webpush', 'send_notification webpush', webPushSubscription(sim.fake('webpush').url, webPushId('unregistered')).endpoint],
+      [
+        'leaks.webpush',
+        'send_notification webpush',
+        webPushSubscription(sim.fake('webpush').url, webPushId('unregistered')).endpoint,
+      ],
       ['leaks.expo', 'send_push_notifications expo', expoToken('unregistered')],
       ['leaks.sns', 'publish sns', snsArn('unregistered')],
     ];
     for (const [app, name, token] of cases) {
-      const spans = tracing.spans().filter((span) => span.attributes['push.app'] === app && span.name === name && span.attributes['error.type'] === 'unregistered');
+      const spans = tracing
+        .spans()
+        .filter(
+          (span) =>
+            span.attributes['push.app'] === app &&
+            span.name === name &&
+            span.attributes['error.type'] === 'unregistered',
+        );
       const hashes = spans.map((span) => span.attributes['push.token.hash']);
       assert.ok(hashes.includes(hashOf(token)), `${app} ${name}: ${hashes.join(', ')}`);
     }
@@ -625,9 +846,13 @@ describe('the opt-in token hash', () => {
     try {
       const token = customToken('length');
       const key = new Uint8Array(16).fill(7);
-      const t32 = new PushTelemetry({ tracerProvider: local.tracerProvider, tokenHash: { secret: SECRET, length: 32 } });
+      const t32 = new PushTelemetry({
+        tracerProvider: local.tracerProvider,
+        tokenHash: { secret: SECRET, length: 32 },
+      });
       const t8 = new PushTelemetry({ tracerProvider: local.tracerProvider, tokenHash: { secret: key, length: 8 } });
-      for (const t of [t32, t8]) await t.wrapSender(async (_token: string) => 'id', { provider: 'custom', tokens: ([tk]) => [tk] })(token);
+      for (const t of [t32, t8])
+        await t.wrapSender(async (_token: string) => 'id', { provider: 'custom', tokens: ([tk]) => [tk] })(token);
       const hashes = local.spans().map((span) => span.attributes['push.token.hash']);
       assert.deepEqual(hashes, [hashOf(token, 32), createHmac('sha256', key).update(token).digest('hex').slice(0, 8)]);
     } finally {
@@ -636,7 +861,18 @@ describe('the opt-in token hash', () => {
   });
 
   it('requires a secret of at least 16 bytes when on', () => {
-    const bad: unknown[] = [{}, { secret: undefined }, { secret: '' }, { secret: 'fifteen-bytes!!' }, { secret: new Uint8Array(15) }, { secret: 12345678901234568 }, { length: 16 }, null, 'on', true];
+    const bad: unknown[] = [
+      {},
+      { secret: undefined },
+      { secret: '' },
+      { secret: 'fifteen-bytes!!' },
+      { secret: new Uint8Array(15) },
+      { secret: 12345678901234568 },
+      { length: 16 },
+      null,
+      'on',
+      true,
+    ];
     for (const tokenHash of bad) {
       assert.throws(() => new PushTelemetry({ tokenHash } as never), TypeError, inspect(tokenHash));
     }
@@ -651,13 +887,23 @@ describe('errors push-telemetry itself throws never echo a token', () => {
   // Shaped like an FCM registration token (with a colon), so it is no valid app label either.
   const TOKEN = `${TOKEN_MARK}:APA91b-option-value-${PAD}${PAD}`;
   const sender = async () => 'id';
-  const messagingLike = { send: async () => 'id', sendEach: async () => ({ responses: [] }), sendEachForMulticast: async () => ({ responses: [] }) };
-  const clients: ReadonlyArray<readonly [string, (client: unknown, t: PushTelemetry, options?: unknown) => unknown, object]> = [
+  const messagingLike = {
+    send: async () => 'id',
+    sendEach: async () => ({ responses: [] }),
+    sendEachForMulticast: async () => ({ responses: [] }),
+  };
+  const clients: ReadonlyArray<
+    readonly [string, (client: unknown, t: PushTelemetry, options?: unknown) => unknown, object]
+  > = [
     ['instrumentFcm', instrumentFcm as never, messagingLike],
     ['instrumentApns', instrumentApns as never, { send: async () => ({ sent: [], failed: [] }) }],
     ['instrumentApns2', instrumentApns2 as never, { send: async () => ({}), sendMany: async () => [] }],
     ['instrumentWebPush', instrumentWebPush as never, { sendNotification: async () => ({}) }],
-    ['instrumentExpo', instrumentExpo as never, { sendPushNotificationsAsync: async () => [], getPushNotificationReceiptsAsync: async () => ({}) }],
+    [
+      'instrumentExpo',
+      instrumentExpo as never,
+      { sendPushNotificationsAsync: async () => [], getPushNotificationReceiptsAsync: async () => ({}) },
+    ],
     ['instrumentSns', instrumentSns as never, { send: async () => ({}) }],
   ];
 
@@ -706,7 +952,10 @@ describe('errors push-telemetry itself throws never echo a token', () => {
       ['telemetry', () => startMetricsServer({ telemetry: TOKEN as never })],
       ['port', () => startMetricsServer({ telemetry: t, port: TOKEN as never })],
       ['auth', () => startMetricsServer({ telemetry: t, port: 0, auth: TOKEN as never })],
-      ['auth.username', () => startMetricsServer({ telemetry: t, port: 0, auth: { username: `${TOKEN}:x`, password: 'password-1' } })],
+      [
+        'auth.username',
+        () => startMetricsServer({ telemetry: t, port: 0, auth: { username: `${TOKEN}:x`, password: 'password-1' } }),
+      ],
     ];
     for (const [what, call] of calls) {
       const error = await call().then(
@@ -731,15 +980,27 @@ describe('errors push-telemetry itself throws never echo a token', () => {
   it('every adapter given a map keyed by tokens as its options', () => {
     const t = new PushTelemetry();
     for (const [name, instrument, client] of clients) {
-      assertTypeErrorWithoutToken(() => instrument(client, t, { [TOKEN]: { endpoint: TOKEN } }), `${name} options keyed by a token`);
+      assertTypeErrorWithoutToken(
+        () => instrument(client, t, { [TOKEN]: { endpoint: TOKEN } }),
+        `${name} options keyed by a token`,
+      );
     }
   });
 
   it('PushTelemetry, wrapSender and recordReceipts given a map keyed by tokens as options', () => {
     const t = new PushTelemetry();
-    assertTypeErrorWithoutToken(() => new PushTelemetry({ [TOKEN]: 1 } as never), 'new PushTelemetry options keyed by a token');
-    assertTypeErrorWithoutToken(() => t.wrapSender(sender, { provider: 'custom', [TOKEN]: 1 } as never), 'wrapSender options keyed by a token');
-    assertTypeErrorWithoutToken(() => t.recordReceipts({ provider: 'expo', delivered: 1, [TOKEN]: 1 } as never), 'recordReceipts options keyed by a token');
+    assertTypeErrorWithoutToken(
+      () => new PushTelemetry({ [TOKEN]: 1 } as never),
+      'new PushTelemetry options keyed by a token',
+    );
+    assertTypeErrorWithoutToken(
+      () => t.wrapSender(sender, { provider: 'custom', [TOKEN]: 1 } as never),
+      'wrapSender options keyed by a token',
+    );
+    assertTypeErrorWithoutToken(
+      () => t.recordReceipts({ provider: 'expo', delivered: 1, [TOKEN]: 1 } as never),
+      'recordReceipts options keyed by a token',
+    );
   });
 });
 
@@ -747,7 +1008,11 @@ describe('user hooks that fail', () => {
   it('a failing hook is reported through diag and health() (the capture works)', async () => {
     const from = diagLines.length;
     const t = new PushTelemetry();
-    const send = t.wrapSender(async (_token: string) => 'id', { provider: 'custom', tokens: ([token]) => [token], settle: () => ({ accepted: 'many' }) as never });
+    const send = t.wrapSender(async (_token: string) => 'id', {
+      provider: 'custom',
+      tokens: ([token]) => [token],
+      settle: () => ({ accepted: 'many' }) as never,
+    });
     await send(customToken('settle'));
     const logged = diagLines.slice(from);
     assert.equal(logged.length, 1, logged.join('\n'));
@@ -760,13 +1025,16 @@ describe('user hooks that fail', () => {
   it('an onInvalidToken whose error quotes the token does not put it in diag or health()', async () => {
     const from = diagLines.length;
     const t = new PushTelemetry();
-    const send = t.wrapSender(async (token: string) => Promise.reject(Object.assign(new Error('gone'), { statusCode: 410, token })), {
-      provider: 'custom',
-      tokens: ([token]) => [token],
-      onInvalidToken: (event) => {
-        throw new Error(`token store: cannot delete ${event.token}`);
+    const send = t.wrapSender(
+      async (token: string) => Promise.reject(Object.assign(new Error('gone'), { statusCode: 410, token })),
+      {
+        provider: 'custom',
+        tokens: ([token]) => [token],
+        onInvalidToken: (event) => {
+          throw new Error(`token store: cannot delete ${event.token}`);
+        },
       },
-    });
+    );
     await send(customToken('store')).catch(() => {});
     for (const line of diagLines.slice(from)) assertClean(line, 'diag');
     assertClean(JSON.stringify(t.health()), 'health()');

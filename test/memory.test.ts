@@ -5,12 +5,19 @@ import { promisify } from 'node:util';
 
 describe('memory under a million sends', () => {
   it('keeps the heap bounded with the span exporter down, and the series within the contract', async (t) => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/fixtures/soak.ts', '1000000'], {
-      cwd: new URL('..', import.meta.url),
-      timeout: 240_000,
-      maxBuffer: 1 << 20,
-    });
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as { sent?: number; heapMb?: number; series?: number; health?: string[] });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', 'test/fixtures/soak.ts', '1000000'],
+      {
+        cwd: new URL('..', import.meta.url),
+        timeout: 240_000,
+        maxBuffer: 1 << 20,
+      },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { sent?: number; heapMb?: number; series?: number; health?: string[] });
     const heap = lines.filter((line) => line.heapMb !== undefined) as Array<{ sent: number; heapMb: number }>;
     t.diagnostic(`heap MB by sends: ${heap.map((h) => `${h.sent}:${h.heapMb}`).join(' ')}`);
     assert.equal(heap.at(-1)?.sent, 1_000_000);

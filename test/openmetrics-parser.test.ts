@@ -15,7 +15,10 @@ interface ConformanceCase {
   readonly text: string;
 }
 
-const suite = JSON.parse(readFileSync(new URL('./fixtures/openmetrics-conformance.json', import.meta.url), 'utf8')) as { source: string; cases: ConformanceCase[] };
+const suite = JSON.parse(readFileSync(new URL('./fixtures/openmetrics-conformance.json', import.meta.url), 'utf8')) as {
+  source: string;
+  cases: ConformanceCase[];
+};
 
 /**
  * The suite's only disagreement with the ABNF: `# HELP a9 \\"` ends in a bare `"`, which `normal-char` excludes; the
@@ -33,7 +36,7 @@ function parseError(parse: () => unknown): ExpositionError | undefined {
   }
 }
 
-describe('parseOpenMetrics: the OpenMetrics project\'s parser test cases', () => {
+describe("parseOpenMetrics: the OpenMetrics project's parser test cases", () => {
   it('has all 211 cases of the suite', () => {
     assert.equal(suite.cases.length, 211);
     assert.equal(suite.cases.filter((c) => c.shouldParse).length, 44);
@@ -57,31 +60,81 @@ describe('parseOpenMetrics: the OpenMetrics project\'s parser test cases', () =>
 });
 
 describe('parseOpenMetrics: rules the suite does not cover', () => {
-  const histogram = (bucket: string) => `# TYPE a histogram\n${bucket}\na_bucket{le="+Inf"} 1\na_count 1\na_sum 0.5\n# EOF\n`;
+  const histogram = (bucket: string) =>
+    `# TYPE a histogram\n${bucket}\na_bucket{le="+Inf"} 1\na_count 1\na_sum 0.5\n# EOF\n`;
   const refused: Array<[string, string | Uint8Array, RegExp]> = [
     ['a bare " in HELP', '# HELP a say "hi"\n# EOF\n', /unescaped double quote in HELP/],
     ['a HELP ending in a lone backslash', '# HELP a x\\\n# EOF\n', /lone backslash/],
     ['an exemplar above its bucket', histogram('a_bucket{le="1"} 1 # {} 1.5'), /outside its bucket/],
-    ['an exemplar on a summary', '# TYPE a summary\na_count 1 # {} 1\na_sum 1\n# EOF\n', /exemplars are allowed on counter _total and histogram/],
-    ['"le" on _count', '# TYPE a histogram\na_bucket{le="+Inf"} 1\na_count{le="1"} 1\na_sum 1\n# EOF\n', /"le" label belongs on _bucket samples only/],
-    ['"quantile" on _sum', '# TYPE a summary\na_sum{quantile="0.5"} 1\n# EOF\n', /"quantile" label belongs on quantile samples only/],
+    [
+      'an exemplar on a summary',
+      '# TYPE a summary\na_count 1 # {} 1\na_sum 1\n# EOF\n',
+      /exemplars are allowed on counter _total and histogram/,
+    ],
+    [
+      '"le" on _count',
+      '# TYPE a histogram\na_bucket{le="+Inf"} 1\na_count{le="1"} 1\na_sum 1\n# EOF\n',
+      /"le" label belongs on _bucket samples only/,
+    ],
+    [
+      '"quantile" on _sum',
+      '# TYPE a summary\na_sum{quantile="0.5"} 1\n# EOF\n',
+      /"quantile" label belongs on quantile samples only/,
+    ],
     ['a fractional bucket count', histogram('a_bucket{le="1"} 0.5'), /must be an integer/],
     ['a counter point without _total', '# TYPE a counter\na_created 1\n# EOF\n', /without a _total sample/],
     ['a repeated sample without timestamps', '# TYPE a gauge\na{x="1"} 1\na{x="1"} 2\n# EOF\n', /appears twice/],
-    ['interleaved Metrics', '# TYPE a gauge\na{x="1"} 1\na{x="2"} 1\na{x="1"} 1 5\n# EOF\n', /interleaved with another Metric/],
-    ['a family that comes back', '# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na 2\n# EOF\n', /family "a" appears a second time/],
-    ['samples of an ended family', '# TYPE a counter\na_total 1\n# TYPE b gauge\nb 1\na_created 2\n# EOF\n', /belongs to family "a", which has already ended/],
+    [
+      'interleaved Metrics',
+      '# TYPE a gauge\na{x="1"} 1\na{x="2"} 1\na{x="1"} 1 5\n# EOF\n',
+      /interleaved with another Metric/,
+    ],
+    [
+      'a family that comes back',
+      '# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na 2\n# EOF\n',
+      /family "a" appears a second time/,
+    ],
+    [
+      'samples of an ended family',
+      '# TYPE a counter\na_total 1\n# TYPE b gauge\nb 1\na_created 2\n# EOF\n',
+      /belongs to family "a", which has already ended/,
+    ],
     ['a label name starting with _', 'a{_x="1"} 1\n# EOF\n', /reserved/],
     ['a family name starting with _', '_a 1\n# EOF\n', /reserved/],
     ['a label value whose closing quote is escaped', 'a{x="\\"} 1\n# EOF\n', /no closing double quote/],
     ['a lone surrogate in a label value', 'a{x="\uD800"} 1\n# EOF\n', /lone UTF-16 surrogate/],
-    ['bytes that are not UTF-8', new Uint8Array([0x61, 0x7b, 0x78, 0x3d, 0x22, 0xff, 0x22, 0x7d, 0x20, 0x31, 0x0a, ...new TextEncoder().encode('# EOF\n')]), /not valid UTF-8/],
+    [
+      'bytes that are not UTF-8',
+      new Uint8Array([
+        0x61,
+        0x7b,
+        0x78,
+        0x3d,
+        0x22,
+        0xff,
+        0x22,
+        0x7d,
+        0x20,
+        0x31,
+        0x0a,
+        ...new TextEncoder().encode('# EOF\n'),
+      ]),
+      /not valid UTF-8/,
+    ],
     ['a byte order mark', '\uFEFFa 1\n# EOF\n', /byte order mark/],
     ['CR LF line ends', 'a 1\r\n# EOF\n', /not CR LF/],
     ['a blank line after # EOF', 'a 1\n# EOF\n\n', /nothing may follow "# EOF"/],
-    ['129 code points of exemplar labels', `# TYPE a counter\na_total 1 # {a="${'🚀'.repeat(128)}"} 1\n# EOF\n`, /129 code points/],
+    [
+      '129 code points of exemplar labels',
+      `# TYPE a counter\na_total 1 # {a="${'🚀'.repeat(128)}"} 1\n# EOF\n`,
+      /129 code points/,
+    ],
     ['a float64 overflow', 'a 1e999\n# EOF\n', /not an OpenMetrics number/],
-    ['positive infinity as "Inf" in le', '# TYPE a histogram\na_bucket{le="Inf"} 0\n# EOF\n', /must be written "\+Inf"/],
+    [
+      'positive infinity as "Inf" in le',
+      '# TYPE a histogram\na_bucket{le="Inf"} 0\n# EOF\n',
+      /must be written "\+Inf"/,
+    ],
   ];
   for (const [name, text, reason] of refused) {
     it(`refuses ${name}`, () => {
@@ -109,14 +162,21 @@ describe('parseOpenMetrics: rules the suite does not cover', () => {
   });
 
   it('accepts non-canonical le renderings, as parsers must, and +Inf written exactly', () => {
-    const [parsed] = parseOpenMetrics('# TYPE a histogram\na_bucket{le="1"} 0\na_bucket{le="1e1"} 1\na_bucket{le="+Inf"} 1 # {} 12\na_count 1\na_sum 12\n# EOF');
-    assert.deepEqual(parsed?.samples.map((s) => s.labels.le ?? s.name), ['1', '1e1', '+Inf', 'a_count', 'a_sum']);
+    const [parsed] = parseOpenMetrics(
+      '# TYPE a histogram\na_bucket{le="1"} 0\na_bucket{le="1e1"} 1\na_bucket{le="+Inf"} 1 # {} 12\na_count 1\na_sum 12\n# EOF',
+    );
+    assert.deepEqual(
+      parsed?.samples.map((s) => s.labels.le ?? s.name),
+      ['1', '1e1', '+Inf', 'a_count', 'a_sum'],
+    );
   });
 });
 
 describe('parsePrometheusText', () => {
   it('reads HELP with only \\\\ and \\n escaped and label values with \\" too, allowing a trailing comma', () => {
-    const [parsed] = parsePrometheusText('# HELP a say "hi" \\\\ \\n\n# TYPE a gauge\na{v="\\"q\\" \\\\ \\n",} 1 1700000000000\n');
+    const [parsed] = parsePrometheusText(
+      '# HELP a say "hi" \\\\ \\n\n# TYPE a gauge\na{v="\\"q\\" \\\\ \\n",} 1 1700000000000\n',
+    );
     assert.equal(parsed?.help, 'say "hi" \\ \n');
     assert.deepEqual(parsed?.samples[0]?.labels, { v: '"q" \\ \n' });
     assert.equal(parsed?.samples[0]?.timestamp, 1700000000000);
@@ -129,7 +189,11 @@ describe('parsePrometheusText', () => {
     ['TYPE after samples', 'a 1\n# TYPE a gauge\n', /TYPE for metric "a" after its samples/],
     ['a repeated sample', 'a{x="1"} 1\na{x="1"} 2\n', /appears twice/],
     ['a missing final line feed', 'a 1', /must end with a line feed/],
-    ['a +Inf bucket that differs from _count', '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3\nh_sum 1\n', /differs from its \+Inf bucket/],
+    [
+      'a +Inf bucket that differs from _count',
+      '# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_count 3\nh_sum 1\n',
+      /differs from its \+Inf bucket/,
+    ],
     ['an exemplar', '# TYPE c counter\nc 1 # {a="b"} 1\n', /unexpected text after the timestamp|is not an integer/],
     ['a reserved label name', 'a{__x="1"} 1\n', /reserved/],
   ];

@@ -15,7 +15,15 @@
  * knows nothing of OpenMetrics.
  */
 
-export type OpenMetricsType = 'counter' | 'gauge' | 'histogram' | 'gaugehistogram' | 'stateset' | 'info' | 'summary' | 'unknown';
+export type OpenMetricsType =
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'stateset'
+  | 'info'
+  | 'summary'
+  | 'unknown';
 export type PrometheusType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
 export type LabelSet = Readonly<Record<string, string>>;
@@ -89,7 +97,9 @@ class Cursor {
 
   expect(char: string, what: string): void {
     if (this.text[this.pos] !== char) {
-      this.fail(`expected ${what} at column ${this.pos + 1}, found ${this.done ? 'the end of the line' : JSON.stringify(this.text[this.pos])}`);
+      this.fail(
+        `expected ${what} at column ${this.pos + 1}, found ${this.done ? 'the end of the line' : JSON.stringify(this.text[this.pos])}`,
+      );
     }
     this.pos++;
   }
@@ -157,7 +167,8 @@ function readEscaped(cursor: Cursor, rules: EscapeRules, what: string): string {
       }
       fail(`unescaped double quote in ${what} at column ${cursor.pos + 1} (it must be written \\")`);
     }
-    if (codePoint >= 0xd800 && codePoint <= 0xdfff) fail(`${what} holds a lone UTF-16 surrogate, which is not UTF-8 text`);
+    if (codePoint >= 0xd800 && codePoint <= 0xdfff)
+      fail(`${what} holds a lone UTF-16 surrogate, which is not UTF-8 text`);
     out += char;
     cursor.pos += char.length;
   }
@@ -168,7 +179,16 @@ function readEscaped(cursor: Cursor, rules: EscapeRules, what: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // OpenMetrics 1.0
 
-const OM_TYPES: readonly OpenMetricsType[] = ['counter', 'gauge', 'histogram', 'gaugehistogram', 'stateset', 'info', 'summary', 'unknown'];
+const OM_TYPES: readonly OpenMetricsType[] = [
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'stateset',
+  'info',
+  'summary',
+  'unknown',
+];
 
 /** The sample-name suffixes each type allows (spec "Suffixes"). */
 const OM_SUFFIXES: Readonly<Record<OpenMetricsType, readonly string[]>> = {
@@ -217,7 +237,13 @@ function thresholdOf(labels: LabelSet, label: 'le' | 'quantile', fail: Fail): nu
   return value;
 }
 
-function readLabelSet(cursor: Cursor, what: string, reservedPrefix: string, rules: EscapeRules, trailingComma: boolean): Record<string, string> {
+function readLabelSet(
+  cursor: Cursor,
+  what: string,
+  reservedPrefix: string,
+  rules: EscapeRules,
+  trailingComma: boolean,
+): Record<string, string> {
   const labels: Record<string, string> = {};
   cursor.expect('{', `"{" opening the ${what}`);
   if (cursor.peek() === '}') {
@@ -226,7 +252,8 @@ function readLabelSet(cursor: Cursor, what: string, reservedPrefix: string, rule
   }
   for (;;) {
     const name = cursor.match(LABEL_NAME, `a label name in the ${what}`);
-    if (name.startsWith(reservedPrefix)) cursor.fail(`label name "${name}" starts with "${reservedPrefix}", which is reserved`);
+    if (name.startsWith(reservedPrefix))
+      cursor.fail(`label name "${name}" starts with "${reservedPrefix}", which is reserved`);
     if (Object.hasOwn(labels, name)) cursor.fail(`label "${name}" appears twice in the ${what}`);
     cursor.expect('=', `"=" after label name "${name}"`);
     cursor.expect('"', `a double-quoted value for label "${name}"`);
@@ -269,7 +296,10 @@ function parseOmSample(line: string, fail: Fail): OmSampleSyntax {
   cursor.expect('#', '"#" opening an exemplar');
   cursor.expect(' ', 'one space after the exemplar "#"');
   const exemplarLabels = readLabelSet(cursor, 'exemplar label set', '_', OM_LABEL_VALUE, false);
-  const length = Object.entries(exemplarLabels).reduce((sum, [key, value]) => sum + [...key].length + [...value].length, 0);
+  const length = Object.entries(exemplarLabels).reduce(
+    (sum, [key, value]) => sum + [...key].length + [...value].length,
+    0,
+  );
   if (length > 128) fail(`the exemplar's label names and values hold ${length} code points; at most 128 are allowed`);
   cursor.expect(' ', 'one space before the exemplar value');
   const exemplarValue = omValue(cursor.token(), 'exemplar value', fail);
@@ -334,7 +364,8 @@ function checkOmSample(family: OmFamilyState, type: OpenMetricsType, sample: Par
       else created();
       break;
     case 'stateset':
-      if (!Object.hasOwn(labels, family.name)) fail(`a stateset sample needs a label named after its family ("${family.name}")`);
+      if (!Object.hasOwn(labels, family.name))
+        fail(`a stateset sample needs a label named after its family ("${family.name}")`);
       if (value !== 0 && value !== 1) fail(`a stateset sample must be 0 or 1, got ${value}`);
       break;
     case 'info':
@@ -346,7 +377,8 @@ function checkOmSample(family: OmFamilyState, type: OpenMetricsType, sample: Par
         if (!(quantile >= 0 && quantile <= 1)) fail(`quantile="${labels.quantile}" is outside [0, 1]`);
         if (value < 0) fail(`a quantile value must not be negative, got ${value}`);
       } else {
-        if (Object.hasOwn(labels, 'quantile')) fail(`the "quantile" label belongs on quantile samples only, not on ${sample.name}`);
+        if (Object.hasOwn(labels, 'quantile'))
+          fail(`the "quantile" label belongs on quantile samples only, not on ${sample.name}`);
         if (suffix === '_count') nonNegativeCount('a summary _count', true);
         else if (suffix === '_sum') nonNegativeCount('a summary _sum', false);
         else created();
@@ -371,8 +403,13 @@ function checkOmSample(family: OmFamilyState, type: OpenMetricsType, sample: Par
       break;
   }
   if (sample.exemplar !== undefined) {
-    const allowed = (type === 'counter' && suffix === '_total') || ((type === 'histogram' || type === 'gaugehistogram') && suffix === '_bucket');
-    if (!allowed) fail(`exemplars are allowed on counter _total and histogram/gaugehistogram _bucket samples only, not on ${type} sample ${sample.name}`);
+    const allowed =
+      (type === 'counter' && suffix === '_total') ||
+      ((type === 'histogram' || type === 'gaugehistogram') && suffix === '_bucket');
+    if (!allowed)
+      fail(
+        `exemplars are allowed on counter _total and histogram/gaugehistogram _bucket samples only, not on ${type} sample ${sample.name}`,
+      );
   }
 }
 
@@ -390,9 +427,14 @@ function checkOmPoint(family: OmFamilyState, type: OpenMetricsType, point: OmPoi
   for (const sample of point.samples) {
     if (!sample.name.endsWith('_bucket')) continue;
     const le = thresholdOf(sample.labels, 'le', fail);
-    if (previous !== undefined && !(le > previous)) fail(`buckets must be sorted by increasing "le" and unique: le="${sample.labels.le}" follows ${previous}`);
-    if (sample.value < previousValue) fail(`buckets must be cumulative: le="${sample.labels.le}" has ${sample.value}, less than the bucket before (${previousValue})`);
-    if (sample.exemplar !== undefined && !(sample.exemplar.value <= le)) fail(`the exemplar value ${sample.exemplar.value} is outside its bucket le="${sample.labels.le}"`);
+    if (previous !== undefined && !(le > previous))
+      fail(`buckets must be sorted by increasing "le" and unique: le="${sample.labels.le}" follows ${previous}`);
+    if (sample.value < previousValue)
+      fail(
+        `buckets must be cumulative: le="${sample.labels.le}" has ${sample.value}, less than the bucket before (${previousValue})`,
+      );
+    if (sample.exemplar !== undefined && !(sample.exemplar.value <= le))
+      fail(`the exemplar value ${sample.exemplar.value} is outside its bucket le="${sample.labels.le}"`);
     if (le < 0) negative = true;
     if (le === Infinity) infValue = sample.value;
     previous = le;
@@ -401,10 +443,13 @@ function checkOmPoint(family: OmFamilyState, type: OpenMetricsType, point: OmPoi
   const count = point.samples.find((s) => s.name === `${family.name}${gauge ? '_gcount' : '_count'}`);
   const sum = point.samples.find((s) => s.name === `${family.name}${gauge ? '_gsum' : '_sum'}`);
   if (infValue === undefined) fail(`${type} MetricPoint without a le="+Inf" bucket`);
-  if ((count === undefined) !== (sum === undefined)) fail(`${gauge ? '_gcount and _gsum' : '_count and _sum'} must come together (one of them is missing)`);
-  if (count !== undefined && count.value !== infValue) fail(`${count.name} is ${count.value} but the +Inf bucket is ${infValue}`);
+  if ((count === undefined) !== (sum === undefined))
+    fail(`${gauge ? '_gcount and _gsum' : '_count and _sum'} must come together (one of them is missing)`);
+  if (count !== undefined && count.value !== infValue)
+    fail(`${count.name} is ${count.value} but the +Inf bucket is ${infValue}`);
   if (!gauge && negative && sum !== undefined) fail('a histogram with negative bucket thresholds must not have a _sum');
-  if (gauge && !negative && sum !== undefined && sum.value < 0) fail('a negative _gsum needs negative bucket thresholds');
+  if (gauge && !negative && sum !== undefined && sum.value < 0)
+    fail('a negative _gsum needs negative bucket thresholds');
 }
 
 function closeOmPoint(family: OmFamilyState): void {
@@ -417,7 +462,8 @@ function closeOmFamily(family: OmFamilyState): ParsedFamily<OpenMetricsType> {
   const type = family.type ?? 'unknown';
   const { unit } = family;
   if (unit !== undefined && unit !== '') {
-    if (!family.name.endsWith(`_${unit}`)) family.fail(`family "${family.name}" has UNIT "${unit}" but its name does not end in "_${unit}"`);
+    if (!family.name.endsWith(`_${unit}`))
+      family.fail(`family "${family.name}" has UNIT "${unit}" but its name does not end in "_${unit}"`);
     if (type === 'info' || type === 'stateset') family.fail(`${type} families must not have a unit`);
   }
   return { name: family.name, type, help: family.help, unit: family.unit, samples: family.samples };
@@ -443,9 +489,11 @@ function omSampleNames(name: string, type: OpenMetricsType): string[] {
  * bytes when you have them: they are then decoded as strict UTF-8.
  */
 export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenMetricsType>[] {
-  const failAt = (lineNumber: number, lineText: string): Fail => (reason) => {
-    throw new ExpositionError('OpenMetrics', lineNumber, lineText, reason);
-  };
+  const failAt =
+    (lineNumber: number, lineText: string): Fail =>
+    (reason) => {
+      throw new ExpositionError('OpenMetrics', lineNumber, lineText, reason);
+    };
   const text = decode(input, failAt(1, ''));
   if (text.startsWith('\uFEFF')) failAt(1, '')('the exposition starts with a byte order mark, which must not be used');
   // exposition = metricset HASH SP eof [ LF ]
@@ -454,7 +502,10 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
   if (last !== '# EOF') {
     const eofAt = lines.indexOf('# EOF');
     if (eofAt !== -1) failAt(eofAt + 2, lines[eofAt + 1] ?? last)('nothing may follow "# EOF"');
-    failAt(lines.length + 1, last)('the exposition must end with the line "# EOF" (and at most one line feed after it)');
+    failAt(
+      lines.length + 1,
+      last,
+    )('the exposition must end with the line "# EOF" (and at most one line feed after it)');
   }
 
   const families: ParsedFamily<OpenMetricsType>[] = [];
@@ -468,7 +519,10 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
     const done = closeOmFamily(family);
     for (const name of omSampleNames(done.name, done.type)) {
       const owner = claimed.get(name);
-      if (owner !== undefined) family.fail(`family "${done.name}" (${done.type}) could expose samples named "${name}", which clashes with family "${owner}"`);
+      if (owner !== undefined)
+        family.fail(
+          `family "${done.name}" (${done.type}) could expose samples named "${name}", which clashes with family "${owner}"`,
+        );
       claimed.set(name, done.name);
     }
     families.push(done);
@@ -477,9 +531,21 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
   const open = (name: string, fail: Fail): OmFamilyState => {
     finish();
     if (name.startsWith('_')) fail(`metric family name "${name}" starts with "_", which is reserved`);
-    if (familyNames.has(name)) fail(`family "${name}" appears a second time: family names must be unique and families must not be interleaved`);
+    if (familyNames.has(name))
+      fail(`family "${name}" appears a second time: family names must be unique and families must not be interleaved`);
     familyNames.add(name);
-    const opened: OmFamilyState = { name, type: undefined, help: undefined, unit: undefined, metadata: new Set(), samples: [], fail, closedMetrics: new Set(), metric: undefined, point: undefined };
+    const opened: OmFamilyState = {
+      name,
+      type: undefined,
+      help: undefined,
+      unit: undefined,
+      metadata: new Set(),
+      samples: [],
+      fail,
+      closedMetrics: new Set(),
+      metric: undefined,
+      point: undefined,
+    };
     family = opened;
     return opened;
   };
@@ -494,14 +560,19 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
       if (line === '# EOF') fail('nothing may follow "# EOF"');
       // metric-descriptor = HASH SP (type|help|unit) SP metricname SP ...
       const meta = /^# (HELP|TYPE|UNIT) ([a-zA-Z_:][a-zA-Z0-9_:]*) ([\s\S]*)$/.exec(line);
-      if (meta === null) fail('a line starting with "#" must be "# HELP name text", "# TYPE name type", "# UNIT name unit" or the final "# EOF"');
+      if (meta === null)
+        fail(
+          'a line starting with "#" must be "# HELP name text", "# TYPE name type", "# UNIT name unit" or the final "# EOF"',
+        );
       const [, keyword, name, rest] = meta as unknown as [string, 'HELP' | 'TYPE' | 'UNIT', string, string];
       const current = family !== undefined && family.name === name ? family : open(name, fail);
-      if (current.samples.length > 0) fail(`${keyword} for family "${name}" after its samples: metadata must come first`);
+      if (current.samples.length > 0)
+        fail(`${keyword} for family "${name}" after its samples: metadata must come first`);
       if (current.metadata.has(keyword)) fail(`a second ${keyword} line for family "${name}"`);
       current.metadata.add(keyword);
       if (keyword === 'TYPE') {
-        if (!(OM_TYPES as readonly string[]).includes(rest)) fail(`unknown type ${JSON.stringify(rest)}: expected one of ${OM_TYPES.join(', ')}`);
+        if (!(OM_TYPES as readonly string[]).includes(rest))
+          fail(`unknown type ${JSON.stringify(rest)}: expected one of ${OM_TYPES.join(', ')}`);
         current.type = rest as OpenMetricsType;
       } else if (keyword === 'UNIT') {
         if (!/^[a-zA-Z0-9_:]*$/.test(rest)) fail(`unit ${JSON.stringify(rest)} may hold metric-name characters only`);
@@ -514,10 +585,14 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
 
     const syntax = parseOmSample(line, fail);
     let current = family;
-    const belongs = (into: OmFamilyState): boolean => OM_SUFFIXES[into.type ?? 'unknown'].some((suffix) => syntax.name === `${into.name}${suffix}`);
+    const belongs = (into: OmFamilyState): boolean =>
+      OM_SUFFIXES[into.type ?? 'unknown'].some((suffix) => syntax.name === `${into.name}${suffix}`);
     if (current === undefined || !belongs(current)) {
       const owner = claimed.get(syntax.name);
-      if (owner !== undefined && owner !== syntax.name) fail(`sample "${syntax.name}" belongs to family "${owner}", which has already ended: families must not be interleaved`);
+      if (owner !== undefined && owner !== syntax.name)
+        fail(
+          `sample "${syntax.name}" belongs to family "${owner}", which has already ended: families must not be interleaved`,
+        );
       current = open(syntax.name, fail);
     }
     const type = current.type ?? 'unknown';
@@ -527,20 +602,31 @@ export function parseOpenMetrics(input: string | Uint8Array): ParsedFamily<OpenM
     // A Metric is a label set less the per-value label; a MetricPoint is one Metric at one timestamp.
     const suffix = sample.name.slice(current.name.length);
     const perValueLabel =
-      (type === 'histogram' || type === 'gaugehistogram') && suffix === '_bucket' ? 'le' : type === 'summary' && suffix === '' ? 'quantile' : type === 'stateset' ? current.name : undefined;
+      (type === 'histogram' || type === 'gaugehistogram') && suffix === '_bucket'
+        ? 'le'
+        : type === 'summary' && suffix === ''
+          ? 'quantile'
+          : type === 'stateset'
+            ? current.name
+            : undefined;
     const metric = identity(sample.labels, perValueLabel);
     const series = `${sample.name}${identity(sample.labels)}`;
     if (current.metric !== metric) {
-      if (current.closedMetrics.has(metric)) fail(`the samples of Metric ${metric} of family "${current.name}" are interleaved with another Metric's`);
+      if (current.closedMetrics.has(metric))
+        fail(`the samples of Metric ${metric} of family "${current.name}" are interleaved with another Metric's`);
       if (current.metric !== undefined) current.closedMetrics.add(current.metric);
       closeOmPoint(current);
       current.metric = metric;
     }
     let point = current.point;
     if (point !== undefined) {
-      if ((sample.timestamp === undefined) !== (point.timestamp === undefined)) fail('the samples of one Metric must all have timestamps or all have none');
+      if ((sample.timestamp === undefined) !== (point.timestamp === undefined))
+        fail('the samples of one Metric must all have timestamps or all have none');
       if (sample.timestamp !== undefined && point.timestamp !== undefined) {
-        if (sample.timestamp < point.timestamp) fail(`timestamp ${sample.timestamp} goes back from ${point.timestamp}: a Metric's MetricPoints must be in timestamp order and not interleaved`);
+        if (sample.timestamp < point.timestamp)
+          fail(
+            `timestamp ${sample.timestamp} goes back from ${point.timestamp}: a Metric's MetricPoints must be in timestamp order and not interleaved`,
+          );
         // A later timestamp, or the same series again at the same one, starts the next MetricPoint.
         if (sample.timestamp > point.timestamp || point.series.has(series)) {
           closeOmPoint(current);
@@ -606,7 +692,8 @@ function checkPromHistogram(family: PromFamilyState): void {
   }
   for (const [key, group] of groups) {
     if (group.inf === undefined) family.fail(`histogram ${family.name}${key} has no le="+Inf" bucket`);
-    if (group.count !== undefined && group.count !== group.inf) family.fail(`histogram ${family.name}${key}: _count ${group.count} differs from its +Inf bucket ${group.inf}`);
+    if (group.count !== undefined && group.count !== group.inf)
+      family.fail(`histogram ${family.name}${key}: _count ${group.count} differs from its +Inf bucket ${group.inf}`);
   }
 }
 
@@ -616,9 +703,11 @@ function checkPromHistogram(family: PromFamilyState): void {
  * names, values and escapes, `le` and `quantile` where they belong, a +Inf bucket equal to `_count`.
  */
 export function parsePrometheusText(input: string | Uint8Array): ParsedFamily<PrometheusType>[] {
-  const failAt = (lineNumber: number, lineText: string): Fail => (reason) => {
-    throw new ExpositionError('Prometheus 0.0.4', lineNumber, lineText, reason);
-  };
+  const failAt =
+    (lineNumber: number, lineText: string): Fail =>
+    (reason) => {
+      throw new ExpositionError('Prometheus 0.0.4', lineNumber, lineText, reason);
+    };
   const text = decode(input, failAt(1, ''));
   const lines = text.split('\n');
   if (lines.pop() !== '') failAt(lines.length + 1, lines.at(-1) ?? '')('the last line must end with a line feed');
@@ -629,14 +718,21 @@ export function parsePrometheusText(input: string | Uint8Array): ParsedFamily<Pr
   const finish = (): void => {
     if (family === undefined) return;
     if (family.type === 'histogram') checkPromHistogram(family);
-    families.push({ name: family.name, type: family.type ?? 'untyped', help: family.help, unit: undefined, samples: family.samples });
+    families.push({
+      name: family.name,
+      type: family.type ?? 'untyped',
+      help: family.help,
+      unit: undefined,
+      samples: family.samples,
+    });
     ended.add(family.name);
     family = undefined;
   };
   const open = (name: string, fail: Fail): PromFamilyState => {
     if (family !== undefined && family.name === name) return family;
     finish();
-    if (ended.has(name)) fail(`metric "${name}" comes back after other metrics: all lines of one metric must form a single group`);
+    if (ended.has(name))
+      fail(`metric "${name}" comes back after other metrics: all lines of one metric must form a single group`);
     const opened: PromFamilyState = { name, type: undefined, help: undefined, samples: [], series: new Set(), fail };
     family = opened;
     return opened;
@@ -690,10 +786,12 @@ export function parsePrometheusText(input: string | Uint8Array): ParsedFamily<Pr
     if (fields.length > 2) fail(`unexpected text after the timestamp: ${JSON.stringify(fields.slice(2).join(' '))}`);
     const value = promFloat(fields[0] as string, 'value', fail);
     const timestampText = fields[1];
-    if (timestampText !== undefined && !/^-?\d+$/.test(timestampText)) fail(`timestamp ${JSON.stringify(timestampText)} is not an integer of milliseconds`);
+    if (timestampText !== undefined && !/^-?\d+$/.test(timestampText))
+      fail(`timestamp ${JSON.stringify(timestampText)} is not an integer of milliseconds`);
 
     let current = family;
-    const belongs = (into: PromFamilyState): boolean => PROM_SUFFIXES[into.type ?? 'untyped'].some((suffix) => name === `${into.name}${suffix}`);
+    const belongs = (into: PromFamilyState): boolean =>
+      PROM_SUFFIXES[into.type ?? 'untyped'].some((suffix) => name === `${into.name}${suffix}`);
     if (current === undefined || !belongs(current)) current = open(name, fail);
     const type = current.type ?? 'untyped';
     const suffix = name.slice(current.name.length);
@@ -703,12 +801,18 @@ export function parsePrometheusText(input: string | Uint8Array): ParsedFamily<Pr
       const labelValue = labels[perValueLabel];
       if (wanted && labelValue === undefined) fail(`${name} needs a "${perValueLabel}" label`);
       if (wanted && labelValue !== undefined) promFloat(labelValue, perValueLabel, fail);
-      if (!wanted && labelValue !== undefined) fail(`"${perValueLabel}" belongs on ${type === 'histogram' ? '_bucket' : 'quantile'} samples only, not on ${name}`);
+      if (!wanted && labelValue !== undefined)
+        fail(
+          `"${perValueLabel}" belongs on ${type === 'histogram' ? '_bucket' : 'quantile'} samples only, not on ${name}`,
+        );
     }
     const series = `${name}${identity(labels)}`;
     if (current.series.has(series)) fail(`sample ${series} appears twice`);
     current.series.add(series);
-    const sample: ParsedSample = timestampText === undefined ? { name, labels, value, line: index + 1 } : { name, labels, value, timestamp: Number(timestampText), line: index + 1 };
+    const sample: ParsedSample =
+      timestampText === undefined
+        ? { name, labels, value, line: index + 1 }
+        : { name, labels, value, timestamp: Number(timestampText), line: index + 1 };
     current.samples.push(sample);
   });
   finish();

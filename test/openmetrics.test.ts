@@ -4,7 +4,13 @@ import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { PushTelemetry, startMetricsServer } from '../src/index.js';
 import { OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderFamilies } from '../src/metrics/exposition.js';
 import { createTracing, httpError, type Tracing } from './helpers.js';
-import { parseOpenMetrics, parsePrometheusText, type LabelSet, type ParsedFamily, type ParsedSample } from './openmetrics-parser.js';
+import {
+  parseOpenMetrics,
+  parsePrometheusText,
+  type LabelSet,
+  type ParsedFamily,
+  type ParsedSample,
+} from './openmetrics-parser.js';
 
 /**
  * /metrics under a strict reading of both exposition formats, on a registry shared with the application's own
@@ -34,7 +40,11 @@ async function scrapeBytes(telemetry: PushTelemetry, accept: string): Promise<Sc
   const server = await startMetricsServer({ telemetry, port: 0 });
   try {
     const response = await fetch(`${server.url}/metrics`, { headers: { accept } });
-    return { status: response.status, contentType: response.headers.get('content-type'), body: new Uint8Array(await response.arrayBuffer()) };
+    return {
+      status: response.status,
+      contentType: response.headers.get('content-type'),
+      body: new Uint8Array(await response.arrayBuffer()),
+    };
   } finally {
     await server.close();
   }
@@ -49,7 +59,12 @@ function family<T extends string>(families: readonly ParsedFamily<T>[], name: st
 /** The one sample of that name whose labels are exactly `labels` plus the registry's default labels. */
 function sample(from: ParsedFamily<string>, name: string, labels: Record<string, string>): ParsedSample {
   const wanted: LabelSet = { ...labels, ...DEFAULTS };
-  const found = from.samples.filter((s) => s.name === name && Object.keys(s.labels).length === Object.keys(wanted).length && Object.entries(wanted).every(([k, v]) => s.labels[k] === v));
+  const found = from.samples.filter(
+    (s) =>
+      s.name === name &&
+      Object.keys(s.labels).length === Object.keys(wanted).length &&
+      Object.entries(wanted).every(([k, v]) => s.labels[k] === v),
+  );
   assert.equal(found.length, 1, `one ${name} ${JSON.stringify(labels)}`);
   return found[0] as ParsedSample;
 }
@@ -71,16 +86,31 @@ describe('OpenMetrics exposition under a strict parser', () => {
     const depth = new Gauge({ name: 'user_queue_depth', help: HELP.depth, labelNames: ['queue'], registers });
     depth.set({ queue: NASTY }, 7);
     depth.set({ queue: WIDE }, -1.5);
-    const latency = new Histogram({ name: 'user_latency_seconds', help: HELP.latency, labelNames: ['route'], buckets: [0.1, 1, 10], registers });
+    const latency = new Histogram({
+      name: 'user_latency_seconds',
+      help: HELP.latency,
+      labelNames: ['route'],
+      buckets: [0.1, 1, 10],
+      registers,
+    });
     for (const seconds of [0.1, 5, 20]) latency.observe({ route: NASTY }, seconds);
-    const payload = new Summary({ name: 'user_payload_bytes', help: HELP.payload, labelNames: ['kind'], percentiles: [0.5, 0.99], registers });
+    const payload = new Summary({
+      name: 'user_payload_bytes',
+      help: HELP.payload,
+      labelNames: ['kind'],
+      percentiles: [0.5, 0.99],
+      registers,
+    });
     for (const bytes of [100, 300]) payload.observe({ kind: NASTY }, bytes);
 
     telemetry = new PushTelemetry({ registry, exemplars: true, tracerProvider: tracing.tracerProvider });
-    const send = telemetry.wrapSender(async (fail: boolean) => {
-      if (fail) throw httpError(503);
-      return 'ok';
-    }, { provider: 'fcm' });
+    const send = telemetry.wrapSender(
+      async (fail: boolean) => {
+        if (fail) throw httpError(503);
+        return 'ok';
+      },
+      { provider: 'fcm' },
+    );
     await send(false);
     await send(false);
     await assert.rejects(send(true));
@@ -88,7 +118,13 @@ describe('OpenMetrics exposition under a strict parser', () => {
   after(() => tracing.shutdown());
 
   it('escapes `"` in HELP for OpenMetrics only; Prometheus 0.0.4 keeps it bare', () => {
-    const metric = { name: 'x_total', help: 'say "hi" \\ \n', type: 'counter', aggregator: 'sum', values: [{ labels: { v: 'q"\\\n' }, value: 1 }] } as const;
+    const metric = {
+      name: 'x_total',
+      help: 'say "hi" \\ \n',
+      type: 'counter',
+      aggregator: 'sum',
+      values: [{ labels: { v: 'q"\\\n' }, value: 1 }],
+    } as const;
     const openMetrics = renderFamilies([metric], 'openmetrics');
     assert.equal(openMetrics, '# HELP x say \\"hi\\" \\\\ \\n\n# TYPE x counter\nx_total{v="q\\"\\\\\\n"} 1\n# EOF\n');
     assert.equal(parseOpenMetrics(openMetrics)[0]?.help, 'say "hi" \\ \n');
@@ -106,7 +142,10 @@ describe('OpenMetrics exposition under a strict parser', () => {
     // One family per registered metric, counters named without _total, with the type and help they were given.
     const registered = await registry.getMetricsAsJSON();
     const familyName = (name: string, type: string) => (type === 'counter' ? name.replace(/_total$/, '') : name);
-    assert.deepEqual(families.map((f) => f.name).sort(), registered.map((m) => familyName(m.name, String(m.type))).sort());
+    assert.deepEqual(
+      families.map((f) => f.name).sort(),
+      registered.map((m) => familyName(m.name, String(m.type))).sort(),
+    );
     for (const metric of registered) {
       const parsed = family(families, familyName(metric.name, String(metric.type)));
       assert.equal(parsed.type, String(metric.type), metric.name);
@@ -128,21 +167,41 @@ describe('OpenMetrics exposition under a strict parser', () => {
     assert.equal(sample(depth, 'user_queue_depth', { queue: NASTY }).value, 7);
     assert.equal(sample(depth, 'user_queue_depth', { queue: WIDE }).value, -1.5);
     const latency = family(families, 'user_latency_seconds');
-    assert.deepEqual(['0.1', '1', '10', '+Inf'].map((le) => sample(latency, 'user_latency_seconds_bucket', { route: NASTY, le }).value), [1, 1, 2, 3]);
+    assert.deepEqual(
+      ['0.1', '1', '10', '+Inf'].map(
+        (le) => sample(latency, 'user_latency_seconds_bucket', { route: NASTY, le }).value,
+      ),
+      [1, 1, 2, 3],
+    );
     assert.equal(sample(latency, 'user_latency_seconds_count', { route: NASTY }).value, 3);
     assert.equal(sample(latency, 'user_latency_seconds_sum', { route: NASTY }).value, 25.1);
     const payload = family(families, 'user_payload_bytes');
     assert.equal(sample(payload, 'user_payload_bytes_count', { kind: NASTY }).value, 2);
     assert.equal(sample(payload, 'user_payload_bytes_sum', { kind: NASTY }).value, 400);
-    assert.deepEqual(payload.samples.filter((s) => s.name === 'user_payload_bytes').map((s) => s.labels.quantile), ['0.5', '0.99']);
+    assert.deepEqual(
+      payload.samples.filter((s) => s.name === 'user_payload_bytes').map((s) => s.labels.quantile),
+      ['0.5', '0.99'],
+    );
     const messages = family(families, 'push_messages');
     assert.equal(sample(messages, 'push_messages_total', { provider: 'fcm', outcome: 'accepted' }).value, 2);
-    assert.equal(sample(messages, 'push_messages_total', { provider: 'fcm', outcome: 'failed', error_type: 'provider_unavailable' }).value, 1);
+    assert.equal(
+      sample(messages, 'push_messages_total', {
+        provider: 'fcm',
+        outcome: 'failed',
+        error_type: 'provider_unavailable',
+      }).value,
+      1,
+    );
 
     // The default labels are on every sample, and on nothing else.
     const all = families.flatMap((f) => f.samples);
     assert.ok(all.length > 50, `${all.length} samples`);
-    for (const s of all) assert.deepEqual({ region: s.labels.region, deployment: s.labels.deployment }, DEFAULTS, `${s.name} on line ${s.line}`);
+    for (const s of all)
+      assert.deepEqual(
+        { region: s.labels.region, deployment: s.labels.deployment },
+        DEFAULTS,
+        `${s.name} on line ${s.line}`,
+      );
 
     // Exemplars: on push_request_duration_seconds buckets only, naming the traced calls, without default labels.
     const withExemplar = all.filter((s) => s.exemplar !== undefined);
@@ -175,9 +234,22 @@ describe('OpenMetrics exposition under a strict parser', () => {
     assert.equal(sample(family(families, 'user_events_total'), 'user_events_total', { kind: WIDE }).value, 1);
     assert.equal(sample(family(families, 'user_clicks'), 'user_clicks', {}).value, 3);
     assert.equal(sample(family(families, 'user_queue_depth'), 'user_queue_depth', { queue: NASTY }).value, 7);
-    assert.equal(sample(family(families, 'user_latency_seconds'), 'user_latency_seconds_bucket', { route: NASTY, le: '+Inf' }).value, 3);
+    assert.equal(
+      sample(family(families, 'user_latency_seconds'), 'user_latency_seconds_bucket', { route: NASTY, le: '+Inf' })
+        .value,
+      3,
+    );
     assert.equal(sample(family(families, 'user_payload_bytes'), 'user_payload_bytes_sum', { kind: NASTY }).value, 400);
-    assert.equal(sample(family(families, 'push_messages_total'), 'push_messages_total', { provider: 'fcm', outcome: 'accepted' }).value, 2);
-    for (const s of families.flatMap((f) => f.samples)) assert.deepEqual({ region: s.labels.region, deployment: s.labels.deployment }, DEFAULTS, `${s.name} on line ${s.line}`);
+    assert.equal(
+      sample(family(families, 'push_messages_total'), 'push_messages_total', { provider: 'fcm', outcome: 'accepted' })
+        .value,
+      2,
+    );
+    for (const s of families.flatMap((f) => f.samples))
+      assert.deepEqual(
+        { region: s.labels.region, deployment: s.labels.deployment },
+        DEFAULTS,
+        `${s.name} on line ${s.line}`,
+      );
   });
 });

@@ -22,7 +22,16 @@ import {
   type Histogram as HistogramValue,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { DURATION_BUCKETS, ERROR_TYPES, OTEL_METRIC_NAMES, PushTelemetry, startMetricsServer, type ErrorType, type FailedMessage, type SettleResult } from '../src/index.js';
+import {
+  DURATION_BUCKETS,
+  ERROR_TYPES,
+  OTEL_METRIC_NAMES,
+  PushTelemetry,
+  startMetricsServer,
+  type ErrorType,
+  type FailedMessage,
+  type SettleResult,
+} from '../src/index.js';
 import { DURATION_BUFFER_SIZE, FLUSH_SOON_AT } from '../src/metrics/otel-binding.js';
 import { codeError, httpError, scrape, type Sample } from './helpers.js';
 
@@ -44,7 +53,13 @@ interface Point {
 /** Every data point of one collection, flattened. */
 function pointsOf(resourceMetrics: ResourceMetrics): Point[] {
   return resourceMetrics.scopeMetrics.flatMap((scope) =>
-    scope.metrics.flatMap((metric) => metric.dataPoints.map((point) => ({ name: metric.descriptor.name, attributes: point.attributes, value: point.value as number | HistogramValue }))),
+    scope.metrics.flatMap((metric) =>
+      metric.dataPoints.map((point) => ({
+        name: metric.descriptor.name,
+        attributes: point.attributes,
+        value: point.value as number | HistogramValue,
+      })),
+    ),
   );
 }
 
@@ -82,7 +97,15 @@ interface BatchResult {
 const BATCH_TYPES = { NOT_FOUND: 'unregistered', INVALID_TOKEN: 'invalid_token', QUOTA: 'rate_limited' } as const;
 
 function settleBatch(result: BatchResult) {
-  const failed = result.responses.filter((r) => r.code !== undefined).map((r): FailedMessage => ({ errorType: BATCH_TYPES[r.code as keyof typeof BATCH_TYPES], reason: r.code, token: r.token }));
+  const failed = result.responses
+    .filter((r) => r.code !== undefined)
+    .map(
+      (r): FailedMessage => ({
+        errorType: BATCH_TYPES[r.code as keyof typeof BATCH_TYPES],
+        reason: r.code,
+        token: r.token,
+      }),
+    );
   return { accepted: result.responses.length - failed.length, failed };
 }
 
@@ -111,9 +134,18 @@ async function sendScriptedMix(telemetry: PushTelemetry): Promise<void> {
       if (result.reject !== undefined) throw httpError(result.reject);
       return result;
     },
-    { provider: 'fcm', operation: 'send_each', countMessages: ([result]) => result.responses.length, settle: settleBatch },
+    {
+      provider: 'fcm',
+      operation: 'send_each',
+      countMessages: ([result]) => result.responses.length,
+      settle: settleBatch,
+    },
   );
-  const publish = telemetry.wrapSender(async () => ({ MessageId: 'm-1' }), { provider: 'sns', operation: 'publish', app: 'billing' });
+  const publish = telemetry.wrapSender(async () => ({ MessageId: 'm-1' }), {
+    provider: 'sns',
+    operation: 'publish',
+    app: 'billing',
+  });
   const webpush = telemetry.wrapSender(async () => Promise.reject(httpError(401)), { provider: 'webpush' });
 
   for (let i = 0; i < 3; i++) await send('ok');
@@ -127,12 +159,18 @@ async function sendScriptedMix(telemetry: PushTelemetry): Promise<void> {
   await assert.rejects(sendEach({ ...batch('ok', 'ok'), reject: 429 }));
   await publish();
   await assert.rejects(webpush());
-  telemetry.recordReceipts({ provider: 'expo', delivered: 5, failed: [{ errorType: 'unregistered' }, { errorType: 'bogus' as ErrorType }] });
+  telemetry.recordReceipts({
+    provider: 'expo',
+    delivered: 5,
+    failed: [{ errorType: 'unregistered' }, { errorType: 'bogus' as ErrorType }],
+  });
 }
 
 const fcm = (operation: string) => ({ ...system('fcm'), 'messaging.operation.name': operation, 'push.app': APP });
 const sent = (base: Attributes, errorType?: ErrorType): Attributes =>
-  errorType === undefined ? { ...base, 'push.outcome': 'accepted' } : { ...base, 'push.outcome': 'failed', 'error.type': errorType };
+  errorType === undefined
+    ? { ...base, 'push.outcome': 'accepted' }
+    : { ...base, 'push.outcome': 'failed', 'error.type': errorType };
 const duration = (base: Attributes, outcome: 'success' | 'partial' | 'failure', errorType?: ErrorType): Attributes => ({
   ...base,
   'messaging.operation.type': 'send',
@@ -194,12 +232,16 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
 
   before(async () => {
     exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })] });
+    meterProvider = new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })],
+    });
     telemetry = new PushTelemetry({ meterProvider, app: APP });
     await sendScriptedMix(telemetry);
 
     // Two calls left hanging for the in-flight instrument.
-    const hang = telemetry.wrapSender(() => new Promise<string>((resolve) => releases.push(() => resolve('late'))), { provider: 'apns' });
+    const hang = telemetry.wrapSender(() => new Promise<string>((resolve) => releases.push(() => resolve('late'))), {
+      provider: 'apns',
+    });
     pending = [hang(), hang()];
     pendingPoints = pointsOf(await collect());
     releases.forEach((release) => release());
@@ -211,7 +253,12 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
       collected.scopeMetrics.flatMap((scope) =>
         scope.metrics.map((m) => [
           m.descriptor.name,
-          { kind: DataPointType[m.dataPointType], unit: m.descriptor.unit, monotonic: 'isMonotonic' in m ? m.isMonotonic : undefined, scope: `${scope.scope.name}@${scope.scope.version}` },
+          {
+            kind: DataPointType[m.dataPointType],
+            unit: m.descriptor.unit,
+            monotonic: 'isMonotonic' in m ? m.isMonotonic : undefined,
+            scope: `${scope.scope.name}@${scope.scope.version}`,
+          },
         ]),
       ),
     );
@@ -226,20 +273,33 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
       [RECEIPTS]: { kind: 'SUM', unit: '{receipt}', monotonic: true, scope: 'push-telemetry@0.1.0' },
       [ACTIVE]: { kind: 'SUM', unit: '{request}', monotonic: false, scope: 'push-telemetry@0.1.0' },
       [LAST_SUCCESS]: { kind: 'GAUGE', unit: 's', monotonic: undefined, scope: 'push-telemetry@0.1.0' },
-      [OTEL_METRIC_NAMES.invalidTokensHeld]: { kind: 'SUM', unit: '{verdict}', monotonic: true, scope: 'push-telemetry@0.1.0' },
+      [OTEL_METRIC_NAMES.invalidTokensHeld]: {
+        kind: 'SUM',
+        unit: '{verdict}',
+        monotonic: true,
+        scope: 'push-telemetry@0.1.0',
+      },
     });
     assert.deepEqual(Object.values(OTEL_METRIC_NAMES).sort(), [...descriptors.keys()].sort());
   });
 
   it('counts messaging.client.sent.messages per recipient, by push.outcome and error.type', () => {
-    for (const [attributes, value] of EXPECTED_SENT) assert.equal(sum(points, SENT, attributes), value, JSON.stringify(attributes));
+    for (const [attributes, value] of EXPECTED_SENT)
+      assert.equal(sum(points, SENT, attributes), value, JSON.stringify(attributes));
     const nonZero = points.filter((p) => p.name === SENT && p.value !== 0);
     assert.equal(nonZero.length, EXPECTED_SENT.length + 1, 'plus apns, accepted 2');
-    assert.equal(sum(points, SENT, sent({ ...system('apns'), 'messaging.operation.name': 'send', 'push.app': APP })), 2);
+    assert.equal(
+      sum(points, SENT, sent({ ...system('apns'), 'messaging.operation.name': 'send', 'push.app': APP })),
+      2,
+    );
   });
 
   it('starts every message series at 0: accepted and all 12 error types, per wrapped operation', () => {
-    const operations = [fcm('send'), fcm('send_each'), { ...system('aws.sns'), 'messaging.operation.name': 'publish', 'push.app': 'billing' }];
+    const operations = [
+      fcm('send'),
+      fcm('send_each'),
+      { ...system('aws.sns'), 'messaging.operation.name': 'publish', 'push.app': 'billing' },
+    ];
     for (const base of operations) {
       assert.notEqual(sum(points, SENT, sent(base)), undefined);
       for (const type of ERROR_TYPES) assert.notEqual(sum(points, SENT, sent(base, type)), undefined, type);
@@ -248,18 +308,37 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
   });
 
   it('never puts error.type on accepted messages, and no attribute beyond the documented ones', () => {
-    for (const point of points.filter((p) => p.attributes['push.outcome'] === 'accepted' || p.attributes['push.outcome'] === 'success')) {
+    for (const point of points.filter(
+      (p) => p.attributes['push.outcome'] === 'accepted' || p.attributes['push.outcome'] === 'success',
+    )) {
       assert.equal(point.attributes['error.type'], undefined);
     }
     const allowed: Record<string, readonly string[]> = {
-      [SENT]: ['messaging.system.name', 'messaging.system', 'messaging.operation.name', 'push.app', 'push.outcome', 'error.type'],
-      [DURATION]: ['messaging.system.name', 'messaging.system', 'messaging.operation.name', 'messaging.operation.type', 'push.app', 'push.outcome', 'error.type'],
+      [SENT]: [
+        'messaging.system.name',
+        'messaging.system',
+        'messaging.operation.name',
+        'push.app',
+        'push.outcome',
+        'error.type',
+      ],
+      [DURATION]: [
+        'messaging.system.name',
+        'messaging.system',
+        'messaging.operation.name',
+        'messaging.operation.type',
+        'push.app',
+        'push.outcome',
+        'error.type',
+      ],
       [RECEIPTS]: ['messaging.system.name', 'messaging.system', 'push.app', 'push.outcome', 'error.type'],
       [ACTIVE]: ['messaging.system.name', 'messaging.system', 'push.app'],
       [LAST_SUCCESS]: ['messaging.system.name', 'messaging.system', 'push.app'],
       [OTEL_METRIC_NAMES.invalidTokensHeld]: ['messaging.system.name', 'messaging.system', 'push.app'],
     };
-    for (const point of points) for (const key of Object.keys(point.attributes)) assert.ok(allowed[point.name]?.includes(key), `${point.name}: ${key}`);
+    for (const point of points)
+      for (const key of Object.keys(point.attributes))
+        assert.ok(allowed[point.name]?.includes(key), `${point.name}: ${key}`);
   });
 
   it('observes one messaging.client.operation.duration per call, error.type only when the call failed', () => {
@@ -271,17 +350,32 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
       assert.equal(value.count, count, JSON.stringify(attributes));
       assert.deepEqual(value.buckets.boundaries, [...DURATION_BUCKETS]);
       assert.equal(value.buckets.counts.length, DURATION_BUCKETS.length + 1);
-      assert.equal(value.buckets.counts.reduce((a, b) => a + b, 0), count);
+      assert.equal(
+        value.buckets.counts.reduce((a, b) => a + b, 0),
+        count,
+      );
       assert.ok(value.sum !== undefined && value.sum > 0 && value.sum < 1, `sum ${value.sum}`);
       assert.ok(value.min !== undefined && value.max !== undefined && value.min <= value.max);
     }
   });
 
   it('matches the Prometheus duration histogram: the same seconds in the same buckets', () => {
-    const promSum = prometheus.find((s) => s.name === 'push_request_duration_seconds_sum' && s.labels.operation === 'send' && s.labels.outcome === 'success' && s.labels.provider === 'fcm');
+    const promSum = prometheus.find(
+      (s) =>
+        s.name === 'push_request_duration_seconds_sum' &&
+        s.labels.operation === 'send' &&
+        s.labels.outcome === 'success' &&
+        s.labels.provider === 'fcm',
+    );
     const otel = histogram(points, duration(fcm('send'), 'success'));
     assert.equal(otel?.sum, promSum?.value);
-    const promBuckets = prometheus.filter((s) => s.name === 'push_request_duration_seconds_bucket' && s.labels.operation === 'send' && s.labels.outcome === 'success' && s.labels.provider === 'fcm');
+    const promBuckets = prometheus.filter(
+      (s) =>
+        s.name === 'push_request_duration_seconds_bucket' &&
+        s.labels.operation === 'send' &&
+        s.labels.outcome === 'success' &&
+        s.labels.provider === 'fcm',
+    );
     let cumulative = 0;
     otel?.buckets.counts.forEach((count, i) => {
       cumulative += count;
@@ -293,12 +387,33 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
     for (const sample of prometheus.filter((s) => s.name === 'push_messages_total')) {
       const name = sample.labels.provider === 'sns' ? 'aws.sns' : sample.labels.provider;
       const twin = points
-        .filter((p) => p.name === SENT && p.attributes['messaging.system.name'] === name && p.attributes['messaging.system'] === name && p.attributes['push.app'] === sample.labels.app)
-        .filter((p) => p.attributes['push.outcome'] === sample.labels.outcome && p.attributes['error.type'] === sample.labels.error_type);
-      assert.equal(twin.reduce((total, p) => total + (p.value as number), 0), sample.value, JSON.stringify(sample.labels));
+        .filter(
+          (p) =>
+            p.name === SENT &&
+            p.attributes['messaging.system.name'] === name &&
+            p.attributes['messaging.system'] === name &&
+            p.attributes['push.app'] === sample.labels.app,
+        )
+        .filter(
+          (p) =>
+            p.attributes['push.outcome'] === sample.labels.outcome &&
+            p.attributes['error.type'] === sample.labels.error_type,
+        );
+      assert.equal(
+        twin.reduce((total, p) => total + (p.value as number), 0),
+        sample.value,
+        JSON.stringify(sample.labels),
+      );
     }
     for (const sample of prometheus.filter((s) => s.name === 'push_receipts_total')) {
-      assert.equal(sum(points, RECEIPTS, { ...EXPO, 'push.outcome': sample.labels.outcome, ...(sample.labels.error_type ? { 'error.type': sample.labels.error_type } : {}) }), sample.value);
+      assert.equal(
+        sum(points, RECEIPTS, {
+          ...EXPO,
+          'push.outcome': sample.labels.outcome,
+          ...(sample.labels.error_type ? { 'error.type': sample.labels.error_type } : {}),
+        }),
+        sample.value,
+      );
     }
   });
 
@@ -314,19 +429,32 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
     const apns = { ...system('apns'), 'push.app': APP };
     assert.equal(sum(pendingPoints, ACTIVE, apns), 2);
     assert.equal(sum(points, ACTIVE, apns), 0);
-    for (const name of ['fcm', 'webpush', 'expo']) assert.equal(sum(points, ACTIVE, { ...system(name), 'push.app': APP }), 0, name);
+    for (const name of ['fcm', 'webpush', 'expo'])
+      assert.equal(sum(points, ACTIVE, { ...system(name), 'push.app': APP }), 0, name);
     assert.equal(sum(points, ACTIVE, { ...system('aws.sns'), 'push.app': 'billing' }), 0);
     assert.equal(points.filter((p) => p.name === ACTIVE).length, 5);
   });
 
   it('observes push.client.last_success.timestamp in Unix seconds, only where a message was accepted', () => {
     const now = Date.now() / 1000;
-    for (const attributes of [{ ...system('fcm'), 'push.app': APP }, { ...system('aws.sns'), 'push.app': 'billing' }, { ...system('apns'), 'push.app': APP }]) {
+    for (const attributes of [
+      { ...system('fcm'), 'push.app': APP },
+      { ...system('aws.sns'), 'push.app': 'billing' },
+      { ...system('apns'), 'push.app': APP },
+    ]) {
       const value = sum(points, LAST_SUCCESS, attributes) ?? 0;
       assert.ok(value >= sendStart - 1 && value <= now + 1, `${JSON.stringify(attributes)}: ${value}`);
     }
-    assert.equal(sum(points, LAST_SUCCESS, { ...system('webpush'), 'push.app': APP }), undefined, 'webpush never succeeded');
-    assert.equal(sum(pendingPoints, LAST_SUCCESS, { ...system('apns'), 'push.app': APP }), undefined, 'not before apns succeeded');
+    assert.equal(
+      sum(points, LAST_SUCCESS, { ...system('webpush'), 'push.app': APP }),
+      undefined,
+      'webpush never succeeded',
+    );
+    assert.equal(
+      sum(pendingPoints, LAST_SUCCESS, { ...system('apns'), 'push.app': APP }),
+      undefined,
+      'not before apns succeeded',
+    );
     assert.equal(points.filter((p) => p.name === LAST_SUCCESS).length, 3);
   });
 
@@ -338,7 +466,9 @@ describe('OTel metrics through the SDK in-memory exporter, after a scripted mix 
 describe('registry and meterProvider together and apart', () => {
   function inMemory() {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })] });
+    const meterProvider = new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })],
+    });
     return {
       meterProvider,
       async points() {
@@ -356,7 +486,10 @@ describe('registry and meterProvider together and apart', () => {
     await send();
     assert.equal(sum(await otel.points(), SENT, sent({ ...system('fcm'), 'messaging.operation.name': 'send' })), 1);
     assert.throws(() => telemetry.registry, { name: 'TypeError', message: /telemetry\.registry: .*registry: false/ });
-    assert.throws(() => telemetry.metricsHandler(), { name: 'TypeError', message: /metricsHandler\(\): .*registry: false/ });
+    assert.throws(() => telemetry.metricsHandler(), {
+      name: 'TypeError',
+      message: /metricsHandler\(\): .*registry: false/,
+    });
     await assert.rejects(startMetricsServer({ telemetry, port: 0 }), { name: 'TypeError', message: /registry: false/ });
     assert.ok(telemetry.health().ok);
     await otel.meterProvider.shutdown();
@@ -374,7 +507,11 @@ describe('registry and meterProvider together and apart', () => {
     const b = new PushTelemetry({ meterProvider: otel.meterProvider });
     const releases: Array<() => void> = [];
     const hang = () => new Promise<void>((resolve) => releases.push(resolve));
-    const calls = [a.wrapSender(hang, { provider: 'fcm' })(), b.wrapSender(hang, { provider: 'fcm' })(), b.wrapSender(hang, { provider: 'fcm', operation: 'send_each' })()];
+    const calls = [
+      a.wrapSender(hang, { provider: 'fcm' })(),
+      b.wrapSender(hang, { provider: 'fcm' })(),
+      b.wrapSender(hang, { provider: 'fcm', operation: 'send_each' })(),
+    ];
     const during = await otel.points();
     assert.equal(sum(during, ACTIVE, { ...system('fcm') }), 3);
     releases.forEach((release) => release());
@@ -392,7 +529,9 @@ describe('registry and meterProvider together and apart', () => {
     };
     const meter = fakeMeter(throwing);
     const telemetry = new PushTelemetry({ meterProvider: meter.provider, recordErrorMessages: true });
-    const send = telemetry.wrapSender(async (fail: boolean) => (fail ? Promise.reject(httpError(503)) : 'ok'), { provider: 'fcm' });
+    const send = telemetry.wrapSender(async (fail: boolean) => (fail ? Promise.reject(httpError(503)) : 'ok'), {
+      provider: 'fcm',
+    });
     assert.equal(await send(false), 'ok');
     await assert.rejects(send(true), /HTTP 503/);
     telemetry.recordReceipts({ provider: 'expo', delivered: 1 });
@@ -400,7 +539,10 @@ describe('registry and meterProvider together and apart', () => {
     assert.deepEqual(telemetry.health().problems, []);
     meter.collect();
     const problems = telemetry.health().problems;
-    assert.deepEqual(problems.map((p) => [p.kind, p.count]), [['metrics', 2]]);
+    assert.deepEqual(
+      problems.map((p) => [p.kind, p.count]),
+      [['metrics', 2]],
+    );
     assert.match(problems[0]?.lastError ?? '', /meter broke/);
   });
 
@@ -411,36 +553,83 @@ describe('registry and meterProvider together and apart', () => {
     const telemetry = new PushTelemetry({ meterProvider: meter.provider });
     const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
     for (let i = 0; i < DURATION_BUFFER_SIZE; i++) assert.equal(send(), 'sent');
-    assert.deepEqual(telemetry.health().problems.map((p) => [p.kind, p.count]), [['metrics', DURATION_BUFFER_SIZE]]);
+    assert.deepEqual(
+      telemetry.health().problems.map((p) => [p.kind, p.count]),
+      [['metrics', DURATION_BUFFER_SIZE]],
+    );
   });
 
   it('warns through diag when given the API no-op provider (metrics.getMeterProvider() before an SDK started)', () => {
     const warnings: string[] = [];
     const ignore = () => undefined;
-    diag.setLogger({ warn: (message: string) => void warnings.push(message), error: ignore, info: ignore, debug: ignore, verbose: ignore }, DiagLogLevel.WARN);
+    diag.setLogger(
+      {
+        warn: (message: string) => void warnings.push(message),
+        error: ignore,
+        info: ignore,
+        debug: ignore,
+        verbose: ignore,
+      },
+      DiagLogLevel.WARN,
+    );
     try {
       const telemetry = new PushTelemetry({ meterProvider: metrics.getMeterProvider() });
       assert.equal(telemetry.wrapSender(() => 'sent', { provider: 'fcm' })(), 'sent');
     } finally {
       diag.disable();
     }
-    assert.equal(warnings.filter((w) => /no-op provider, so no OTel metrics will be recorded/.test(w)).length, 1, warnings.join('\n'));
+    assert.equal(
+      warnings.filter((w) => /no-op provider, so no OTel metrics will be recorded/.test(w)).length,
+      1,
+      warnings.join('\n'),
+    );
   });
 
   it('rejects bad input with a TypeError naming the option', () => {
     const otel = inMemory();
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ meterProvider: {} }, /^options\.meterProvider must be an OpenTelemetry MeterProvider \(with getMeter\(\)\), got an object$/],
-      [{ meterProvider: 'otlp' }, /^options\.meterProvider must be an OpenTelemetry MeterProvider \(with getMeter\(\)\), got "otlp"$/],
+      [
+        { meterProvider: {} },
+        /^options\.meterProvider must be an OpenTelemetry MeterProvider \(with getMeter\(\)\), got an object$/,
+      ],
+      [
+        { meterProvider: 'otlp' },
+        /^options\.meterProvider must be an OpenTelemetry MeterProvider \(with getMeter\(\)\), got "otlp"$/,
+      ],
       [{ meterProvider: null }, /^options\.meterProvider must be an OpenTelemetry MeterProvider .* got null$/],
-      [{ registry: false }, /^options\.registry: false turns the Prometheus metrics off.*give options\.meterProvider too/],
-      [{ registry: true, meterProvider: otel.meterProvider }, /^options\.registry must be a prom-client Registry, got boolean true$/],
-      [{ registry: false, meterProvider: otel.meterProvider, exemplars: true }, /^options\.exemplars needs the Prometheus metrics/],
-      [{ meterProvider: { getMeter: () => { throw new Error('no'); } } }, /^options\.meterProvider could not create the push-telemetry instruments/],
-      [{ meterProvidr: otel.meterProvider }, /unknown option "meterProvidr"; expected one of registry, tracerProvider, meterProvider,/],
+      [
+        { registry: false },
+        /^options\.registry: false turns the Prometheus metrics off.*give options\.meterProvider too/,
+      ],
+      [
+        { registry: true, meterProvider: otel.meterProvider },
+        /^options\.registry must be a prom-client Registry, got boolean true$/,
+      ],
+      [
+        { registry: false, meterProvider: otel.meterProvider, exemplars: true },
+        /^options\.exemplars needs the Prometheus metrics/,
+      ],
+      [
+        {
+          meterProvider: {
+            getMeter: () => {
+              throw new Error('no');
+            },
+          },
+        },
+        /^options\.meterProvider could not create the push-telemetry instruments/,
+      ],
+      [
+        { meterProvidr: otel.meterProvider },
+        /unknown option "meterProvidr"; expected one of registry, tracerProvider, meterProvider,/,
+      ],
     ];
     for (const [options, message] of cases) {
-      assert.throws(() => new PushTelemetry(options as never), (error: unknown) => error instanceof TypeError && message.test(error.message), `${Object.keys(options).join(', ')}: ${message}`);
+      assert.throws(
+        () => new PushTelemetry(options as never),
+        (error: unknown) => error instanceof TypeError && message.test(error.message),
+        `${Object.keys(options).join(', ')}: ${message}`,
+      );
     }
   });
 });
@@ -462,19 +651,31 @@ interface OtlpMetric {
   readonly name: string;
   readonly unit?: string;
   readonly description?: string;
-  readonly sum?: { readonly dataPoints: readonly OtlpPoint[]; readonly isMonotonic?: boolean; readonly aggregationTemporality?: number };
+  readonly sum?: {
+    readonly dataPoints: readonly OtlpPoint[];
+    readonly isMonotonic?: boolean;
+    readonly aggregationTemporality?: number;
+  };
   readonly gauge?: { readonly dataPoints: readonly OtlpPoint[] };
   readonly histogram?: { readonly dataPoints: readonly OtlpPoint[]; readonly aggregationTemporality?: number };
 }
 interface OtlpRequest {
   readonly resourceMetrics: ReadonlyArray<{
     readonly resource?: { readonly attributes?: readonly OtlpAttribute[] };
-    readonly scopeMetrics: ReadonlyArray<{ readonly scope?: { readonly name?: string; readonly version?: string }; readonly metrics: readonly OtlpMetric[] }>;
+    readonly scopeMetrics: ReadonlyArray<{
+      readonly scope?: { readonly name?: string; readonly version?: string };
+      readonly metrics: readonly OtlpMetric[];
+    }>;
   }>;
 }
 
 function attributesOf(point: { readonly attributes?: readonly OtlpAttribute[] }): Record<string, string | number> {
-  return Object.fromEntries((point.attributes ?? []).map(({ key, value }) => [key, value.stringValue ?? Number(value.intValue ?? value.doubleValue)]));
+  return Object.fromEntries(
+    (point.attributes ?? []).map(({ key, value }) => [
+      key,
+      value.stringValue ?? Number(value.intValue ?? value.doubleValue),
+    ]),
+  );
 }
 
 /** A meter whose Histogram calls `record`, and whose batch callback runs when the test says: a collection. */
@@ -536,7 +737,9 @@ describe('the duration buffer: off the send path, every call recorded once, in t
     for (let i = 0; i < FLUSH_SOON_AT - 1; i++) send();
     const value = histogram(await otel.points(), duration(fcmSend, 'success'));
     const prometheus = (await scrape(telemetry)).samples;
-    const promSum = prometheus.find((s) => s.name === 'push_request_duration_seconds_sum' && s.labels.outcome === 'success');
+    const promSum = prometheus.find(
+      (s) => s.name === 'push_request_duration_seconds_sum' && s.labels.outcome === 'success',
+    );
     assert.equal(value?.count, calls + FLUSH_SOON_AT - 1);
     assert.equal(value?.sum, promSum?.value, 'the same seconds, added in the same order');
     await otel.meterProvider.shutdown();
@@ -573,15 +776,21 @@ describe('the duration buffer: off the send path, every call recorded once, in t
   });
 
   it('gives each of two readers every duration once', async () => {
-    const exporters = [new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), new InMemoryMetricExporter(AggregationTemporality.DELTA)];
-    const readers = exporters.map((exporter) => new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }));
+    const exporters = [
+      new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+      new InMemoryMetricExporter(AggregationTemporality.DELTA),
+    ];
+    const readers = exporters.map(
+      (exporter) => new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 }),
+    );
     const meterProvider = new MeterProvider({ readers });
     const telemetry = new PushTelemetry({ meterProvider });
     const send = telemetry.wrapSender(() => 'sent', { provider: 'fcm' });
     const countOf = async (i: number) => {
       exporters[i]?.reset();
       await readers[i]?.forceFlush();
-      return histogram(pointsOf(exporters[i]?.getMetrics().at(-1) as ResourceMetrics), duration(fcmSend, 'success'))?.count;
+      return histogram(pointsOf(exporters[i]?.getMetrics().at(-1) as ResourceMetrics), duration(fcmSend, 'success'))
+        ?.count;
     };
     for (let i = 0; i < 5; i++) send();
     assert.equal(await countOf(0), 5, 'the first reader flushes the buffer');
@@ -612,7 +821,9 @@ describe('the duration buffer: off the send path, every call recorded once, in t
 describe('one store, read by /metrics and by every meter provider given it', () => {
   function inMemory() {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const meterProvider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })] });
+    const meterProvider = new MeterProvider({
+      readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })],
+    });
     return {
       meterProvider,
       async points() {
@@ -659,7 +870,11 @@ describe('one store, read by /metrics and by every meter provider given it', () 
     const last = sum(points, LAST_SUCCESS, system('fcm')) ?? 0;
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `the latest success: ${last}`);
     for (const telemetry of instances.slice(0, 2)) {
-      assert.match(await telemetry.registry.metrics(), /push_messages_total\{provider="fcm",outcome="accepted"\} 1/, 'each registry its own');
+      assert.match(
+        await telemetry.registry.metrics(),
+        /push_messages_total\{provider="fcm",outcome="accepted"\} 1/,
+        'each registry its own',
+      );
     }
     await otel.meterProvider.shutdown();
   });
@@ -667,8 +882,17 @@ describe('one store, read by /metrics and by every meter provider given it', () 
   it('sums push_messages_total over the operations of a (provider, app), with the same output as before', async () => {
     const telemetry = new PushTelemetry();
     await telemetry.wrapSender(async () => 'ok', { provider: 'fcm' })();
-    await telemetry.wrapSender(async (): Promise<SettleResult> => ({ accepted: 2, failed: [{ errorType: 'unregistered' }] }), { provider: 'fcm', operation: 'send_each', settle: (r) => r })();
-    await assert.rejects(telemetry.wrapSender(async () => Promise.reject(httpError(503)), { provider: 'fcm', operation: 'send_multicast', countMessages: () => 4 })());
+    await telemetry.wrapSender(
+      async (): Promise<SettleResult> => ({ accepted: 2, failed: [{ errorType: 'unregistered' }] }),
+      { provider: 'fcm', operation: 'send_each', settle: (r) => r },
+    )();
+    await assert.rejects(
+      telemetry.wrapSender(async () => Promise.reject(httpError(503)), {
+        provider: 'fcm',
+        operation: 'send_multicast',
+        countMessages: () => 4,
+      })(),
+    );
     telemetry.recordReceipts({ provider: 'expo', delivered: 1 });
     const messages = (await scrape(telemetry)).samples.filter((s) => s.name === 'push_messages_total' && s.value !== 0);
     assert.deepEqual(
@@ -679,8 +903,14 @@ describe('one store, read by /metrics and by every meter provider given it', () 
         ['fcm', 'failed', 'unregistered', 1],
       ],
     );
-    const expo = (await scrape(telemetry)).samples.filter((s) => s.name === 'push_messages_total' && s.labels.provider === 'expo');
-    assert.equal(expo.length, 13, 'a (provider, app) seen only through receipts still shows its 13 message series at 0');
+    const expo = (await scrape(telemetry)).samples.filter(
+      (s) => s.name === 'push_messages_total' && s.labels.provider === 'expo',
+    );
+    assert.equal(
+      expo.length,
+      13,
+      'a (provider, app) seen only through receipts still shows its 13 message series at 0',
+    );
   });
 });
 
@@ -690,7 +920,11 @@ describe('OTLP/HTTP export to a loopback collector', () => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      received.push({ path: req.url, headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest });
+      received.push({
+        path: req.url,
+        headers: req.headers,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpRequest,
+      });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
@@ -734,8 +968,14 @@ describe('OTLP/HTTP export to a loopback collector', () => {
   });
 
   it('carries every instrument with its unit and kind', () => {
-    assert.deepEqual([...metrics.keys()].sort(), [ACTIVE, LAST_SUCCESS, DURATION, SENT, RECEIPTS, OTEL_METRIC_NAMES.invalidTokensHeld].sort());
-    const shape = (m: OtlpMetric | undefined) => [m?.unit, m?.sum ? `sum monotonic=${m.sum.isMonotonic}` : m?.gauge ? 'gauge' : m?.histogram ? 'histogram' : '?'];
+    assert.deepEqual(
+      [...metrics.keys()].sort(),
+      [ACTIVE, LAST_SUCCESS, DURATION, SENT, RECEIPTS, OTEL_METRIC_NAMES.invalidTokensHeld].sort(),
+    );
+    const shape = (m: OtlpMetric | undefined) => [
+      m?.unit,
+      m?.sum ? `sum monotonic=${m.sum.isMonotonic}` : m?.gauge ? 'gauge' : m?.histogram ? 'histogram' : '?',
+    ];
     assert.deepEqual(shape(metrics.get(SENT)), ['{message}', 'sum monotonic=true']);
     assert.deepEqual(shape(metrics.get(DURATION)), ['s', 'histogram']);
     assert.deepEqual(shape(metrics.get(RECEIPTS)), ['{receipt}', 'sum monotonic=true']);
@@ -761,14 +1001,20 @@ describe('OTLP/HTTP export to a loopback collector', () => {
       const p = point(durationMetric, attributes as Record<string, string>);
       assert.equal(Number(p.count), count, JSON.stringify(attributes));
       assert.deepEqual(p.explicitBounds, [...DURATION_BUCKETS]);
-      assert.equal((p.bucketCounts ?? []).reduce((a: number, b) => a + Number(b), 0), count);
+      assert.equal(
+        (p.bucketCounts ?? []).reduce((a: number, b) => a + Number(b), 0),
+        count,
+      );
       assert.ok((p.sum ?? 0) > 0);
     }
   });
 
   it('delivers receipts, in-flight and last success', () => {
     assert.equal(Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'delivered' }).asDouble), 5);
-    assert.equal(Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'failed', 'error.type': 'unknown' }).asDouble), 1);
+    assert.equal(
+      Number(point(metrics.get(RECEIPTS), { ...EXPO, 'push.outcome': 'failed', 'error.type': 'unknown' }).asDouble),
+      1,
+    );
     assert.equal(Number(point(metrics.get(ACTIVE), { ...system('fcm'), 'push.app': APP }).asInt ?? 0), 0);
     const last = Number(point(metrics.get(LAST_SUCCESS), { ...system('aws.sns'), 'push.app': 'billing' }).asDouble);
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success ${last}`);

@@ -72,17 +72,29 @@ const NEEDS_OPTIONAL_PEER: Readonly<Record<string, string>> = {
 
 // `npm test` builds dist/ first; these tests load the package the way users do, through its exports map.
 describe('the published package', () => {
-  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
   it('is ESM with an exports map pointing at built JavaScript and declarations', () => {
     assert.equal(manifest.type, 'module');
     const root = (manifest.exports as Record<string, Record<string, string>>)['.'];
-    for (const target of [root?.import, root?.types]) assert.ok(target && existsSync(new URL(`../${target}`, import.meta.url)), `${target} exists`);
+    for (const target of [root?.import, root?.types])
+      assert.ok(target && existsSync(new URL(`../${target}`, import.meta.url)), `${target} exists`);
   });
 
   it('loads by name and exposes the public API', async () => {
     const api = await import('push-telemetry');
-    for (const name of ['PushTelemetry', 'classifyError', 'errorOwner', 'startMetricsServer', 'startClusterMetricsServer', 'startTelemetry', 'generateAlertRules']) {
+    for (const name of [
+      'PushTelemetry',
+      'classifyError',
+      'errorOwner',
+      'startMetricsServer',
+      'startClusterMetricsServer',
+      'startTelemetry',
+      'generateAlertRules',
+    ]) {
       assert.equal(typeof (api as Record<string, unknown>)[name], 'function', name);
     }
     assert.equal(api.ERROR_TYPES.length, 12);
@@ -107,11 +119,15 @@ describe('the published package', () => {
       assert.equal(typeof module[name], 'function', `${subpath} exports ${name}`);
     }
     const root = (await import('push-telemetry')) as Record<string, unknown>;
-    for (const name of Object.values(subpaths).filter((n) => n !== 'startSimulator' && n !== 'generateDashboards')) assert.equal(typeof root[name], 'function', `root exports ${name}`);
+    for (const name of Object.values(subpaths).filter((n) => n !== 'startSimulator' && n !== 'generateDashboards'))
+      assert.equal(typeof root[name], 'function', `root exports ${name}`);
   });
 
   it('packs every file its main, types, bin and exports name, and reports the packed version as VERSION', async () => {
-    const { stdout } = await execFileAsync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await execFileAsync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const [packed] = JSON.parse(stdout) as [{ name: string; version: string; files: Array<{ path: string }> }];
     const files = new Set(packed.files.map((file) => file.path));
     const exportsMap = manifest.exports as Record<string, string | Record<string, string>>;
@@ -131,31 +147,65 @@ describe('the published package', () => {
 
   it('loads every export without the optional peers installed, importing only the packages it declares', async () => {
     const peers = manifest.peerDependencies as Record<string, string>;
-    const optional = Object.entries(manifest.peerDependenciesMeta as Record<string, { optional?: boolean }>).filter(([, meta]) => meta.optional === true).map(([name]) => name);
-    const all = Object.keys(manifest.exports as object).filter((key) => key !== './package.json').map((key) => (key === '.' ? 'push-telemetry' : `push-telemetry/${key.slice(2)}`));
+    const optional = Object.entries(manifest.peerDependenciesMeta as Record<string, { optional?: boolean }>)
+      .filter(([, meta]) => meta.optional === true)
+      .map(([name]) => name);
+    const all = Object.keys(manifest.exports as object)
+      .filter((key) => key !== './package.json')
+      .map((key) => (key === '.' ? 'push-telemetry' : `push-telemetry/${key.slice(2)}`));
     const subpaths = all.filter((subpath) => !Object.hasOwn(NEEDS_OPTIONAL_PEER, subpath));
-    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify(optional), JSON.stringify(subpaths), 'serve'], { cwd: ROOT });
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify(optional), JSON.stringify(subpaths), 'serve'],
+      { cwd: ROOT },
+    );
     const loaded = JSON.parse(stdout) as Record<string, string[]>;
-    assert.deepEqual(Object.keys(loaded), [...subpaths, 'startMetricsServer'], 'every export loaded, and a server started');
-    const packages = new Set(Object.values(loaded).flat().filter((name) => name !== 'push-telemetry'));
+    assert.deepEqual(
+      Object.keys(loaded),
+      [...subpaths, 'startMetricsServer'],
+      'every export loaded, and a server started',
+    );
+    const packages = new Set(
+      Object.values(loaded)
+        .flat()
+        .filter((name) => name !== 'push-telemetry'),
+    );
     const dependencies = Object.keys(manifest.dependencies as object);
     const requiredPeers = Object.keys(peers).filter((name) => !optional.includes(name));
     // Importing a package it does not declare would fail for users; importing an optional peer would make it required.
-    for (const name of packages) assert.ok(dependencies.includes(name) || requiredPeers.includes(name), `${name} is imported on load but is not a dependency or a required peer`);
+    for (const name of packages)
+      assert.ok(
+        dependencies.includes(name) || requiredPeers.includes(name),
+        `${name} is imported on load but is not a dependency or a required peer`,
+      );
     // A dependency nothing loads is dead weight for every install.
     for (const name of dependencies) assert.ok(packages.has(name), `dependency ${name} is loaded by no export`);
-    assert.ok(packages.has('@opentelemetry/api') && requiredPeers.includes('@opentelemetry/api'), 'the OpenTelemetry API comes from the application, as a peer');
+    assert.ok(
+      packages.has('@opentelemetry/api') && requiredPeers.includes('@opentelemetry/api'),
+      'the OpenTelemetry API comes from the application, as a peer',
+    );
     // A user who only wraps a sender loads neither the servers' express nor anything the simulator or CLI need.
-    assert.deepEqual(loaded['push-telemetry']?.filter((name) => name !== 'push-telemetry').sort(), ['@opentelemetry/api', 'prom-client']);
+    assert.deepEqual(loaded['push-telemetry']?.filter((name) => name !== 'push-telemetry').sort(), [
+      '@opentelemetry/api',
+      'prom-client',
+    ]);
     assert.ok(loaded.startMetricsServer?.includes('express'), 'express is loaded when a server starts');
   });
 
   it('loads an export that needs an optional peer when it is installed, and names it when it is not', async () => {
     for (const [subpath, peer] of Object.entries(NEEDS_OPTIONAL_PEER)) {
-      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, '[]', JSON.stringify([subpath])], { cwd: ROOT });
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        ['--input-type=module', '-e', LOAD_GRAPH, '[]', JSON.stringify([subpath])],
+        { cwd: ROOT },
+      );
       assert.ok((JSON.parse(stdout) as Record<string, string[]>)[subpath]?.includes(peer), `${subpath} loads ${peer}`);
       await assert.rejects(
-        execFileAsync(process.execPath, ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify([peer]), JSON.stringify([subpath])], { cwd: ROOT }),
+        execFileAsync(
+          process.execPath,
+          ['--input-type=module', '-e', LOAD_GRAPH, JSON.stringify([peer]), JSON.stringify([subpath])],
+          { cwd: ROOT },
+        ),
         (error: { stderr?: string }) => new RegExp(`Cannot find (package|module) ${peer}`).test(error.stderr ?? ''),
       );
     }

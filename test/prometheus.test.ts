@@ -6,7 +6,13 @@ import { startPrometheus } from './prometheus.js';
 describe('a real Prometheus scraping /metrics', () => {
   it('ingests every contract metric from an instrumented sender', async (t) => {
     const telemetry = new PushTelemetry({ app: 'com.example' });
-    const send = telemetry.wrapSender(async (ok: boolean) => { if (!ok) throw Object.assign(new Error('gone'), { statusCode: 410 }); return 'id'; }, { provider: 'fcm' });
+    const send = telemetry.wrapSender(
+      async (ok: boolean) => {
+        if (!ok) throw Object.assign(new Error('gone'), { statusCode: 410 });
+        return 'id';
+      },
+      { provider: 'fcm' },
+    );
     await send(true);
     await send(false).catch(() => undefined);
     const server = await startMetricsServer({ telemetry, port: 0 });
@@ -17,7 +23,9 @@ describe('a real Prometheus scraping /metrics', () => {
     let result: Awaited<ReturnType<typeof prometheus.query>> = [];
     for (let i = 0; i < 100 && result.length === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      result = await prometheus.query('push_messages_total{job="push-sender",outcome="failed",error_type="unregistered"}');
+      result = await prometheus.query(
+        'push_messages_total{job="push-sender",outcome="failed",error_type="unregistered"}',
+      );
     }
     assert.equal(result.length, 1);
     assert.equal(result[0]?.value[1], '1');

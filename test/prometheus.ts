@@ -14,7 +14,9 @@ export function requireBinary(name: string): string {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
   const file = found.stdout.trim();
   if (found.status !== 0 || file === '') {
-    throw new Error(`${name} is not installed: run scripts/ensure-prometheus.sh (apt-get install prometheus prometheus-alertmanager)`);
+    throw new Error(
+      `${name} is not installed: run scripts/ensure-prometheus.sh (apt-get install prometheus prometheus-alertmanager)`,
+    );
   }
   return file;
 }
@@ -47,7 +49,12 @@ interface Daemon {
   close(): Promise<void>;
 }
 
-async function startDaemon(binary: string, args: (dir: string, port: number) => string[], files: (dir: string) => Record<string, string>, readyPath: string): Promise<Daemon> {
+async function startDaemon(
+  binary: string,
+  args: (dir: string, port: number) => string[],
+  files: (dir: string) => Record<string, string>,
+  readyPath: string,
+): Promise<Daemon> {
   const file = requireBinary(binary);
   const dir = await mkdtemp(path.join(os.tmpdir(), `${binary}-`));
   for (const [name, content] of Object.entries(files(dir))) await writeFile(path.join(dir, name), content);
@@ -102,12 +109,16 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     `  scrape_interval: ${interval}`,
     `  evaluation_interval: ${interval}`,
     ruleFiles.length > 0 ? `rule_files:\n${ruleFiles.map((f) => `  - ${f}`).join('\n')}` : '',
-    options.alertmanager ? `alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['${new URL(options.alertmanager).host}']` : '',
+    options.alertmanager
+      ? `alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['${new URL(options.alertmanager).host}']`
+      : '',
     'scrape_configs:',
     `  - job_name: ${options.job ?? 'push-sender'}`,
     '    static_configs:',
     `      - targets: [${options.targets.map((t) => `'${t}'`).join(', ')}]`,
-  ].filter((line) => line !== '').join('\n');
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
   const daemon = await startDaemon(
     'prometheus',
     (dir, port) => [
@@ -116,22 +127,35 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
       `--web.listen-address=127.0.0.1:${port}`,
       '--web.enable-lifecycle',
     ],
-    () => ({ 'prometheus.yml': `${config}\n`, ...Object.fromEntries((options.rules ?? []).map((rules, i) => [`rules-${i}.yml`, rules])) }),
+    () => ({
+      'prometheus.yml': `${config}\n`,
+      ...Object.fromEntries((options.rules ?? []).map((rules, i) => [`rules-${i}.yml`, rules])),
+    }),
     '/-/ready',
   );
   const api = async <T>(pathAndQuery: string): Promise<T> => {
-    const body = (await (await fetch(`${daemon.url}${pathAndQuery}`)).json()) as { status: string; data: T; error?: string };
+    const body = (await (await fetch(`${daemon.url}${pathAndQuery}`)).json()) as {
+      status: string;
+      data: T;
+      error?: string;
+    };
     if (body.status !== 'success') throw new Error(`prometheus: ${body.error ?? 'query failed'} (${pathAndQuery})`);
     return body.data;
   };
   return {
     ...daemon,
     async query(expr) {
-      const data = await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(`/api/v1/query?query=${encodeURIComponent(expr)}`);
+      const data = await api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(
+        `/api/v1/query?query=${encodeURIComponent(expr)}`,
+      );
       return data.result;
     },
     async alerts() {
-      return (await api<{ alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }> }>('/api/v1/alerts')).alerts;
+      return (
+        await api<{
+          alerts: Array<{ labels: Record<string, string>; annotations: Record<string, string>; state: string }>;
+        }>('/api/v1/alerts')
+      ).alerts;
     },
   };
 }

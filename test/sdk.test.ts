@@ -21,7 +21,8 @@ describe('startTelemetry', () => {
         parent.end();
       });
       // NodeSDK's resource detectors are async; SimpleSpanProcessor exports once they settle.
-      for (let i = 0; i < 100 && exporter.getFinishedSpans().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 100 && exporter.getFinishedSpans().length < 2; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       const spans = exporter.getFinishedSpans();
       const push = spans.find((s) => s.name === 'send expo');
       assert.ok(push, spans.map((s) => s.name).join());

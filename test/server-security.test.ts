@@ -19,7 +19,11 @@ function raw(server: MetricsServer, request: string): Promise<string> {
 }
 
 function assertNoInternals(body: string): void {
-  assert.doesNotMatch(body, /\bat [\w.<>]+ \(|node_modules|\/work\/|\.ts:\d+|\.js:\d+/, `no stack or path in: ${body.slice(0, 300)}`);
+  assert.doesNotMatch(
+    body,
+    /\bat [\w.<>]+ \(|node_modules|\/work\/|\.ts:\d+|\.js:\d+/,
+    `no stack or path in: ${body.slice(0, 300)}`,
+  );
 }
 
 describe('/metrics server hardening', () => {
@@ -50,14 +54,26 @@ describe('/metrics server hardening', () => {
   });
 
   it('requires basic auth when configured', async () => {
-    const server = await startMetricsServer({ telemetry: new PushTelemetry(), port: 0, auth: { username: 'prometheus', password: 'correct horse' } });
-    const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` });
+    const server = await startMetricsServer({
+      telemetry: new PushTelemetry(),
+      port: 0,
+      auth: { username: 'prometheus', password: 'correct horse' },
+    });
+    const basic = (user: string, pass: string) => ({
+      authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`,
+    });
     try {
       const none = await fetch(`${server.url}/metrics`);
       assert.equal(none.status, 401);
       assert.match(none.headers.get('www-authenticate') ?? '', /^Basic realm=/);
-      assert.equal((await fetch(`${server.url}/metrics`, { headers: basic('prometheus', 'wrong password') })).status, 401);
-      assert.equal((await fetch(`${server.url}/metrics`, { headers: basic('prometheus', 'correct horse') })).status, 200);
+      assert.equal(
+        (await fetch(`${server.url}/metrics`, { headers: basic('prometheus', 'wrong password') })).status,
+        401,
+      );
+      assert.equal(
+        (await fetch(`${server.url}/metrics`, { headers: basic('prometheus', 'correct horse') })).status,
+        200,
+      );
     } finally {
       await server.close();
     }
@@ -65,9 +81,18 @@ describe('/metrics server hardening', () => {
 
   it('rejects weak or malformed auth options at start', async () => {
     const telemetry = new PushTelemetry();
-    await assert.rejects(startMetricsServer({ telemetry, auth: { bearerToken: 'short' } }), /options\.auth\.bearerToken must be a string of at least 16 characters/);
-    await assert.rejects(startMetricsServer({ telemetry, auth: { username: 'a:b', password: 'longenough' } }), /options\.auth\.username/);
-    await assert.rejects(startMetricsServer({ telemetry, auth: { username: 'a', password: 'x' } }), /options\.auth\.password/);
+    await assert.rejects(
+      startMetricsServer({ telemetry, auth: { bearerToken: 'short' } }),
+      /options\.auth\.bearerToken must be a string of at least 16 characters/,
+    );
+    await assert.rejects(
+      startMetricsServer({ telemetry, auth: { username: 'a:b', password: 'longenough' } }),
+      /options\.auth\.username/,
+    );
+    await assert.rejects(
+      startMetricsServer({ telemetry, auth: { username: 'a', password: 'x' } }),
+      /options\.auth\.password/,
+    );
     await assert.rejects(startMetricsServer({ telemetry, auth: 'token' as never }), /options\.auth must be/);
   });
 
@@ -99,7 +124,10 @@ describe('/metrics server hardening', () => {
       assertNoInternals(traversal);
       const garbage = await raw(server, 'NOT AN HTTP REQUEST\r\n\r\n');
       assert.match(garbage, /^(HTTP\/1\.1 400|)/);
-      const hugeHeader = await raw(server, `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`);
+      const hugeHeader = await raw(
+        server,
+        `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\nConnection: close\r\n\r\n`,
+      );
       assert.match(hugeHeader, /^HTTP\/1\.1 431/);
       const reflected = await fetch(`${server.url}/%3Cscript%3Ealert(1)%3C/script%3E`);
       assert.equal(reflected.status, 404);
@@ -113,7 +141,14 @@ describe('/metrics server hardening', () => {
 
   it('reports a broken collector on /healthz without failing it, and hides the error text from /metrics', async () => {
     const registry = new Registry();
-    new Counter({ name: 'user_metric_total', help: 'a user metric whose collect breaks', registers: [registry], collect() { throw new Error('collector exploded at /srv/app/secret.js:12'); } });
+    new Counter({
+      name: 'user_metric_total',
+      help: 'a user metric whose collect breaks',
+      registers: [registry],
+      collect() {
+        throw new Error('collector exploded at /srv/app/secret.js:12');
+      },
+    });
     const telemetry = new PushTelemetry({ registry });
     const server = await startMetricsServer({ telemetry, port: 0 });
     try {
@@ -128,7 +163,10 @@ describe('/metrics server hardening', () => {
       assert.doesNotMatch(text, /exploded|secret/);
       const report = JSON.parse(text) as { status: string; problems: Array<{ kind: string; count: number }> };
       assert.equal(report.status, 'degraded');
-      assert.deepEqual(report.problems.map((p) => [p.kind, p.count]), [['collect', 1]]);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.count]),
+        [['collect', 1]],
+      );
     } finally {
       await server.close();
     }

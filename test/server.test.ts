@@ -28,7 +28,11 @@ describe('startMetricsServer', () => {
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
 
-    assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), { status: 'ok', problems: [], invalidTokensHeld: [] });
+    assert.deepEqual(await (await fetch(`${server.url}/healthz`)).json(), {
+      status: 'ok',
+      problems: [],
+      invalidTokensHeld: [],
+    });
     assert.equal((await fetch(`${server.url}/nope`)).status, 404);
 
     await server.close();
@@ -51,17 +55,25 @@ describe('startMetricsServer', () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const body = await new Promise<string>((resolve, reject) => {
-        http.get(`${server.url}/metrics`, { agent }, (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text)).on('error', reject);
-        }).on('error', reject);
+        http
+          .get(`${server.url}/metrics`, { agent }, (res) => {
+            let text = '';
+            res
+              .setEncoding('utf8')
+              .on('data', (chunk: string) => (text += chunk))
+              .on('end', () => resolve(text))
+              .on('error', reject);
+          })
+          .on('error', reject);
       });
       assert.match(body, /^push_telemetry_info\{/m);
       // The response is done and its connection sits idle in the agent's pool, still open: what a scraper leaves behind.
       let idle: Socket[] = [];
       for (let i = 0; i < 100 && idle.length === 0; i++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
-        idle = Object.values(agent.freeSockets).flat().filter((socket): socket is Socket => socket !== undefined);
+        idle = Object.values(agent.freeSockets)
+          .flat()
+          .filter((socket): socket is Socket => socket !== undefined);
       }
       assert.equal(idle.length, 1, 'one idle keep-alive connection');
       const socket = idle[0] as Socket;
@@ -77,7 +89,10 @@ describe('startMetricsServer', () => {
       const elapsed = performance.now() - started;
       assert.equal(outcome, 'closed', 'close() still pending after 2 s');
       assert.ok(elapsed < 1000, `close() took ${Math.round(elapsed)} ms`);
-      const ended = await Promise.race([socketClosed.then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 500, false).unref())]);
+      const ended = await Promise.race([
+        socketClosed.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(resolve, 500, false).unref()),
+      ]);
       assert.ok(ended, 'the server closed the idle connection instead of leaving it open');
     } finally {
       agent.destroy();
@@ -87,10 +102,15 @@ describe('startMetricsServer', () => {
 
 describe('the quick-start demo', () => {
   it('sends a mix of outcomes and prints the /metrics URL and exposition lines', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], { cwd: new URL('..', import.meta.url) });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], {
+      cwd: new URL('..', import.meta.url),
+    });
     assert.match(stdout, /sent 6 of 12 notifications/);
     assert.match(stdout, /metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
-    assert.match(stdout, /^push_messages_total\{provider="fcm",app="com\.example\.app",outcome="failed",error_type="unregistered"\} 2$/m);
+    assert.match(
+      stdout,
+      /^push_messages_total\{provider="fcm",app="com\.example\.app",outcome="failed",error_type="unregistered"\} 2$/m,
+    );
     assert.match(stdout, /^prune token gone-1… \(unregistered\)$/m);
   });
 });

@@ -6,26 +6,52 @@ import https from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import webpush from 'web-push';
-import { instrumentApns, instrumentExpo, instrumentFcm, instrumentSns, instrumentWebPush, PushTelemetry } from '../src/index.js';
-import { fcmLoopbackAgent, SIMULATED_PROVIDERS, startSimulator, webPushSubscription, type FakeProvider, type SimulatedProvider, type Simulator } from '../src/simulator/index.js';
+import {
+  instrumentApns,
+  instrumentExpo,
+  instrumentFcm,
+  instrumentSns,
+  instrumentWebPush,
+  PushTelemetry,
+} from '../src/index.js';
+import {
+  fcmLoopbackAgent,
+  SIMULATED_PROVIDERS,
+  startSimulator,
+  webPushSubscription,
+  type FakeProvider,
+  type SimulatedProvider,
+  type Simulator,
+} from '../src/simulator/index.js';
 import { scrape, valueOf } from './helpers.js';
 
 describe('startSimulator', () => {
   it('starts all five fakes on loopback, on distinct free ports, and stops them', async () => {
-    const simulator = await startSimulator({ faults: { expo: { rules: [{ fault: 'unregistered', match: 'ExponentPushToken[gone*' }] } } });
+    const simulator = await startSimulator({
+      faults: { expo: { rules: [{ fault: 'unregistered', match: 'ExponentPushToken[gone*' }] } },
+    });
     try {
       const fakes = SIMULATED_PROVIDERS.map((provider) => simulator.fake(provider));
-      assert.deepEqual(fakes.map((fake) => fake.provider), [...SIMULATED_PROVIDERS]);
+      assert.deepEqual(
+        fakes.map((fake) => fake.provider),
+        [...SIMULATED_PROVIDERS],
+      );
       assert.equal(new Set(fakes.map((fake) => fake.port)).size, 5);
       for (const fake of fakes) assert.match(fake.url, /^https?:\/\/127\.0\.0\.1:\d+$/);
       // The Expo fake is plain HTTP and its faults came from the options: one request proves both.
       const response = await fetch(`${simulator.fake('expo').url}/--/api/v2/push/send`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify([{ to: 'ExponentPushToken[gone-1]', body: 'hi' }, { to: 'ExponentPushToken[ok-1]', body: 'hi' }]),
+        body: JSON.stringify([
+          { to: 'ExponentPushToken[gone-1]', body: 'hi' },
+          { to: 'ExponentPushToken[ok-1]', body: 'hi' },
+        ]),
       });
       const { data } = (await response.json()) as { data: Array<{ status: string; details?: { error?: string } }> };
-      assert.deepEqual(data.map((ticket) => ticket.details?.error ?? ticket.status), ['DeviceNotRegistered', 'ok']);
+      assert.deepEqual(
+        data.map((ticket) => ticket.details?.error ?? ticket.status),
+        ['DeviceNotRegistered', 'ok'],
+      );
       assert.deepEqual(simulator.fake('expo').stats, { requests: 1, accepted: 1, refused: 1 });
     } finally {
       await simulator.close();
@@ -42,7 +68,10 @@ describe('startSimulator', () => {
       await simulator.close();
     }
     await assert.rejects(startSimulator({ providers: ['gcm' as never] }), /options\.providers: unknown provider "gcm"/);
-    await assert.rejects(startSimulator({ faults: { fcm: { rules: [{ fault: 'boom' as never }] } } }), /faults\.rules\[0\]\.fault/);
+    await assert.rejects(
+      startSimulator({ faults: { fcm: { rules: [{ fault: 'boom' as never }] } } }),
+      /faults\.rules\[0\]\.fault/,
+    );
   });
 });
 
@@ -57,7 +86,10 @@ async function until(what: string, deadlineMs: number, probe: () => boolean | Pr
 }
 
 /** A well-formed ES256 provider token as the fake APNs checks it (shape, not signature). */
-const APNS_JWT = [{ alg: 'ES256', kid: 'KEY1234567' }, { iss: 'TEAM123456', iat: Math.floor(Date.now() / 1000) }]
+const APNS_JWT = [
+  { alg: 'ES256', kid: 'KEY1234567' },
+  { iss: 'TEAM123456', iat: Math.floor(Date.now() / 1000) },
+]
   .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
   .concat('c2lnbmF0dXJl')
   .join('.');
@@ -74,7 +106,15 @@ interface RawRequest {
 
 function http1(url: string, path: string, headers: Record<string, string>, body: string): RawRequest {
   const target = new URL(url);
-  const options = { host: target.hostname, port: target.port, path, method: 'POST', headers, agent: false, rejectUnauthorized: false };
+  const options = {
+    host: target.hostname,
+    port: target.port,
+    path,
+    method: 'POST',
+    headers,
+    agent: false,
+    rejectUnauthorized: false,
+  };
   const req: ClientRequest = target.protocol === 'https:' ? https.request(options) : http.request(options);
   let responded = false;
   let error = '';
@@ -93,31 +133,65 @@ function http2Request(url: string, headers: http2.OutgoingHttpHeaders, body: str
   let error = '';
   stream.on('response', () => (responded = true));
   stream.on('error', (e) => (error = e.message));
-  const closed = new Promise<string>((resolve) => stream.on('close', () => {
-    session.close();
-    resolve(error);
-  }));
+  const closed = new Promise<string>((resolve) =>
+    stream.on('close', () => {
+      session.close();
+      resolve(error);
+    }),
+  );
   stream.end(body);
   return { responded: () => responded, closed, abort: () => session.destroy() };
 }
 
 const RAW: Readonly<Record<string, (fake: FakeProvider, token: string) => RawRequest>> = {
   'fcm (HTTP/1.1)': (fake, token) =>
-    http1(fake.url, '/v1/projects/p/messages:send', { authorization: 'Bearer t', 'content-type': 'application/json' }, JSON.stringify({ message: { token } })),
+    http1(
+      fake.url,
+      '/v1/projects/p/messages:send',
+      { authorization: 'Bearer t', 'content-type': 'application/json' },
+      JSON.stringify({ message: { token } }),
+    ),
   'fcm (HTTP/2)': (fake, token) =>
-    http2Request(fake.url, { ':path': '/v1/projects/p/messages:send', authorization: 'Bearer t' }, JSON.stringify({ message: { token } })),
-  apns: (fake, token) => http2Request(fake.url, { ':path': `/3/device/${token}`, authorization: `bearer ${APNS_JWT}`, 'apns-topic': 'com.example.app' }, '{"aps":{"alert":"hi"}}'),
+    http2Request(
+      fake.url,
+      { ':path': '/v1/projects/p/messages:send', authorization: 'Bearer t' },
+      JSON.stringify({ message: { token } }),
+    ),
+  apns: (fake, token) =>
+    http2Request(
+      fake.url,
+      { ':path': `/3/device/${token}`, authorization: `bearer ${APNS_JWT}`, 'apns-topic': 'com.example.app' },
+      '{"aps":{"alert":"hi"}}',
+    ),
   webpush: (fake, token) => http1(fake.url, `/push/${token}`, { ttl: '60' }, ''),
-  expo: (fake, token) => http1(fake.url, '/--/api/v2/push/send', { 'content-type': 'application/json' }, JSON.stringify([{ to: token, body: 'hi' }])),
+  expo: (fake, token) =>
+    http1(
+      fake.url,
+      '/--/api/v2/push/send',
+      { 'content-type': 'application/json' },
+      JSON.stringify([{ to: token, body: 'hi' }]),
+    ),
   sns: (fake, token) =>
-    http1(fake.url, '/', { 'content-type': 'application/x-www-form-urlencoded' }, new URLSearchParams({ Action: 'Publish', TargetArn: `arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/${token}`, Message: 'hi' }).toString()),
+    http1(
+      fake.url,
+      '/',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({
+        Action: 'Publish',
+        TargetArn: `arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/${token}`,
+        Message: 'hi',
+      }).toString(),
+    ),
 };
 
 describe('the hang fault: the connection is taken and never answered', { concurrency: true }, () => {
   for (const [name, request] of Object.entries(RAW)) {
     const provider = name.split(' ')[0] as SimulatedProvider;
     it(`${name}: no response headers, the request held until the client gives up, dropHanging() or close()`, async () => {
-      const simulator = await startSimulator({ providers: [provider], faults: { [provider]: { rules: [{ fault: 'hang' }], latencyMs: 5 } } });
+      const simulator = await startSimulator({
+        providers: [provider],
+        faults: { [provider]: { rules: [{ fault: 'hang' }], latencyMs: 5 } },
+      });
       const fake = simulator.fake(provider);
       let closing: Promise<void> | undefined;
       try {
@@ -181,7 +255,11 @@ const SDKS: Readonly<Record<SimulatedProvider, SdkFactory>> = {
     const { default: apn } = await import('@parse/node-apn');
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const raw = new apn.Provider({
-      token: { key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), keyId: 'KEY1234567', teamId: 'TEAM123456' },
+      token: {
+        key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        keyId: 'KEY1234567',
+        teamId: 'TEAM123456',
+      },
       address: '127.0.0.1',
       port: fake.port,
       rejectUnauthorized: false,
@@ -196,9 +274,17 @@ const SDKS: Readonly<Record<SimulatedProvider, SdkFactory>> = {
   async webpush(fake, telemetry, timeoutMs) {
     const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true });
     const vapid = webpush.generateVAPIDKeys();
-    const options = { agent, TTL: 60, vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey }, ...(timeoutMs !== undefined && { timeout: timeoutMs }) };
+    const options = {
+      agent,
+      TTL: 60,
+      vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+      ...(timeoutMs !== undefined && { timeout: timeoutMs }),
+    };
     const client = instrumentWebPush(webpush, telemetry);
-    return { send: (token) => client.sendNotification(webPushSubscription(fake.url, token), 'hi', options), close: async () => agent.destroy() };
+    return {
+      send: (token) => client.sendNotification(webPushSubscription(fake.url, token), 'hi', options),
+      close: async () => agent.destroy(),
+    };
   },
   async expo(fake, telemetry, timeoutMs) {
     // expo-server-sdk reads EXPO_BASE_URL once, at its first import: this file has one Expo fake.
@@ -226,7 +312,10 @@ const SDKS: Readonly<Record<SimulatedProvider, SdkFactory>> = {
     });
     const sns = instrumentSns(raw, telemetry);
     const arn = (token: string) => `arn:aws:sns:us-east-1:000000000000:endpoint/GCM/app/${token}`;
-    return { send: (token) => sns.send(new PublishCommand({ TargetArn: arn(token), Message: 'hi' })), close: async () => raw.destroy() };
+    return {
+      send: (token) => sns.send(new PublishCommand({ TargetArn: arn(token), Message: 'hi' })),
+      close: async () => raw.destroy(),
+    };
   },
 };
 
@@ -240,11 +329,15 @@ async function metricsOf(telemetry: PushTelemetry, provider: SimulatedProvider) 
   };
 }
 
-describe('the hang fault with the real SDKs: calls stay in flight without a client timeout, time out with one', { concurrency: true }, () => {
+describe('the hang fault with the real SDKs: calls stay in flight without a client timeout, time out with one', {
+  concurrency: true,
+}, () => {
   let simulator: Simulator;
   const clients: SdkClient[] = [];
   before(async () => {
-    simulator = await startSimulator({ faults: Object.fromEntries(SIMULATED_PROVIDERS.map((provider) => [provider, { rules: [{ fault: 'hang' }] }])) });
+    simulator = await startSimulator({
+      faults: Object.fromEntries(SIMULATED_PROVIDERS.map((provider) => [provider, { rules: [{ fault: 'hang' }] }])),
+    });
   });
   after(async () => {
     await Promise.allSettled(clients.map((client) => client.close()));
@@ -264,7 +357,15 @@ describe('the hang fault with the real SDKs: calls stay in flight without a clie
       const hanging = new PushTelemetry();
       const untimed = await open(hanging, undefined);
       let settled = 0;
-      const calls = [1, 2, 3].map((i) => untimed.send(`hang-${i}`).then(() => undefined, () => undefined).finally(() => settled++));
+      const calls = [1, 2, 3].map((i) =>
+        untimed
+          .send(`hang-${i}`)
+          .then(
+            () => undefined,
+            () => undefined,
+          )
+          .finally(() => settled++),
+      );
       await until('three held requests', 10_000, () => fake.faults.hanging === 3);
       await sleep(500);
       assert.deepEqual(await metricsOf(hanging, provider), { inFlight: 3, messages: 0, timeouts: 0 });

@@ -77,7 +77,8 @@ function calls(samples: readonly Sample[], operation: string, outcome: string): 
 function nonZeroMessages(samples: readonly Sample[]): Record<string, number> {
   const found: Record<string, number> = {};
   for (const s of samples) {
-    if (s.name === 'push_messages_total' && s.value !== 0) found[`${s.labels.outcome}/${s.labels.error_type ?? ''}`] = s.value;
+    if (s.name === 'push_messages_total' && s.value !== 0)
+      found[`${s.labels.outcome}/${s.labels.error_type ?? ''}`] = s.value;
   }
   return found;
 }
@@ -102,7 +103,11 @@ const ROWS: readonly Row[] = [
   { fault: { status: 403, reason: 'SignatureDoesNotMatch' }, errorType: 'auth', name: 'SignatureDoesNotMatch' },
   { fault: { status: 403, reason: 'ExpiredToken' }, errorType: 'auth', name: 'ExpiredToken' },
   { fault: { status: 400, reason: 'ExpiredTokenException' }, errorType: 'auth', name: 'ExpiredTokenException' },
-  { fault: { status: 400, reason: 'UnrecognizedClientException' }, errorType: 'auth', name: 'UnrecognizedClientException' },
+  {
+    fault: { status: 400, reason: 'UnrecognizedClientException' },
+    errorType: 'auth',
+    name: 'UnrecognizedClientException',
+  },
   { fault: 'config', errorType: 'config', name: 'PlatformApplicationDisabledException' },
   { fault: 'config', topic: true, errorType: 'config', name: 'NotFoundException' },
   { fault: { status: 400, reason: 'KMSDisabled' }, errorType: 'config', name: 'KMSDisabledException' },
@@ -111,7 +116,11 @@ const ROWS: readonly Row[] = [
   { fault: { status: 400, reason: 'KMSAccessDenied' }, errorType: 'config', name: 'KMSAccessDeniedException' },
   { fault: { status: 403, reason: 'KMSOptInRequired' }, errorType: 'config', name: 'KMSOptInRequired' },
   { fault: 'payload_invalid', errorType: 'payload_invalid', name: 'InvalidParameterException' },
-  { fault: { status: 400, reason: 'ParameterValueInvalid' }, errorType: 'payload_invalid', name: 'InvalidParameterValueException' },
+  {
+    fault: { status: 400, reason: 'ParameterValueInvalid' },
+    errorType: 'payload_invalid',
+    name: 'InvalidParameterValueException',
+  },
   { fault: { status: 400, reason: 'ValidationException' }, errorType: 'payload_invalid', name: 'ValidationException' },
   { fault: 'payload_too_large', errorType: 'payload_too_large', name: 'InvalidParameterException' },
   { fault: 'oversized', errorType: 'payload_too_large', name: 'InvalidParameterException' },
@@ -120,12 +129,22 @@ const ROWS: readonly Row[] = [
   { fault: { status: 400, reason: 'KMSThrottling' }, errorType: 'rate_limited', name: 'KMSThrottlingException' },
   { fault: 'provider_unavailable', errorType: 'provider_unavailable', name: 'InternalErrorException' },
   { fault: { status: 500, reason: 'InternalFailure' }, errorType: 'provider_unavailable', name: 'InternalFailure' },
-  { fault: { status: 503, reason: 'ServiceUnavailable' }, errorType: 'provider_unavailable', name: 'ServiceUnavailable' },
+  {
+    fault: { status: 503, reason: 'ServiceUnavailable' },
+    errorType: 'provider_unavailable',
+    name: 'ServiceUnavailable',
+  },
   { fault: { status: 502, reason: 'BadGateway' }, errorType: 'provider_unavailable', name: 'BadGateway' },
   { fault: { status: 400, reason: 'SomethingNew' }, errorType: 'unknown', name: 'SomethingNew' },
   // The SDK's HTTP handler renames ECONNRESET (and ETIMEDOUT) errors TimeoutError; the code says which it was.
   { fault: 'hang', errorType: 'timeout', name: 'TimeoutError', reason: 'ETIMEDOUT' },
-  { fault: 'hang', client: { requestHandler: { socketTimeout: 200 } }, errorType: 'timeout', name: 'TimeoutError', reason: 'TimeoutError' },
+  {
+    fault: 'hang',
+    client: { requestHandler: { socketTimeout: 200 } },
+    errorType: 'timeout',
+    name: 'TimeoutError',
+    reason: 'TimeoutError',
+  },
   { fault: 'reset', errorType: 'network', name: 'TimeoutError', reason: 'ECONNRESET' },
   { fault: 'refused', errorType: 'network', name: 'Error', reason: 'ECONNREFUSED' },
   { fault: 'aborted', errorType: 'canceled', name: 'AbortError', reason: 'AbortError' },
@@ -138,12 +157,17 @@ function label(fault: Row['fault']): string {
 describe('instrumentSns: Publish, every failure SNS or the transport can produce', () => {
   for (const [i, row] of ROWS.entries()) {
     it(`${label(row.fault)}${row.topic ? ' (topic)' : ''}${row.client ? ` ${JSON.stringify(row.client)}` : ''} → ${row.errorType}`, async () => {
-      const { telemetry, sns, invalid } = harness(row.fault === 'refused' ? { endpoint: `http://127.0.0.1:${await closedPort()}` } : row.client);
+      const { telemetry, sns, invalid } = harness(
+        row.fault === 'refused' ? { endpoint: `http://127.0.0.1:${await closedPort()}` } : row.client,
+      );
       const target = row.topic ? `${TOPIC}-${i}` : `${ENDPOINT}row-${i}`;
       if (typeof row.fault !== 'string' || !['refused', 'aborted', 'oversized'].includes(row.fault)) {
         fake.faults.set({ rules: [{ fault: row.fault as Fault, match: target }] });
       }
-      const input = { ...(row.topic ? { TopicArn: target } : { TargetArn: target }), Message: row.fault === 'oversized' ? 'x'.repeat(262_145) : 'hello' };
+      const input = {
+        ...(row.topic ? { TopicArn: target } : { TargetArn: target }),
+        Message: row.fault === 'oversized' ? 'x'.repeat(262_145) : 'hello',
+      };
       const abort = new AbortController();
       if (row.fault === 'aborted') {
         fake.faults.set({ rules: [{ fault: 'hang' }] });
@@ -155,7 +179,11 @@ describe('instrumentSns: Publish, every failure SNS or the transport can produce
         (e: unknown) => e,
       );
       assert.equal((error as Error).name, row.name);
-      if (row.reason === undefined) assert.equal((error as { $fault?: string }).$fault, row.errorType === 'provider_unavailable' ? 'server' : 'client');
+      if (row.reason === undefined)
+        assert.equal(
+          (error as { $fault?: string }).$fault,
+          row.errorType === 'provider_unavailable' ? 'server' : 'client',
+        );
 
       const { samples } = await scrape(telemetry);
       assert.deepEqual(nonZeroMessages(samples), { [`failed/${row.errorType}`]: 1 });
@@ -169,7 +197,9 @@ describe('instrumentSns: Publish, every failure SNS or the transport can produce
       assert.equal(span?.status.code, SpanStatusCode.ERROR);
       assert.deepEqual(
         invalid,
-        row.errorType === 'unregistered' ? [{ token: target, errorType: 'unregistered', provider: 'sns', reason: row.name }] : [],
+        row.errorType === 'unregistered'
+          ? [{ token: target, errorType: 'unregistered', provider: 'sns', reason: row.name }]
+          : [],
       );
     });
   }
@@ -177,7 +207,9 @@ describe('instrumentSns: Publish, every failure SNS or the transport can produce
   it('never tells onInvalidToken about a topic, even when SNS says EndpointDisabled', async () => {
     const { telemetry, sns, invalid } = harness();
     fake.faults.set({ rules: [{ fault: 'unregistered' }] });
-    await assert.rejects(sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'hi' })), { name: 'EndpointDisabledException' });
+    await assert.rejects(sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'hi' })), {
+      name: 'EndpointDisabledException',
+    });
     const { samples } = await scrape(telemetry);
     assert.equal(messages(samples, { outcome: 'failed', error_type: 'unregistered' }), 1);
     assert.deepEqual(invalid, []);
@@ -185,7 +217,9 @@ describe('instrumentSns: Publish, every failure SNS or the transport can produce
 
   it('records a Publish missing its Message as the failed publish it is (told by the class name)', async () => {
     const { telemetry, sns } = harness();
-    await assert.rejects(sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}empty` } as never)), { name: 'InvalidParameterException' });
+    await assert.rejects(sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}empty` } as never)), {
+      name: 'InvalidParameterException',
+    });
     const { samples } = await scrape(telemetry);
     assert.deepEqual(nonZeroMessages(samples), { 'failed/payload_invalid': 1 });
   });
@@ -193,7 +227,10 @@ describe('instrumentSns: Publish, every failure SNS or the transport can produce
   it('honours the fault plan latency (here longer than the client timeout)', async () => {
     const { telemetry, sns } = harness();
     fake.faults.set({ latencyMs: 800 });
-    await assert.rejects(sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}slow`, Message: 'hi' })), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+    await assert.rejects(sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}slow`, Message: 'hi' })), {
+      name: 'TimeoutError',
+      code: 'ETIMEDOUT',
+    });
     fake.faults.set({});
     const { samples } = await scrape(telemetry);
     assert.deepEqual(nonZeroMessages(samples), { 'failed/timeout': 1 });
@@ -203,7 +240,9 @@ describe('instrumentSns: Publish, every failure SNS or the transport can produce
     const { telemetry, sns } = harness({ maxAttempts: 2 });
     fake.faults.set({ rules: [{ fault: 'provider_unavailable' }] });
     const before = fake.stats.requests;
-    const error = await sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}retry`, Message: 'hi' })).catch((e: unknown) => e);
+    const error = await sns
+      .send(new PublishCommand({ TargetArn: `${ENDPOINT}retry`, Message: 'hi' }))
+      .catch((e: unknown) => e);
     assert.equal((error as { $metadata: { attempts: number } }).$metadata.attempts, 2);
     assert.equal(fake.stats.requests - before, 2);
     const { samples } = await scrape(telemetry);
@@ -215,11 +254,14 @@ describe('instrumentSns: successful publishes and what passes through', () => {
   it('records an endpoint publish with its MessageId and resolves with the SDK output object itself', async () => {
     const { telemetry, raw, sns } = harness();
     let sdkOutput: unknown;
-    raw.middlewareStack.add((next) => async (args) => {
-      const result = await next(args);
-      sdkOutput = result.output;
-      return result;
-    }, { step: 'initialize', name: 'captureOutput' });
+    raw.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        sdkOutput = result.output;
+        return result;
+      },
+      { step: 'initialize', name: 'captureOutput' },
+    );
 
     const output = await sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}ok`, Message: 'hi' }));
     assert.equal(output, sdkOutput);
@@ -237,16 +279,21 @@ describe('instrumentSns: successful publishes and what passes through', () => {
   it('rejects with the SDK error object itself', async () => {
     const { raw, sns } = harness();
     let sdkError: unknown;
-    raw.middlewareStack.add((next) => async (args) => {
-      try {
-        return await next(args);
-      } catch (error) {
-        sdkError = error;
-        throw error;
-      }
-    }, { step: 'initialize', name: 'captureError' });
+    raw.middlewareStack.add(
+      (next) => async (args) => {
+        try {
+          return await next(args);
+        } catch (error) {
+          sdkError = error;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'captureError' },
+    );
     fake.faults.set({ rules: [{ fault: 'auth' }] });
-    const error = await sns.send(new PublishCommand({ TargetArn: `${ENDPOINT}x`, Message: 'hi' })).catch((e: unknown) => e);
+    const error = await sns
+      .send(new PublishCommand({ TargetArn: `${ENDPOINT}x`, Message: 'hi' }))
+      .catch((e: unknown) => e);
     assert.ok(sdkError !== undefined);
     assert.equal(error, sdkError);
   });
@@ -266,7 +313,15 @@ describe('instrumentSns: successful publishes and what passes through', () => {
     class A extends PublishCommand {}
     class B extends PublishBatchCommand {}
     await sns.send(new A({ TargetArn: `${ENDPOINT}min`, Message: 'hi' }));
-    await sns.send(new B({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: 'a', Message: 'x' }, { Id: 'b', Message: 'y' }] }));
+    await sns.send(
+      new B({
+        TopicArn: TOPIC,
+        PublishBatchRequestEntries: [
+          { Id: 'a', Message: 'x' },
+          { Id: 'b', Message: 'y' },
+        ],
+      }),
+    );
     const { samples } = await scrape(telemetry);
     assert.equal(calls(samples, 'publish', 'success'), 1);
     assert.equal(calls(samples, 'publish_batch', 'success'), 1);
@@ -279,7 +334,12 @@ describe('instrumentSns: successful publishes and what passes through', () => {
     const direct = await raw.send(new ListTopicsCommand({}));
     assert.deepEqual(viaWrapper.Topics, direct.Topics);
     assert.equal(viaWrapper.Topics?.length, 1);
-    const endpoint = await sns.send(new CreatePlatformEndpointCommand({ PlatformApplicationArn: 'arn:aws:sns:us-east-1:000000000000:app/GCM/app', Token: 'device-token' }));
+    const endpoint = await sns.send(
+      new CreatePlatformEndpointCommand({
+        PlatformApplicationArn: 'arn:aws:sns:us-east-1:000000000000:app/GCM/app',
+        Token: 'device-token',
+      }),
+    );
     assert.match(endpoint.EndpointArn ?? '', /:endpoint\/GCM\//);
     // Faults are about messages: a fault plan matching everything leaves the rest of the API alone.
     fake.faults.set({ rules: [{ fault: 'provider_unavailable' }] });
@@ -314,12 +374,16 @@ describe('instrumentSns: successful publishes and what passes through', () => {
       await sns.publishBatch({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: 'a', Message: 'x' }] });
       await sns.listTopics({});
       const viaCallback = await new Promise((resolve, reject) => {
-        void sns.publish({ TopicArn: TOPIC, Message: 'hi' }, (error: unknown, data?: unknown) => (error ? reject(error) : resolve(data)));
+        void sns.publish({ TopicArn: TOPIC, Message: 'hi' }, (error: unknown, data?: unknown) =>
+          error ? reject(error) : resolve(data),
+        );
       });
       assert.ok((viaCallback as { MessageId?: string }).MessageId);
       fake.faults.set({ rules: [{ fault: 'rate_limited' }] });
       const callbackError = await new Promise((resolve) => {
-        const returned = sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'hi' }), {}, (error: unknown) => resolve(error));
+        const returned = sns.send(new PublishCommand({ TopicArn: TOPIC, Message: 'hi' }), {}, (error: unknown) =>
+          resolve(error),
+        );
         assert.equal(returned, undefined);
       });
       assert.equal((callbackError as Error).name, 'ThrottledException');
@@ -350,14 +414,30 @@ describe('instrumentSns: PublishBatch', () => {
     });
     const ids = ['ok-0', 'gone-0', 'ok-1', 'bad-0', 'gone-1', 'ok-2', 'big-0', 'err-0', 'ok-3', 'kms-0'];
     const stats = { ...fake.stats };
-    const output = await sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: ids.map((Id) => ({ Id, Message: `m-${Id}` })) }));
+    const output = await sns.send(
+      new PublishBatchCommand({
+        TopicArn: TOPIC,
+        PublishBatchRequestEntries: ids.map((Id) => ({ Id, Message: `m-${Id}` })),
+      }),
+    );
     assert.equal(output.Successful?.length, 4);
-    assert.deepEqual(output.Failed?.map((f) => [f.Id, f.Code, f.SenderFault]), [
-      ['gone-0', 'EndpointDisabled', true], ['bad-0', 'InvalidParameter', true], ['gone-1', 'EndpointDisabled', true],
-      ['big-0', 'InvalidParameter', true], ['err-0', 'InternalError', false], ['kms-0', 'KMSThrottling', true],
-    ]);
     assert.deepEqual(
-      { requests: fake.stats.requests - stats.requests, accepted: fake.stats.accepted - stats.accepted, refused: fake.stats.refused - stats.refused },
+      output.Failed?.map((f) => [f.Id, f.Code, f.SenderFault]),
+      [
+        ['gone-0', 'EndpointDisabled', true],
+        ['bad-0', 'InvalidParameter', true],
+        ['gone-1', 'EndpointDisabled', true],
+        ['big-0', 'InvalidParameter', true],
+        ['err-0', 'InternalError', false],
+        ['kms-0', 'KMSThrottling', true],
+      ],
+    );
+    assert.deepEqual(
+      {
+        requests: fake.stats.requests - stats.requests,
+        accepted: fake.stats.accepted - stats.accepted,
+        refused: fake.stats.refused - stats.refused,
+      },
       { requests: 1, accepted: 4, refused: 6 },
     );
 
@@ -378,7 +458,17 @@ describe('instrumentSns: PublishBatch', () => {
     assert.equal(span?.attributes['push.messages.failed'], 6);
     assert.equal(span?.attributes['push.messages.failed.unregistered'], 2);
     assert.notEqual(span?.status.code, SpanStatusCode.ERROR);
-    assert.deepEqual(span?.events.map((e) => e.attributes?.['push.provider.reason']), ['EndpointDisabled', 'InvalidParameter', 'EndpointDisabled', 'InvalidParameter', 'InternalError', 'KMSThrottling']);
+    assert.deepEqual(
+      span?.events.map((e) => e.attributes?.['push.provider.reason']),
+      [
+        'EndpointDisabled',
+        'InvalidParameter',
+        'EndpointDisabled',
+        'InvalidParameter',
+        'InternalError',
+        'KMSThrottling',
+      ],
+    );
     // Batch entries go to a topic: there is no device token to prune.
     assert.deepEqual(invalid, []);
   });
@@ -386,9 +476,19 @@ describe('instrumentSns: PublishBatch', () => {
   it('records a batch whose every entry failed as failure, and a clean one as success', async () => {
     const { telemetry, sns } = harness();
     fake.faults.set({ rules: [{ fault: 'auth', match: 'no-*' }] });
-    const all = await sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: 'no-1', Message: 'x' }, { Id: 'no-2', Message: 'y' }] }));
+    const all = await sns.send(
+      new PublishBatchCommand({
+        TopicArn: TOPIC,
+        PublishBatchRequestEntries: [
+          { Id: 'no-1', Message: 'x' },
+          { Id: 'no-2', Message: 'y' },
+        ],
+      }),
+    );
     assert.equal(all.Failed?.length, 2);
-    await sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: 'a', Message: 'x' }] }));
+    await sns.send(
+      new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: 'a', Message: 'x' }] }),
+    );
     const { samples } = await scrape(telemetry);
     assert.deepEqual(nonZeroMessages(samples), { 'accepted/': 1, 'failed/auth': 2 });
     assert.equal(calls(samples, 'publish_batch', 'failure'), 1);
@@ -408,7 +508,10 @@ describe('instrumentSns: PublishBatch', () => {
     it(`fails every message of a rejected batch (${name} → ${errorType})`, async () => {
       const { telemetry, sns } = harness();
       const entries = Array.from({ length: count }, (_, i) => ({ Id: `e${i}`, Message: 'x'.repeat(size) }));
-      await assert.rejects(sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: entries })), { name: errorName });
+      await assert.rejects(
+        sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: entries })),
+        { name: errorName },
+      );
       const { samples } = await scrape(telemetry);
       assert.deepEqual(nonZeroMessages(samples), { [`failed/${errorType}`]: count });
       assert.equal(calls(samples, 'publish_batch', 'failure'), 1);
@@ -420,7 +523,9 @@ describe('instrumentSns: PublishBatch', () => {
     const { telemetry, sns } = harness();
     fake.faults.set({ rules: [{ fault: 'reset', match: 'r-2' }] });
     const entries = ['r-1', 'r-2', 'r-3'].map((Id) => ({ Id, Message: 'x' }));
-    await assert.rejects(sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: entries })), { code: 'ECONNRESET' });
+    await assert.rejects(sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: entries })), {
+      code: 'ECONNRESET',
+    });
     const { samples } = await scrape(telemetry);
     assert.deepEqual(nonZeroMessages(samples), { 'failed/network': 3 });
   });
@@ -476,8 +581,24 @@ describe('classifySnsError and the adapter contract', () => {
   });
 
   it('never throws, whatever it is given', () => {
-    const hostile = new Proxy({}, { get: () => { throw new Error('boom'); } });
-    for (const value of [undefined, null, 'x', 42, {}, hostile, { name: 'toString', $fault: 'client' }, { name: '__proto__', $fault: 'client' }]) {
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('boom');
+        },
+      },
+    );
+    for (const value of [
+      undefined,
+      null,
+      'x',
+      42,
+      {},
+      hostile,
+      { name: 'toString', $fault: 'client' },
+      { name: '__proto__', $fault: 'client' },
+    ]) {
       assert.equal(classifySnsError(value), 'unknown');
     }
     assert.equal(snsReason(hostile), undefined);
@@ -487,6 +608,9 @@ describe('classifySnsError and the adapter contract', () => {
     const telemetry = new PushTelemetry();
     assert.throws(() => instrumentSns({} as never, telemetry), /instrumentSns: expected an SNSClient/);
     assert.throws(() => instrumentSns(null as never, telemetry), TypeError);
-    assert.throws(() => instrumentSns(newClient(), telemetry, { retries: 1 } as never), /instrumentSns: unknown option "retries"/);
+    assert.throws(
+      () => instrumentSns(newClient(), telemetry, { retries: 1 } as never),
+      /instrumentSns: unknown option "retries"/,
+    );
   });
 });

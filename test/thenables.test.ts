@@ -3,9 +3,17 @@ import { describe, it } from 'node:test';
 import { PushTelemetry } from '../src/index.js';
 import { httpError, parseExposition, valueOf } from './helpers.js';
 
-async function count(telemetry: PushTelemetry, outcome: 'accepted' | 'failed', errorType?: string): Promise<number | undefined> {
+async function count(
+  telemetry: PushTelemetry,
+  outcome: 'accepted' | 'failed',
+  errorType?: string,
+): Promise<number | undefined> {
   const samples = parseExposition(await telemetry.registry.metrics());
-  return valueOf(samples, 'push_messages_total', { provider: 'fcm', outcome, ...(errorType !== undefined && { error_type: errorType }) });
+  return valueOf(samples, 'push_messages_total', {
+    provider: 'fcm',
+    outcome,
+    ...(errorType !== undefined && { error_type: errorType }),
+  });
 }
 
 async function inFlight(telemetry: PushTelemetry): Promise<number | undefined> {
@@ -17,7 +25,10 @@ class Deferred<T> implements PromiseLike<T> {
   readonly #waiting: [(value: T) => void, (error: unknown) => void][] = [];
   #settled: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
   thenCalls = 0;
-  then<A = T, B = never>(onValue?: ((value: T) => A | PromiseLike<A>) | null, onError?: ((error: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
+  then<A = T, B = never>(
+    onValue?: ((value: T) => A | PromiseLike<A>) | null,
+    onError?: ((error: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
     this.thenCalls++;
     return new Promise<A | B>((resolve, reject) => {
       const callbacks: [(value: T) => void, (error: unknown) => void] = [
@@ -46,7 +57,10 @@ class Cancelable<T> {
   constructor(executor: (resolve: (value: T) => void, reject: (error: unknown) => void) => void) {
     this.#promise = new Promise(executor);
   }
-  then<A = T, B = never>(onValue?: ((value: T) => A | PromiseLike<A>) | null, onError?: ((error: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T, B = never>(
+    onValue?: ((value: T) => A | PromiseLike<A>) | null,
+    onError?: ((error: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.#promise.then(onValue, onError);
   }
   cancel(): void {
@@ -82,7 +96,9 @@ describe('senders that return something other than a plain promise', () => {
 
   it('keeps the extra methods of a promise look-alike (p-cancelable, got)', async () => {
     const telemetry = new PushTelemetry();
-    const send = telemetry.wrapSender(() => new Cancelable<string>((resolve) => setTimeout(() => resolve('ok'), 5)), { provider: 'fcm' });
+    const send = telemetry.wrapSender(() => new Cancelable<string>((resolve) => setTimeout(() => resolve('ok'), 5)), {
+      provider: 'fcm',
+    });
     const returned = send();
     assert.ok(returned instanceof Cancelable);
     returned.cancel();

@@ -6,7 +6,11 @@ import { Registry } from 'prom-client';
 import { PushTelemetry } from '../src/index.js';
 import { createTracing, httpError, scrape, valueOf } from './helpers.js';
 
-function messages(samples: Awaited<ReturnType<typeof scrape>>['samples'], provider: string, labels: Record<string, string>) {
+function messages(
+  samples: Awaited<ReturnType<typeof scrape>>['samples'],
+  provider: string,
+  labels: Record<string, string>,
+) {
   return valueOf(samples, 'push_messages_total', { provider, ...labels });
 }
 
@@ -29,7 +33,12 @@ describe('the wrapped sender behaves exactly like the original', () => {
 
   it('rejects with the very same error object', async () => {
     const error = httpError(503);
-    const send = telemetry.wrapSender(async () => { throw error; }, { provider: 'fcm' });
+    const send = telemetry.wrapSender(
+      async () => {
+        throw error;
+      },
+      { provider: 'fcm' },
+    );
     await assert.rejects(send(), (thrown) => thrown === error);
   });
 
@@ -43,7 +52,12 @@ describe('the wrapped sender behaves exactly like the original', () => {
   it('throws synchronously when the sender throws synchronously, and counts it as a failed call', async () => {
     const local = new PushTelemetry();
     const error = new Error('messages must be a non-empty array');
-    const send = local.wrapSender((_messages: string[]) => { throw error; }, { provider: 'fcm', operation: 'send_each', countMessages: ([m]) => m.length });
+    const send = local.wrapSender(
+      (_messages: string[]) => {
+        throw error;
+      },
+      { provider: 'fcm', operation: 'send_each', countMessages: ([m]) => m.length },
+    );
     let thrown: unknown;
     try {
       send([]);
@@ -52,7 +66,14 @@ describe('the wrapped sender behaves exactly like the original', () => {
     }
     assert.equal(thrown, error);
     const { samples } = await scrape(local);
-    assert.equal(valueOf(samples, 'push_request_duration_seconds_count', { provider: 'fcm', operation: 'send_each', outcome: 'failure' }), 1);
+    assert.equal(
+      valueOf(samples, 'push_request_duration_seconds_count', {
+        provider: 'fcm',
+        operation: 'send_each',
+        outcome: 'failure',
+      }),
+      1,
+    );
   });
 
   it('returns synchronous values synchronously', () => {
@@ -74,7 +95,9 @@ describe('the wrapped sender behaves exactly like the original', () => {
   });
 
   it('keeps the exact TypeScript signature', async () => {
-    const original = async (token: string, options: { priority: 'high' | 'normal' }): Promise<{ id: string }> => ({ id: `${token}:${options.priority}` });
+    const original = async (token: string, options: { priority: 'high' | 'normal' }): Promise<{ id: string }> => ({
+      id: `${token}:${options.priority}`,
+    });
     const wrapped: typeof original = telemetry.wrapSender(original, { provider: 'fcm' });
     const result: { id: string } = await wrapped('t', { priority: 'high' });
     assert.equal(result.id, 't:high');
@@ -89,8 +112,10 @@ describe('the wrapped sender behaves exactly like the original', () => {
       void send();`;
     const run = (wrap: boolean) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script(wrap)], (error, _stdout, stderr) =>
-          resolve({ code: error ? (error.code as number) : 0, stderr }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', script(wrap)],
+          (error, _stdout, stderr) => resolve({ code: error ? (error.code as number) : 0, stderr }),
         );
       });
     const [bare, wrapped] = await Promise.all([run(false), run(true)]);
@@ -110,25 +135,55 @@ describe('the wrapped sender behaves exactly like the original', () => {
 
 describe('telemetry failures never break a send', () => {
   const logged: string[] = [];
-  diag.setLogger({ error: (...args) => logged.push(args.join(' ')), warn: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.ERROR, suppressOverrideMessage: true });
+  diag.setLogger(
+    {
+      error: (...args) => logged.push(args.join(' ')),
+      warn: () => {},
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    { logLevel: DiagLogLevel.ERROR, suppressOverrideMessage: true },
+  );
   after(() => diag.disable());
 
   it('falls back to the default classifier when classify throws, and reports it once', async () => {
     logged.length = 0;
     const telemetry = new PushTelemetry();
     const error = httpError(429);
-    const send = telemetry.wrapSender(async () => { throw error; }, { provider: 'fcm', classify: () => { throw new Error('classify bug'); } });
+    const send = telemetry.wrapSender(
+      async () => {
+        throw error;
+      },
+      {
+        provider: 'fcm',
+        classify: () => {
+          throw new Error('classify bug');
+        },
+      },
+    );
     for (let i = 0; i < 5; i++) await assert.rejects(send(), (thrown) => thrown === error);
-    assert.equal(messages((await scrape(telemetry)).samples, 'fcm', { outcome: 'failed', error_type: 'rate_limited' }), 5);
+    assert.equal(
+      messages((await scrape(telemetry)).samples, 'fcm', { outcome: 'failed', error_type: 'rate_limited' }),
+      5,
+    );
     assert.equal(logged.filter((m) => m.includes('classify')).length, 1, logged.join('\n'));
     const health = telemetry.health();
     assert.equal(health.ok, false);
-    assert.deepEqual(health.problems.map((p) => [p.kind, p.count]), [['classify', 5]]);
+    assert.deepEqual(
+      health.problems.map((p) => [p.kind, p.count]),
+      [['classify', 5]],
+    );
   });
 
   it('falls back when classify returns something outside the taxonomy', async () => {
     const telemetry = new PushTelemetry();
-    const send = telemetry.wrapSender(async () => { throw httpError(401); }, { provider: 'fcm', classify: () => 'teapot' as never });
+    const send = telemetry.wrapSender(
+      async () => {
+        throw httpError(401);
+      },
+      { provider: 'fcm', classify: () => 'teapot' as never },
+    );
     await assert.rejects(send());
     assert.equal(messages((await scrape(telemetry)).samples, 'fcm', { outcome: 'failed', error_type: 'auth' }), 1);
   });
@@ -136,24 +191,48 @@ describe('telemetry failures never break a send', () => {
   it('counts every message accepted when settle throws or returns garbage', async () => {
     const telemetry = new PushTelemetry();
     const value = { weird: true };
-    const throwing = telemetry.wrapSender(async () => value, { provider: 'fcm', countMessages: () => 3, settle: () => { throw new Error('settle bug'); } });
-    const garbage = telemetry.wrapSender(async () => value, { provider: 'fcm', countMessages: () => 2, settle: () => ({ accepted: -1, failed: 'no' }) as never });
+    const throwing = telemetry.wrapSender(async () => value, {
+      provider: 'fcm',
+      countMessages: () => 3,
+      settle: () => {
+        throw new Error('settle bug');
+      },
+    });
+    const garbage = telemetry.wrapSender(async () => value, {
+      provider: 'fcm',
+      countMessages: () => 2,
+      settle: () => ({ accepted: -1, failed: 'no' }) as never,
+    });
     assert.equal(await throwing(), value);
     assert.equal(await garbage(), value);
     assert.equal(messages((await scrape(telemetry)).samples, 'fcm', { outcome: 'accepted' }), 5);
-    assert.deepEqual(telemetry.health().problems.map((p) => p.kind).sort(), ['settle']);
+    assert.deepEqual(
+      telemetry
+        .health()
+        .problems.map((p) => p.kind)
+        .sort(),
+      ['settle'],
+    );
   });
 
   it('maps a settle errorType outside the taxonomy to unknown', async () => {
     const telemetry = new PushTelemetry();
-    const send = telemetry.wrapSender(async () => 'r', { provider: 'fcm', settle: () => ({ accepted: 0, failed: [{ errorType: 'bogus' as never }] }) });
+    const send = telemetry.wrapSender(async () => 'r', {
+      provider: 'fcm',
+      settle: () => ({ accepted: 0, failed: [{ errorType: 'bogus' as never }] }),
+    });
     await send();
     assert.equal(messages((await scrape(telemetry)).samples, 'fcm', { outcome: 'failed', error_type: 'unknown' }), 1);
   });
 
   it('counts one message when countMessages throws or returns a non-count', async () => {
     const telemetry = new PushTelemetry();
-    const a = telemetry.wrapSender(async () => 'ok', { provider: 'fcm', countMessages: () => { throw new Error('count bug'); } });
+    const a = telemetry.wrapSender(async () => 'ok', {
+      provider: 'fcm',
+      countMessages: () => {
+        throw new Error('count bug');
+      },
+    });
     const b = telemetry.wrapSender(async () => 'ok', { provider: 'fcm', countMessages: () => Number.NaN });
     assert.equal(await a(), 'ok');
     assert.equal(await b(), 'ok');
@@ -165,33 +244,77 @@ describe('telemetry failures never break a send', () => {
     const error = httpError(410);
     let calls = 0;
     for (const onInvalidToken of [
-      () => { calls++; throw new Error('store down'); },
-      () => { calls++; return Promise.reject(new Error('store down')); },
-      () => { calls++; return new Promise<void>(() => {}); },
+      () => {
+        calls++;
+        throw new Error('store down');
+      },
+      () => {
+        calls++;
+        return Promise.reject(new Error('store down'));
+      },
+      () => {
+        calls++;
+        return new Promise<void>(() => {});
+      },
     ]) {
-      const send = telemetry.wrapSender(async (_token: string) => { throw error; }, { provider: 'webpush', tokens: ([t]) => [t], onInvalidToken });
+      const send = telemetry.wrapSender(
+        async (_token: string) => {
+          throw error;
+        },
+        { provider: 'webpush', tokens: ([t]) => [t], onInvalidToken },
+      );
       await assert.rejects(send('t'), (thrown) => thrown === error);
     }
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(calls, 3);
-    assert.deepEqual(telemetry.health().problems.map((p) => [p.kind, p.count]), [['onInvalidToken', 2]]);
+    assert.deepEqual(
+      telemetry.health().problems.map((p) => [p.kind, p.count]),
+      [['onInvalidToken', 2]],
+    );
   });
 
   it('sends untouched when the tracer provider throws on startSpan', async () => {
-    const broken = { getTracer: () => ({ startSpan: () => { throw new Error('tracer down'); }, startActiveSpan: () => { throw new Error('tracer down'); } }) } as unknown as TracerProvider;
+    const broken = {
+      getTracer: () => ({
+        startSpan: () => {
+          throw new Error('tracer down');
+        },
+        startActiveSpan: () => {
+          throw new Error('tracer down');
+        },
+      }),
+    } as unknown as TracerProvider;
     const telemetry = new PushTelemetry({ tracerProvider: broken });
     const send = telemetry.wrapSender(async () => 'sent', { provider: 'fcm' });
     assert.equal(await send(), 'sent');
     assert.equal(messages((await scrape(telemetry)).samples, 'fcm', { outcome: 'accepted' }), 1);
-    assert.deepEqual(telemetry.health().problems.map((p) => p.kind), ['tracing']);
+    assert.deepEqual(
+      telemetry.health().problems.map((p) => p.kind),
+      ['tracing'],
+    );
   });
 
   it('sends untouched when a span throws from every method', async () => {
-    const span = new Proxy({}, { get: (_t, key) => (key === 'isRecording' ? () => true : () => { throw new Error('span down'); }) });
+    const span = new Proxy(
+      {},
+      {
+        get: (_t, key) =>
+          key === 'isRecording'
+            ? () => true
+            : () => {
+                throw new Error('span down');
+              },
+      },
+    );
     const broken = { getTracer: () => ({ startSpan: () => span }) } as unknown as TracerProvider;
     const telemetry = new PushTelemetry({ tracerProvider: broken });
     const ok = telemetry.wrapSender(async () => 'sent', { provider: 'fcm' });
-    const failing = telemetry.wrapSender(async () => { throw httpError(503); }, { provider: 'fcm' });
+    const failing = telemetry.wrapSender(
+      async () => {
+        throw httpError(503);
+      },
+      { provider: 'fcm' },
+    );
     assert.equal(await ok(), 'sent');
     await assert.rejects(failing(), /HTTP 503/);
     const { samples } = await scrape(telemetry);
@@ -224,7 +347,17 @@ describe('telemetry failures never break a send', () => {
     const tracing = createTracing();
     try {
       const telemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider });
-      const send = telemetry.wrapSender(async () => { throw httpError(500); }, { provider: 'fcm', reason: () => { throw new Error('reason bug'); } });
+      const send = telemetry.wrapSender(
+        async () => {
+          throw httpError(500);
+        },
+        {
+          provider: 'fcm',
+          reason: () => {
+            throw new Error('reason bug');
+          },
+        },
+      );
       await assert.rejects(send());
       assert.equal(tracing.spans()[0]?.attributes['error.type'], 'provider_unavailable');
     } finally {

@@ -26,8 +26,16 @@ describe('timestamps follow the wall clock, durations the monotonic one', () => 
     await withSteppedClock(STEP, () => send());
     const samples = parseExposition(await telemetry.registry.metrics());
     const last = (valueOf(samples, 'push_last_success_timestamp_seconds', { provider: 'fcm' }) ?? 0) * 1000;
-    assert.ok(last >= before && last < before + 5_000, `last success ${last} should follow the stepped clock ${before}`);
-    const duration = valueOf(samples, 'push_request_duration_seconds_sum', { provider: 'fcm', operation: 'send', outcome: 'success' }) ?? -1;
+    assert.ok(
+      last >= before && last < before + 5_000,
+      `last success ${last} should follow the stepped clock ${before}`,
+    );
+    const duration =
+      valueOf(samples, 'push_request_duration_seconds_sum', {
+        provider: 'fcm',
+        operation: 'send',
+        outcome: 'success',
+      }) ?? -1;
     assert.ok(duration >= 0 && duration < 1, `duration ${duration} is untouched by the step`);
   });
 

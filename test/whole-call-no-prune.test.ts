@@ -39,7 +39,7 @@ import { webPushSubscription } from '../src/simulator/webpush.js';
 import { startWholeCallServer, type CannedAnswer, type WholeCallServer } from './fixtures/whole-call-no-prune.js';
 import { parseExposition } from './helpers.js';
 
-type ExpoClass = (typeof import('expo-server-sdk'))['Expo'];
+type ExpoClass = typeof import('expo-server-sdk')['Expo'];
 type ExpoClient = InstanceType<ExpoClass>;
 type ApnResult = apn.Responses<apn.ResponseSent, apn.ResponseFailure>;
 type Apns2Entry = Notification | { error: ApnsError };
@@ -57,12 +57,21 @@ const PLAIN_404: CannedAnswer = { status: 404, type: 'text/plain', body: 'Not Fo
 const PLAIN_410: CannedAnswer = { status: 410, type: 'text/plain', body: 'Gone' };
 const EMPTY_410: CannedAnswer = { status: 410, body: '' };
 const HTML_410: CannedAnswer = { status: 410, type: 'text/html', body: '<html><body><h1>410 Gone</h1></body></html>' };
-const HTML_401: CannedAnswer = { status: 401, type: 'text/html', body: '<html><body><h1>401 Unauthorized</h1></body></html>' };
+const HTML_401: CannedAnswer = {
+  status: 401,
+  type: 'text/html',
+  body: '<html><body><h1>401 Unauthorized</h1></body></html>',
+};
 const PLAIN_403: CannedAnswer = { status: 403, type: 'text/plain', body: 'Forbidden' };
 
-const json = (status: number, body: unknown): CannedAnswer => ({ status, type: 'application/json; charset=UTF-8', body: JSON.stringify(body) });
+const json = (status: number, body: unknown): CannedAnswer => ({
+  status,
+  type: 'application/json; charset=UTF-8',
+  body: JSON.stringify(body),
+});
 /** A google.rpc.Status error as Google front ends send it: no FcmError detail, so nothing about any one token. */
-const rpc = (code: number, status: string, message: string): CannedAnswer => json(code, { error: { code, message, status } });
+const rpc = (code: number, status: string, message: string): CannedAnswer =>
+  json(code, { error: { code, message, status } });
 /** An awsQuery ErrorResponse, SNS's own error shape. */
 const awsQuery = (status: number, code: string, message: string): CannedAnswer => ({
   status,
@@ -88,10 +97,21 @@ const GENERIC: readonly Scenario[] = [
 const FCM_SCENARIOS: readonly Scenario[] = [
   ...GENERIC,
   // What Google answers for credentials that are revoked or not allowed (a project that does not exist: see the surge guard below).
-  { name: '401 google.rpc UNAUTHENTICATED', answer: rpc(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token.') },
+  {
+    name: '401 google.rpc UNAUTHENTICATED',
+    answer: rpc(
+      401,
+      'UNAUTHENTICATED',
+      'Request had invalid authentication credentials. Expected OAuth 2 access token.',
+    ),
+  },
   {
     name: '403 google.rpc PERMISSION_DENIED',
-    answer: rpc(403, 'PERMISSION_DENIED', "Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/other' (or it may not exist)."),
+    answer: rpc(
+      403,
+      'PERMISSION_DENIED',
+      "Permission 'cloudmessaging.messages.create' denied on resource '//cloudresourcemanager.googleapis.com/projects/other' (or it may not exist).",
+    ),
   },
 ];
 
@@ -107,18 +127,40 @@ const EXPO_SCENARIOS: readonly Scenario[] = [
   ...GENERIC,
   // Expo's own whole-request error shape.
   { name: '404 {"errors":[NOT_FOUND]}', answer: json(404, { errors: [{ code: 'NOT_FOUND', message: 'Not found.' }] }) },
-  { name: '410 {"errors":[GONE]}', answer: json(410, { errors: [{ code: 'GONE', message: 'This API has been removed.' }] }) },
-  { name: '401 {"errors":[UNAUTHORIZED]}', answer: json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'The bearer token is invalid.' }] }) },
-  { name: '403 {"errors":[FORBIDDEN]}', answer: json(403, { errors: [{ code: 'FORBIDDEN', message: 'Push security is on for this project.' }] }) },
+  {
+    name: '410 {"errors":[GONE]}',
+    answer: json(410, { errors: [{ code: 'GONE', message: 'This API has been removed.' }] }),
+  },
+  {
+    name: '401 {"errors":[UNAUTHORIZED]}',
+    answer: json(401, { errors: [{ code: 'UNAUTHORIZED', message: 'The bearer token is invalid.' }] }),
+  },
+  {
+    name: '403 {"errors":[FORBIDDEN]}',
+    answer: json(403, { errors: [{ code: 'FORBIDDEN', message: 'Push security is on for this project.' }] }),
+  },
 ];
 
 const SNS_SCENARIOS: readonly Scenario[] = [
   ...GENERIC,
   // SNS's own awsQuery errors for a wrong endpoint, a revoked key and a wrong secret.
   { name: '404 awsQuery NotFound', answer: awsQuery(404, 'NotFound', 'Resource not found') },
-  { name: '404 awsQuery UnknownOperationException', answer: awsQuery(404, 'UnknownOperationException', 'Unknown operation') },
-  { name: '403 awsQuery InvalidClientTokenId', answer: awsQuery(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.') },
-  { name: '403 awsQuery SignatureDoesNotMatch', answer: awsQuery(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.') },
+  {
+    name: '404 awsQuery UnknownOperationException',
+    answer: awsQuery(404, 'UnknownOperationException', 'Unknown operation'),
+  },
+  {
+    name: '403 awsQuery InvalidClientTokenId',
+    answer: awsQuery(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.'),
+  },
+  {
+    name: '403 awsQuery SignatureDoesNotMatch',
+    answer: awsQuery(
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    ),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -129,7 +171,14 @@ type Outcome = { readonly resolved: unknown } | { readonly rejected: unknown };
 
 function errorSummary(error: unknown): Record<string, unknown> {
   if (error === null || typeof error !== 'object') return { thrown: String(error) };
-  const e = error as { name?: unknown; code?: unknown; message?: unknown; statusCode?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const e = error as {
+    name?: unknown;
+    code?: unknown;
+    message?: unknown;
+    statusCode?: unknown;
+    $fault?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
   return {
     name: e.name,
     code: e.code,
@@ -161,7 +210,10 @@ interface Recorded {
 }
 
 /** The messages the instrumented call counted, from the registry's own exposition text. */
-async function messageCounts(telemetry: PushTelemetry, provider: string): Promise<{ accepted: number; failed: Record<string, number> }> {
+async function messageCounts(
+  telemetry: PushTelemetry,
+  provider: string,
+): Promise<{ accepted: number; failed: Record<string, number> }> {
   const samples = parseExposition(await telemetry.registry.metrics());
   let accepted = 0;
   const failed: Record<string, number> = {};
@@ -202,7 +254,17 @@ async function record<C>(options: {
   await new Promise((resolve) => setImmediate(resolve));
   const { accepted, failed } = await messageCounts(telemetry, provider);
   const held = telemetry.heldInvalidTokens().reduce((sum, hold) => sum + hold.count, 0);
-  return { raw, wrapped, rawRequests: middle - start, wrappedRequests: server.requests - middle, events, accepted, failed, held, telemetry };
+  return {
+    raw,
+    wrapped,
+    rawRequests: middle - start,
+    wrappedRequests: server.requests - middle,
+    events,
+    accepted,
+    failed,
+    held,
+    telemetry,
+  };
 }
 
 const PRUNING_TYPES = new Set(['unregistered', 'invalid_token']);
@@ -223,15 +285,22 @@ function describeOutcome(outcome: Outcome): string {
 function assertNoPrune(t: TestContext, run: Recorded, recipients: number): void {
   t.diagnostic(
     `${describeOutcome(run.wrapped)}; counted failed ${JSON.stringify(run.failed)}; onInvalidToken ×${run.events.length}` +
-      (run.events.length > 0 ? ` (${run.events.map((e) => `${e.token} ${e.errorType} ${e.reason ?? '-'}`).join(', ')})` : ''),
+      (run.events.length > 0
+        ? ` (${run.events.map((e) => `${e.token} ${e.errorType} ${e.reason ?? '-'}`).join(', ')})`
+        : ''),
   );
   assert.deepEqual(run.wrapped, run.raw, 'the instrumented call settles exactly as the bare SDK call');
   assert.equal(run.wrappedRequests, run.rawRequests, 'the instrumented call makes the requests the bare call made');
   assert.ok(run.rawRequests >= 1, 'the SDK reached the loopback server');
   assert.equal(run.accepted, 0, 'nothing was accepted');
-  assert.equal(Object.values(run.failed).reduce((a, b) => a + b, 0), recipients, 'every recipient counted as failed once');
+  assert.equal(
+    Object.values(run.failed).reduce((a, b) => a + b, 0),
+    recipients,
+    'every recipient counted as failed once',
+  );
   if ('rejected' in run.wrapped && recipients > 1) {
-    for (const type of Object.keys(run.failed)) assert.ok(!PRUNING_TYPES.has(type), `a rejected ${recipients}-recipient call counted as ${type}`);
+    for (const type of Object.keys(run.failed))
+      assert.ok(!PRUNING_TYPES.has(type), `a rejected ${recipients}-recipient call counted as ${type}`);
   }
   assert.equal(run.held, 0, 'nothing held (the guard is off)');
   assert.deepEqual(
@@ -240,7 +309,6 @@ function assertNoPrune(t: TestContext, run: Recorded, recipients: number): void 
     'onInvalidToken must not be called on whole-call evidence',
   );
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 // Set-up: one whole-call server per provider, one bare client per SDK.
@@ -252,7 +320,11 @@ const FCM_PROJECT = 'demo-project';
 const fcmCredential = { getAccessToken: async () => ({ access_token: 'test-access-token', expires_in: 3600 }) };
 const vapid = webpush.generateVAPIDKeys();
 const webPushAgent = new https.Agent({ rejectUnauthorized: false });
-const webPushOptions = { agent: webPushAgent, TTL: 60, vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey } };
+const webPushOptions = {
+  agent: webPushAgent,
+  TTL: 60,
+  vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey },
+};
 
 type ServerName = 'fcm' | 'apns' | 'webpush' | 'expo' | 'sns';
 const servers = {} as Record<ServerName, WholeCallServer>;
@@ -286,7 +358,10 @@ after(async () => {
 
 /** A real Messaging whose HTTP/1.1 requests (legacy transport, so sendEach* too) go to `url`. */
 function newMessaging(url: string): Messaging {
-  const app = initializeApp({ projectId: FCM_PROJECT, credential: fcmCredential, httpAgent: fcmLoopbackAgent(url, { timeoutMs: 2_000 }) }, `whole-call-${apps.length}`);
+  const app = initializeApp(
+    { projectId: FCM_PROJECT, credential: fcmCredential, httpAgent: fcmLoopbackAgent(url, { timeoutMs: 2_000 }) },
+    `whole-call-${apps.length}`,
+  );
   apps.push(app);
   const messaging = getMessaging(app);
   messaging.enableLegacyHttpTransport();
@@ -308,9 +383,19 @@ function newApnProvider(): apn.Provider {
 
 /** apns2 always dials <host>:443; its undici Pool is swapped for one on the loopback server, as in apns2.adapter.test.ts. */
 function newApns2Client(): ApnsClient {
-  const client = new ApnsClient({ team: 'TEAM123456', keyId: 'KEY1234567', signingKey: apnsKey, defaultTopic: TOPIC, host: '127.0.0.1' });
+  const client = new ApnsClient({
+    team: 'TEAM123456',
+    keyId: 'KEY1234567',
+    signingKey: apnsKey,
+    defaultTopic: TOPIC,
+    host: '127.0.0.1',
+  });
   void client.client.close();
-  const pool = new Pool(servers.apns.url, { allowH2: true, connect: { rejectUnauthorized: false }, headersTimeout: 2_000 });
+  const pool = new Pool(servers.apns.url, {
+    allowH2: true,
+    connect: { rejectUnauthorized: false },
+    headersTimeout: 2_000,
+  });
   Object.defineProperty(client, 'client', { value: pool, writable: true, configurable: true, enumerable: true });
   apns2Clients.push(client);
   return client;
@@ -338,10 +423,19 @@ const fcmBatch = (result: BatchResponse) => ({
 });
 const apnResult = (result: ApnResult) => ({
   sent: result.sent.map((s) => s.device),
-  failed: result.failed.map((f) => ({ device: f.device, status: f.status, reason: f.response?.reason, error: f.error?.message })),
+  failed: result.failed.map((f) => ({
+    device: f.device,
+    status: f.status,
+    reason: f.response?.reason,
+    error: f.error?.message,
+  })),
 });
 const apns2Results = (results: readonly Apns2Entry[]) =>
-  results.map((entry) => ('error' in entry ? { status: entry.error.statusCode, reason: entry.error.reason, token: entry.error.notification.deviceToken } : { sent: entry.deviceToken }));
+  results.map((entry) =>
+    'error' in entry
+      ? { status: entry.error.statusCode, reason: entry.error.reason, token: entry.error.notification.deviceToken }
+      : { sent: entry.deviceToken },
+  );
 const expoTickets = (tickets: readonly unknown[]) => tickets;
 const snsOutput = (output: { MessageId?: string; Successful?: unknown[]; Failed?: unknown[] }) => ({
   hasMessageId: output.MessageId !== undefined,
@@ -362,15 +456,25 @@ describe('FCM (firebase-admin, legacy HTTP/1.1 transport): every request answere
   before(() => {
     bare = newMessaging(servers.fcm.url);
   });
-  const instrument = (client: Messaging, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentFcm(client, telemetry, { onInvalidToken });
+  const instrument = (client: Messaging, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentFcm(client, telemetry, { onInvalidToken });
   const methods = {
-    sendEachForMulticast: (client: Messaging) => outcomeOf(() => client.sendEachForMulticast({ tokens: FCM_TOKENS, data: { kind: 'multicast' } }), fcmBatch),
-    sendEach: (client: Messaging) => outcomeOf(() => client.sendEach(FCM_TOKENS.map((token) => ({ token, notification: { title: 'hi' } }))), fcmBatch),
+    sendEachForMulticast: (client: Messaging) =>
+      outcomeOf(() => client.sendEachForMulticast({ tokens: FCM_TOKENS, data: { kind: 'multicast' } }), fcmBatch),
+    sendEach: (client: Messaging) =>
+      outcomeOf(() => client.sendEach(FCM_TOKENS.map((token) => ({ token, notification: { title: 'hi' } }))), fcmBatch),
   } as const;
   for (const [method, call] of Object.entries(methods)) {
     for (const scenario of FCM_SCENARIOS) {
       it(`instrumentFcm ${method}: ${scenario.name}`, async (t) => {
-        const run = await record({ server: servers.fcm, answer: scenario.answer, provider: 'fcm', bare, instrument, call });
+        const run = await record({
+          server: servers.fcm,
+          answer: scenario.answer,
+          provider: 'fcm',
+          bare,
+          instrument,
+          call,
+        });
         assertNoPrune(t, run, FCM_TOKENS.length);
         assert.equal(run.rawRequests, FCM_TOKENS.length, 'one request per token (none retried)');
       });
@@ -383,7 +487,8 @@ describe('APNs (@parse/node-apn): send(note, [t1, t2, t3]), every request answer
   before(() => {
     bare = newApnProvider();
   });
-  const instrument = (client: apn.Provider, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentApns(client, telemetry, { app: TOPIC, onInvalidToken });
+  const instrument = (client: apn.Provider, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentApns(client, telemetry, { app: TOPIC, onInvalidToken });
   const call = (client: apn.Provider) =>
     outcomeOf(() => {
       const note = new apn.Notification({ alert: 'Your order shipped' });
@@ -392,7 +497,14 @@ describe('APNs (@parse/node-apn): send(note, [t1, t2, t3]), every request answer
     }, apnResult);
   for (const scenario of APNS_SCENARIOS) {
     it(`instrumentApns send: ${scenario.name}`, async (t) => {
-      const run = await record({ server: servers.apns, answer: scenario.answer, provider: 'apns', bare, instrument, call });
+      const run = await record({
+        server: servers.apns,
+        answer: scenario.answer,
+        provider: 'apns',
+        bare,
+        instrument,
+        call,
+      });
       assertNoPrune(t, run, APNS_TOKENS.length);
     });
   }
@@ -403,11 +515,23 @@ describe('APNs (apns2): sendMany of three notifications, every request answered 
   before(() => {
     bare = newApns2Client();
   });
-  const instrument = (client: ApnsClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentApns2(client, telemetry, { app: TOPIC, onInvalidToken });
-  const call = (client: ApnsClient) => outcomeOf(() => client.sendMany(APNS_TOKENS.map((token) => new Notification(token, { alert: 'Your order shipped' }))), apns2Results);
+  const instrument = (client: ApnsClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentApns2(client, telemetry, { app: TOPIC, onInvalidToken });
+  const call = (client: ApnsClient) =>
+    outcomeOf(
+      () => client.sendMany(APNS_TOKENS.map((token) => new Notification(token, { alert: 'Your order shipped' }))),
+      apns2Results,
+    );
   for (const scenario of APNS_SCENARIOS) {
     it(`instrumentApns2 sendMany: ${scenario.name}`, async (t) => {
-      const run = await record({ server: servers.apns, answer: scenario.answer, provider: 'apns', bare, instrument, call });
+      const run = await record({
+        server: servers.apns,
+        answer: scenario.answer,
+        provider: 'apns',
+        bare,
+        instrument,
+        call,
+      });
       assertNoPrune(t, run, APNS_TOKENS.length);
     });
   }
@@ -418,19 +542,36 @@ describe('Expo (expo-server-sdk): sendPushNotificationsAsync of three messages, 
   before(() => {
     bare = new Expo({ retryMinTimeout: 1 });
   });
-  const instrument = (client: ExpoClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentExpo(client, telemetry, { onInvalidToken });
-  const call = (client: ExpoClient) => outcomeOf(() => client.sendPushNotificationsAsync(EXPO_TOKENS.map((to) => ({ to, body: 'hi' }))), expoTickets);
+  const instrument = (client: ExpoClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentExpo(client, telemetry, { onInvalidToken });
+  const call = (client: ExpoClient) =>
+    outcomeOf(() => client.sendPushNotificationsAsync(EXPO_TOKENS.map((to) => ({ to, body: 'hi' }))), expoTickets);
   for (const scenario of EXPO_SCENARIOS) {
     it(`instrumentExpo sendPushNotificationsAsync: ${scenario.name}`, async (t) => {
-      const run = await record({ server: servers.expo, answer: scenario.answer, provider: 'expo', bare, instrument, call });
+      const run = await record({
+        server: servers.expo,
+        answer: scenario.answer,
+        provider: 'expo',
+        bare,
+        instrument,
+        call,
+      });
       assertNoPrune(t, run, EXPO_TOKENS.length);
       assert.ok('rejected' in run.wrapped, 'the SDK rejects a whole-request error');
     });
   }
 
   it('one message with `to: [a, b, c]` is three recipients too', async (t) => {
-    const callTo = (client: ExpoClient) => outcomeOf(() => client.sendPushNotificationsAsync([{ to: EXPO_TOKENS, body: 'hi' }]), expoTickets);
-    const run = await record({ server: servers.expo, answer: PLAIN_404, provider: 'expo', bare, instrument, call: callTo });
+    const callTo = (client: ExpoClient) =>
+      outcomeOf(() => client.sendPushNotificationsAsync([{ to: EXPO_TOKENS, body: 'hi' }]), expoTickets);
+    const run = await record({
+      server: servers.expo,
+      answer: PLAIN_404,
+      provider: 'expo',
+      bare,
+      instrument,
+      call: callTo,
+    });
     assertNoPrune(t, run, EXPO_TOKENS.length);
   });
 });
@@ -440,8 +581,10 @@ describe('SNS (@aws-sdk/client-sns): Publish to an endpoint and PublishBatch, th
   before(() => {
     bare = newSnsClient();
   });
-  const instrument = (client: SNSClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentSns(client, telemetry, { onInvalidToken });
-  const publish = (client: SNSClient) => outcomeOf(() => client.send(new PublishCommand({ TargetArn: SNS_ENDPOINT, Message: 'hi' })), snsOutput);
+  const instrument = (client: SNSClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentSns(client, telemetry, { onInvalidToken });
+  const publish = (client: SNSClient) =>
+    outcomeOf(() => client.send(new PublishCommand({ TargetArn: SNS_ENDPOINT, Message: 'hi' })), snsOutput);
   const batch = (client: SNSClient) =>
     outcomeOf(
       () =>
@@ -458,12 +601,26 @@ describe('SNS (@aws-sdk/client-sns): Publish to an endpoint and PublishBatch, th
     // answers at the configured endpoint) refusing the call, not saying the device is gone: SNS says that with
     // EndpointDisabled, a 400.
     it(`instrumentSns publish (TargetArn): ${scenario.name}`, async (t) => {
-      const run = await record({ server: servers.sns, answer: scenario.answer, provider: 'sns', bare, instrument, call: publish });
+      const run = await record({
+        server: servers.sns,
+        answer: scenario.answer,
+        provider: 'sns',
+        bare,
+        instrument,
+        call: publish,
+      });
       assertNoPrune(t, run, 1);
       assert.ok('rejected' in run.wrapped, 'the SDK rejects');
     });
     it(`instrumentSns publish_batch: ${scenario.name}`, async (t) => {
-      const run = await record({ server: servers.sns, answer: scenario.answer, provider: 'sns', bare, instrument, call: batch });
+      const run = await record({
+        server: servers.sns,
+        answer: scenario.answer,
+        provider: 'sns',
+        bare,
+        instrument,
+        call: batch,
+      });
       assertNoPrune(t, run, 3);
       assert.ok('rejected' in run.wrapped, 'the SDK rejects');
     });
@@ -471,8 +628,10 @@ describe('SNS (@aws-sdk/client-sns): Publish to an endpoint and PublishBatch, th
 });
 
 describe('Web Push (web-push): one subscription per call', () => {
-  const instrument = (client: typeof webpush, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentWebPush(client, telemetry, { onInvalidToken });
-  const autopush = (status: number, errno: number, error: string, message: string): CannedAnswer => json(status, { code: status, errno, error, message });
+  const instrument = (client: typeof webpush, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentWebPush(client, telemetry, { onInvalidToken });
+  const autopush = (status: number, errno: number, error: string, message: string): CannedAnswer =>
+    json(status, { code: status, errno, error, message });
 
   const revoked: readonly Scenario[] = [
     { name: '401 HTML', answer: HTML_401 },
@@ -483,8 +642,19 @@ describe('Web Push (web-push): one subscription per call', () => {
   for (const scenario of revoked) {
     it(`instrumentWebPush sendNotification: revoked VAPID credentials, ${scenario.name} → no prune`, async (t) => {
       const subscription = webPushSubscription(servers.webpush.url, 'revoked-key');
-      const call = (client: typeof webpush) => outcomeOf(() => client.sendNotification(subscription, 'hi', webPushOptions), (r) => r.statusCode);
-      const run = await record({ server: servers.webpush, answer: scenario.answer, provider: 'webpush', bare: webpush, instrument, call });
+      const call = (client: typeof webpush) =>
+        outcomeOf(
+          () => client.sendNotification(subscription, 'hi', webPushOptions),
+          (r) => r.statusCode,
+        );
+      const run = await record({
+        server: servers.webpush,
+        answer: scenario.answer,
+        provider: 'webpush',
+        bare: webpush,
+        instrument,
+        call,
+      });
       assertNoPrune(t, run, 1);
       assert.deepEqual(run.failed, { auth: 1 });
     });
@@ -499,10 +669,24 @@ describe('Web Push (web-push): one subscription per call', () => {
   for (const scenario of gone) {
     it(`instrumentWebPush sendNotification: a subscription answered ${scenario.name} → onInvalidToken once with its endpoint`, async (t) => {
       const subscription = webPushSubscription(servers.webpush.url, `gone-${scenario.answer.status}`);
-      const call = (client: typeof webpush) => outcomeOf(() => client.sendNotification(subscription, 'hi', webPushOptions), (r) => r.statusCode);
+      const call = (client: typeof webpush) =>
+        outcomeOf(
+          () => client.sendNotification(subscription, 'hi', webPushOptions),
+          (r) => r.statusCode,
+        );
       // With the surge guard on (the default): one verdict out of one call is nowhere near a surge.
-      const run = await record({ server: servers.webpush, answer: scenario.answer, provider: 'webpush', bare: webpush, instrument, call, guard: true });
-      t.diagnostic(`${describeOutcome(run.wrapped)}; counted failed ${JSON.stringify(run.failed)}; onInvalidToken ×${run.events.length}`);
+      const run = await record({
+        server: servers.webpush,
+        answer: scenario.answer,
+        provider: 'webpush',
+        bare: webpush,
+        instrument,
+        call,
+        guard: true,
+      });
+      t.diagnostic(
+        `${describeOutcome(run.wrapped)}; counted failed ${JSON.stringify(run.failed)}; onInvalidToken ×${run.events.length}`,
+      );
       assert.deepEqual(run.wrapped, run.raw);
       assert.deepEqual(run.failed, { unregistered: 1 });
       assert.equal(run.held, 0);
@@ -519,10 +703,12 @@ describe('FCM per-recipient evidence still prunes', () => {
   before(() => {
     bare = newMessaging(fcmFake.url);
   });
-  const instrument = (client: Messaging, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentFcm(client, telemetry, { onInvalidToken });
+  const instrument = (client: Messaging, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentFcm(client, telemetry, { onInvalidToken });
   const tokens = ['ok-token-1', 'gone-token', 'ok-token-2'];
   const methods = {
-    sendEachForMulticast: (client: Messaging) => outcomeOf(() => client.sendEachForMulticast({ tokens, data: { kind: 'multicast' } }), fcmBatch),
+    sendEachForMulticast: (client: Messaging) =>
+      outcomeOf(() => client.sendEachForMulticast({ tokens, data: { kind: 'multicast' } }), fcmBatch),
     sendEach: (client: Messaging) => outcomeOf(() => client.sendEach(tokens.map((token) => ({ token }))), fcmBatch),
   } as const;
   for (const [method, call] of Object.entries(methods)) {
@@ -533,7 +719,13 @@ describe('FCM per-recipient evidence still prunes', () => {
       const result = await call(instrument(bare, telemetry, (event) => void events.push(event)));
       const { accepted, failed } = await messageCounts(telemetry, 'fcm');
       t.diagnostic(`counted accepted ${accepted}, failed ${JSON.stringify(failed)}; onInvalidToken ×${events.length}`);
-      assert.deepEqual(result, { resolved: { successCount: 2, failureCount: 1, codes: ['ok', 'messaging/registration-token-not-registered', 'ok'] } });
+      assert.deepEqual(result, {
+        resolved: {
+          successCount: 2,
+          failureCount: 1,
+          codes: ['ok', 'messaging/registration-token-not-registered', 'ok'],
+        },
+      });
       assert.equal(accepted, 2);
       assert.deepEqual(failed, { unregistered: 1 });
       assert.deepEqual(
@@ -549,10 +741,22 @@ describe('the surge guard, with whole-call evidence out of the way', () => {
   it('apns2 sendMany of 25 devices all answered 410 Unregistered → held, not pruned (guard on)', async (t) => {
     const tokens = Array.from({ length: 25 }, (_, i) => `dead${String(i).padStart(4, '0')}`);
     const client = newApns2Client();
-    const instrument = (c: ApnsClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) => instrumentApns2(c, telemetry, { app: TOPIC, onInvalidToken });
-    const call = (c: ApnsClient) => outcomeOf(() => c.sendMany(tokens.map((token) => new Notification(token, { alert: 'hi' }))), apns2Results);
-    const run = await record({ server: servers.apns, answer: json(410, { reason: 'Unregistered', timestamp: 1 }), provider: 'apns', bare: client, instrument, call, guard: true });
-    t.diagnostic(`counted failed ${JSON.stringify(run.failed)}; onInvalidToken ×${run.events.length}; held ${run.held}`);
+    const instrument = (c: ApnsClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+      instrumentApns2(c, telemetry, { app: TOPIC, onInvalidToken });
+    const call = (c: ApnsClient) =>
+      outcomeOf(() => c.sendMany(tokens.map((token) => new Notification(token, { alert: 'hi' }))), apns2Results);
+    const run = await record({
+      server: servers.apns,
+      answer: json(410, { reason: 'Unregistered', timestamp: 1 }),
+      provider: 'apns',
+      bare: client,
+      instrument,
+      call,
+      guard: true,
+    });
+    t.diagnostic(
+      `counted failed ${JSON.stringify(run.failed)}; onInvalidToken ×${run.events.length}; held ${run.held}`,
+    );
     assert.deepEqual(run.wrapped, run.raw);
     assert.deepEqual(run.failed, { unregistered: 25 });
     assert.deepEqual(run.events, [], 'a mass verdict is held, not passed on');
@@ -573,7 +777,9 @@ describe('a project that does not exist (FCM): per-message answers no SDK can te
     servers.fcm.answer = rpc(404, 'NOT_FOUND', 'Requested entity was not found.');
     const telemetry = new PushTelemetry();
     const events: InvalidTokenEvent[] = [];
-    const fcm = instrumentFcm(newMessaging(servers.fcm.url), telemetry, { onInvalidToken: (event) => void events.push(event) });
+    const fcm = instrumentFcm(newMessaging(servers.fcm.url), telemetry, {
+      onInvalidToken: (event) => void events.push(event),
+    });
     for (let call = 0; call < 40; call++) {
       const tokens = [0, 1, 2].map((i) => `wrong-project-${call}-${i}`);
       const result = await fcm.sendEachForMulticast({ tokens, data: { kind: 'multicast' } });

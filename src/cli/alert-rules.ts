@@ -21,12 +21,24 @@ export interface DemoRules {
 }
 
 export async function loadDemoRules(): Promise<DemoRules> {
-  if (existsSync(SHIPPED_RULES)) return { yaml: await readFile(SHIPPED_RULES, 'utf8'), source: 'alerts/push-alerts.yaml' };
+  if (existsSync(SHIPPED_RULES))
+    return { yaml: await readFile(SHIPPED_RULES, 'utf8'), source: 'alerts/push-alerts.yaml' };
   // The shipped file is the generator's default output; without it (a checkout that has not generated it), generate.
-  return { yaml: toPrometheusRulesYaml(generateAlertRules()), source: 'generateAlertRules() defaults (alerts/push-alerts.yaml not found)' };
+  return {
+    yaml: toPrometheusRulesYaml(generateAlertRules()),
+    source: 'generateAlertRules() defaults (alerts/push-alerts.yaml not found)',
+  };
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 
 /** A Prometheus duration (`1h30m`) in milliseconds, or undefined when it is not one. */
 export function promDurationMs(text: string): number | undefined {

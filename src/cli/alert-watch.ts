@@ -18,7 +18,9 @@ const SHOWN_LABELS = ['provider', 'tier'] as const;
 
 /** `{provider="fcm",tier="1h"}`, or '' for an alert about no provider. */
 function target(labels: Readonly<Record<string, string>>): string {
-  const shown = SHOWN_LABELS.filter((name) => labels[name] !== undefined).map((name) => `${name}="${labels[name] as string}"`);
+  const shown = SHOWN_LABELS.filter((name) => labels[name] !== undefined).map(
+    (name) => `${name}="${labels[name] as string}"`,
+  );
   return shown.length === 0 ? '' : `{${shown.join(',')}}`;
 }
 
@@ -60,8 +62,16 @@ export class AlertWatch {
       const known = this.#alerts.get(key);
       if (known?.state === state) continue;
       const notified = known === undefined || known.state === 'resolved' ? [] : known.notified;
-      this.#alerts.set(key, { name: alert.labels.alertname ?? '?', target: target(alert.labels), state, since: now, notified });
-      this.#onEvent(`alert ${state.toUpperCase()}: ${key}${alert.labels.severity ? ` (${alert.labels.severity})` : ''}`);
+      this.#alerts.set(key, {
+        name: alert.labels.alertname ?? '?',
+        target: target(alert.labels),
+        state,
+        since: now,
+        notified,
+      });
+      this.#onEvent(
+        `alert ${state.toUpperCase()}: ${key}${alert.labels.severity ? ` (${alert.labels.severity})` : ''}`,
+      );
     }
     for (const [key, alert] of this.#alerts) {
       if (seen.has(key)) continue;
@@ -78,7 +88,8 @@ export class AlertWatch {
   #delivered(receiver: string, status: string, labels: Readonly<Record<string, string>>): void {
     const key = keyOf(labels);
     const known = this.#alerts.get(key);
-    if (known !== undefined && !known.notified.includes(receiver)) this.#alerts.set(key, { ...known, notified: [...known.notified, receiver] });
+    if (known !== undefined && !known.notified.includes(receiver))
+      this.#alerts.set(key, { ...known, notified: [...known.notified, receiver] });
     if (this.#sent.get(`${receiver} ${key}`) === status) return;
     this.#sent.set(`${receiver} ${key}`, status);
     this.#onEvent(`Alertmanager → ${receiver}: ${status} ${key}`);
@@ -91,8 +102,12 @@ export class AlertWatch {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         try {
-          const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { receiver?: string; alerts?: Array<{ status?: string; labels?: Record<string, string> }> };
-          for (const alert of payload.alerts ?? []) this.#delivered(payload.receiver ?? '?', alert.status ?? '?', alert.labels ?? {});
+          const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            receiver?: string;
+            alerts?: Array<{ status?: string; labels?: Record<string, string> }>;
+          };
+          for (const alert of payload.alerts ?? [])
+            this.#delivered(payload.receiver ?? '?', alert.status ?? '?', alert.labels ?? {});
         } catch {
           // Not from Alertmanager: nothing to show.
         }
@@ -116,7 +131,10 @@ export async function firstScrape(prometheusUrl: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     try {
-      const response = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent('up{job="push-sender"} == 1')}`, { signal: AbortSignal.timeout(1_000) });
+      const response = await fetch(
+        `${prometheusUrl}/api/v1/query?query=${encodeURIComponent('up{job="push-sender"} == 1')}`,
+        { signal: AbortSignal.timeout(1_000) },
+      );
       const body = (await response.json()) as { data?: { result?: unknown[] } };
       if ((body.data?.result?.length ?? 0) > 0) break;
     } catch {

@@ -38,7 +38,13 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[]): Flags | 
   const flags: Record<string, FlagSpec> = { ...spec.flags, help: HELP };
   const options = Object.fromEntries(Object.entries(flags).map(([name, flag]) => [name, { type: flag.type }]));
   const see = `see: push-telemetry ${spec.name} --help`;
-  const { tokens } = parseArgs({ args: [...argv], options: { ...options, h: { type: 'boolean' } }, strict: false, allowPositionals: true, tokens: true });
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: { ...options, h: { type: 'boolean' } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const values: Record<string, string | boolean> = {};
   for (const token of tokens) {
     if (token.kind === 'positional') throw new UsageError(`unexpected argument "${token.value}" (${see})`);
@@ -55,7 +61,9 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[]): Flags | 
     // Without strict mode parseArgs takes `--rate --port` as rate="--port"; a value starting with "-" is a missing one.
     const value = token.value;
     if (value === undefined || (!token.inlineValue && value.startsWith('-') && !/^-\d/.test(value))) {
-      throw new UsageError(`${token.rawName} needs a value${flag.value !== undefined ? ` (${token.rawName} ${flag.value})` : ''}`);
+      throw new UsageError(
+        `${token.rawName} needs a value${flag.value !== undefined ? ` (${token.rawName} ${flag.value})` : ''}`,
+      );
     }
     values[name] = value;
   }
@@ -69,10 +77,24 @@ export function helpText(spec: CommandSpec): string {
     .join(' ');
   const rows = Object.entries({ ...spec.flags, help: HELP })
     .filter(([, flag]) => flag.hidden !== true)
-    .map(([name, flag]) => [`--${name}${flag.type === 'string' ? ` ${flag.value ?? 'VALUE'}` : ''}`, flag.description] as const);
+    .map(
+      ([name, flag]) =>
+        [`--${name}${flag.type === 'string' ? ` ${flag.value ?? 'VALUE'}` : ''}`, flag.description] as const,
+    );
   const width = Math.max(...rows.map(([left]) => left.length));
-  const lines = rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right.replace(/\n/g, `\n  ${' '.repeat(width)}  `)}`);
-  return [`Usage: push-telemetry ${spec.name} ${usage}`, '', spec.summary, '', 'Flags:', ...lines, ...(spec.details ? ['', spec.details] : []), ''].join('\n');
+  const lines = rows.map(
+    ([left, right]) => `  ${left.padEnd(width)}  ${right.replace(/\n/g, `\n  ${' '.repeat(width)}  `)}`,
+  );
+  return [
+    `Usage: push-telemetry ${spec.name} ${usage}`,
+    '',
+    spec.summary,
+    '',
+    'Flags:',
+    ...lines,
+    ...(spec.details ? ['', spec.details] : []),
+    '',
+  ].join('\n');
 }
 
 // ---- value parsers: each names the flag and says what it expected ----
@@ -96,18 +118,21 @@ export function parseDuration(flag: string, value: string): number {
 
 export function parseNumber(flag: string, value: string, min: number, max: number, what = 'a number'): number {
   const number = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
-  if (!(number >= min && number <= max)) throw new UsageError(`--${flag} must be ${what} from ${min} to ${max}, got "${value}"`);
+  if (!(number >= min && number <= max))
+    throw new UsageError(`--${flag} must be ${what} from ${min} to ${max}, got "${value}"`);
   return number;
 }
 
 export function parsePort(flag: string, value: string): number {
   const port = parseNumber(flag, value, 0, 65535, 'a port number');
-  if (!Number.isInteger(port)) throw new UsageError(`--${flag} must be a whole port number from 0 to 65535, got "${value}"`);
+  if (!Number.isInteger(port))
+    throw new UsageError(`--${flag} must be a whole port number from 0 to 65535, got "${value}"`);
   return port;
 }
 
 export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
-  if (!(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got "${value}"`);
+  if (!(choices as readonly string[]).includes(value))
+    throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got "${value}"`);
   return value as T;
 }
 

@@ -44,7 +44,13 @@ export interface Daemon {
 const LOG_KEEP = 8_000;
 
 /** `track` sees the child as soon as it is spawned, so a last-resort kill can reach it even before it is ready. */
-export async function startDaemon(name: string, binary: string, args: (port: number) => string[], cwd: string, track: (child: ChildProcess) => void): Promise<Daemon> {
+export async function startDaemon(
+  name: string,
+  binary: string,
+  args: (port: number) => string[],
+  cwd: string,
+  track: (child: ChildProcess) => void,
+): Promise<Daemon> {
   const port = await freePort();
   // cwd in the demo's temp dir: anything a daemon writes relative to it is removed with the dir.
   const child = spawn(binary, args(port), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,7 +80,9 @@ export async function startDaemon(name: string, binary: string, args: (port: num
     await waitReady(`${url}/-/ready`, child);
   } catch (error) {
     await daemon.stop();
-    throw new Error(`${name} did not start: ${(error as Error).message}\n${log.trim().split('\n').slice(-15).join('\n')}`);
+    throw new Error(
+      `${name} did not start: ${(error as Error).message}\n${log.trim().split('\n').slice(-15).join('\n')}`,
+    );
   }
   return daemon;
 }

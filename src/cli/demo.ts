@@ -1,6 +1,15 @@
 import { PushTelemetry } from '../core/telemetry.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
-import { parseChoice, parseDuration, parseNumber, parsePort, stringFlag, UsageError, type CommandSpec, type Flags } from './args.js';
+import {
+  parseChoice,
+  parseDuration,
+  parseNumber,
+  parsePort,
+  stringFlag,
+  UsageError,
+  type CommandSpec,
+  type Flags,
+} from './args.js';
 import { createClients, DEMO_PROVIDERS, type DemoClients, type DemoProvider } from './clients/index.js';
 import { Lifecycle } from './lifecycle.js';
 import { LiveStats } from './live-stats.js';
@@ -19,14 +28,36 @@ export const DEMO_SPEC: CommandSpec = {
     '(firebase-admin, @parse/node-apn, web-push, expo-server-sdk, @aws-sdk/client-sns) instrumented by push-telemetry,\n' +
     'faults injected on a schedule, /metrics live, and with Prometheus and Alertmanager installed, alerts firing.',
   flags: {
-    scenario: { type: 'string', value: 'NAME', description: `what goes wrong, and when (default mixed):\n${SCENARIOS.map((s) => `  ${s.name.padEnd(25)} ${s.summary}`).join('\n')}` },
+    scenario: {
+      type: 'string',
+      value: 'NAME',
+      description: `what goes wrong, and when (default mixed):\n${SCENARIOS.map((s) => `  ${s.name.padEnd(25)} ${s.summary}`).join('\n')}`,
+    },
     rate: { type: 'string', value: 'N', description: 'messages per second, shared by the five providers (default 50)' },
-    duration: { type: 'string', value: 'D', description: 'stop by itself after D (20s, 5m, 1h); default: run until Ctrl-C' },
-    port: { type: 'string', value: 'P', description: 'port of the sender service (POST /send, GET /metrics, /healthz); default 9464,\nor a free one if 9464 is taken; 0 for a free one' },
+    duration: {
+      type: 'string',
+      value: 'D',
+      description: 'stop by itself after D (20s, 5m, 1h); default: run until Ctrl-C',
+    },
+    port: {
+      type: 'string',
+      value: 'P',
+      description:
+        'port of the sender service (POST /send, GET /metrics, /healthz); default 9464,\nor a free one if 9464 is taken; 0 for a free one',
+    },
     host: { type: 'string', value: 'H', description: 'address the sender service listens on (default 127.0.0.1)' },
-    prometheus: { type: 'boolean', description: 'require Prometheus and Alertmanager (fail if they are not on PATH); by default they\nare started when found and skipped when not' },
+    prometheus: {
+      type: 'boolean',
+      description:
+        'require Prometheus and Alertmanager (fail if they are not on PATH); by default they\nare started when found and skipped when not',
+    },
     'no-prometheus': { type: 'boolean', description: 'never start Prometheus and Alertmanager' },
-    'alert-for': { type: 'string', value: 'D', description: "cap every alert's for: at D so alerts fire within a demo (default 15s);\n'shipped' keeps the production hold times (2m and more)" },
+    'alert-for': {
+      type: 'string',
+      value: 'D',
+      description:
+        "cap every alert's for: at D so alerts fire within a demo (default 15s);\n'shipped' keeps the production hold times (2m and more)",
+    },
   },
   details:
     'The table shows, per provider, messages/s (as their calls complete), acceptance, the top error types and p95 call\n' +
@@ -51,7 +82,8 @@ interface DemoOptions {
 
 function demoOptions(flags: Flags): DemoOptions {
   const scenario = parseChoice('scenario', stringFlag(flags, 'scenario') ?? 'mixed', SCENARIO_NAMES);
-  if (flags.prometheus === true && flags['no-prometheus'] === true) throw new UsageError('--prometheus and --no-prometheus contradict each other');
+  if (flags.prometheus === true && flags['no-prometheus'] === true)
+    throw new UsageError('--prometheus and --no-prometheus contradict each other');
   const rate = stringFlag(flags, 'rate');
   const duration = stringFlag(flags, 'duration');
   const port = stringFlag(flags, 'port');
@@ -70,12 +102,17 @@ function demoOptions(flags: Flags): DemoOptions {
 }
 
 /** The sender service on --port, or on 9464 falling back to a free port when 9464 is taken and no port was asked for. */
-async function listen(start: (port: number) => Promise<SenderService>, port: number | undefined, say: (text: string) => void): Promise<SenderService> {
+async function listen(
+  start: (port: number) => Promise<SenderService>,
+  port: number | undefined,
+  say: (text: string) => void,
+): Promise<SenderService> {
   try {
     return await start(port ?? DEFAULT_PORT);
   } catch (error) {
     if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
-    if (port !== undefined) throw new Error(`port ${port} is in use (--port); pass another, or --port 0 for a free one`);
+    if (port !== undefined)
+      throw new Error(`port ${port} is in use (--port); pass another, or --port 0 for a free one`);
     say(`port ${DEFAULT_PORT} is in use; using a free port instead`);
     return start(0);
   }
@@ -100,22 +137,40 @@ interface Started {
 }
 
 /** Everything but the traffic: the fakes, the SDK clients, the sender service, and Prometheus when wanted. */
-async function startParts(options: DemoOptions, scenario: Scenario, life: Lifecycle, view: LiveView, say: (text: string) => void): Promise<Started> {
+async function startParts(
+  options: DemoOptions,
+  scenario: Scenario,
+  life: Lifecycle,
+  view: LiveView,
+  say: (text: string) => void,
+): Promise<Started> {
   const simulator = await startSimulator({ providers: DEMO_PROVIDERS });
   life.defer(() => simulator.close());
   const telemetry = new PushTelemetry();
   const tokens = new TokenStore();
   // onInvalidToken does what it does in a real sender: the token leaves the store (and a new install replaces it).
   const onInvalidToken = (provider: DemoProvider, token: string) => tokens.prune(provider, token);
-  const clients = await createClients(simulator, { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken }, scenario.clientTimeoutMs);
+  const clients = await createClients(
+    simulator,
+    { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken },
+    scenario.clientTimeoutMs,
+  );
   life.defer(() => clients.close());
-  const service = await listen((port) => startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port, host: options.host }), options.port, say);
+  const service = await listen(
+    (port) =>
+      startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port, host: options.host }),
+    options.port,
+    say,
+  );
   life.defer(() => service.close());
   say(`metrics: ${service.url}/metrics`);
-  say(`send:    curl -s ${service.url}/send -d '{"provider":"fcm","tokens":["t1"],"notification":{"title":"Hi","body":"there"}}'`);
+  say(
+    `send:    curl -s ${service.url}/send -d '{"provider":"fcm","tokens":["t1"],"notification":{"title":"Hi","body":"there"}}'`,
+  );
 
   if (options.prometheus === 'off' || (options.prometheus === 'auto' && monitoringBinaries() === undefined)) {
-    if (options.prometheus === 'auto') say('Prometheus and Alertmanager are not on PATH: running without alerts (install them to see alerts fire)');
+    if (options.prometheus === 'auto')
+      say('Prometheus and Alertmanager are not on PATH: running without alerts (install them to see alerts fire)');
     return { simulator, telemetry, tokens, clients, service, monitoring: undefined };
   }
   say('starting Prometheus and Alertmanager…');
@@ -132,10 +187,18 @@ async function startParts(options: DemoOptions, scenario: Scenario, life: Lifecy
   return { simulator, telemetry, tokens, clients, service, monitoring };
 }
 
-const byProvider = <T>(value: (provider: DemoProvider) => T) => Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, value(p)])) as Record<DemoProvider, T>;
+const byProvider = <T>(value: (provider: DemoProvider) => T) =>
+  Object.fromEntries(DEMO_PROVIDERS.map((p) => [p, value(p)])) as Record<DemoProvider, T>;
 
 /** Plays the scenario with steady traffic, redrawing each second, until Ctrl-C or --duration; then a summary. */
-async function play(parts: Started, scenario: Scenario, options: DemoOptions, life: Lifecycle, view: LiveView, say: (text: string) => void): Promise<void> {
+async function play(
+  parts: Started,
+  scenario: Scenario,
+  options: DemoOptions,
+  life: Lifecycle,
+  view: LiveView,
+  say: (text: string) => void,
+): Promise<void> {
   const { simulator, telemetry, tokens, clients, service, monitoring } = parts;
   // The clock (and the scenario's timeline) starts with the traffic, once everything is up.
   const start = Date.now();
@@ -149,7 +212,9 @@ async function play(parts: Started, scenario: Scenario, options: DemoOptions, li
   life.defer(() => traffic.stop(SDK_TIMEOUT_MS + 1_000));
   const header = [
     `push-telemetry demo · scenario ${scenario.name} · ${options.rate} msg/s · metrics ${service.url}/metrics · POST ${service.url}/send`,
-    ...(monitoring ? [`prometheus ${monitoring.prometheusUrl}/alerts · alertmanager ${monitoring.alertmanagerUrl}`] : []),
+    ...(monitoring
+      ? [`prometheus ${monitoring.prometheusUrl}/alerts · alertmanager ${monitoring.alertmanagerUrl}`]
+      : []),
   ];
   const refresh = async () => {
     const elapsedMs = Date.now() - start;
@@ -174,7 +239,9 @@ async function play(parts: Started, scenario: Scenario, options: DemoOptions, li
   const ticker = setInterval(() => {
     if (busy) return;
     busy = true;
-    refresh().catch((error: unknown) => view.event(`table: ${(error as Error).message}`)).finally(() => (busy = false));
+    refresh()
+      .catch((error: unknown) => view.event(`table: ${(error as Error).message}`))
+      .finally(() => (busy = false));
   }, 1_000);
   life.defer(() => clearInterval(ticker));
 
@@ -186,7 +253,10 @@ async function play(parts: Started, scenario: Scenario, options: DemoOptions, li
   await traffic.stop(SDK_TIMEOUT_MS + 1_000);
   await stats.sample();
   say(`summary after ${Math.round(ranFor / 1000)} s (${traffic.sent} messages sent):`);
-  for (const row of stats.rows()) say(`  ${row.provider.padEnd(8)} accepted ${row.totalAccepted}, failed ${row.totalFailed}, tokens pruned ${tokens.pruned(row.provider)}`);
+  for (const row of stats.rows())
+    say(
+      `  ${row.provider.padEnd(8)} accepted ${row.totalAccepted}, failed ${row.totalFailed}, tokens pruned ${tokens.pruned(row.provider)}`,
+    );
 }
 
 export async function runDemo(flags: Flags, out: NodeJS.WriteStream): Promise<number> {

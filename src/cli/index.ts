@@ -53,7 +53,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (command === undefined) throw new UsageError(`unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(', ')} (see push-telemetry --help)`);
+  if (command === undefined)
+    throw new UsageError(
+      `unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(', ')} (see push-telemetry --help)`,
+    );
   running = ` ${name}`;
   const flags = parseFlags(command.spec, rest);
   if (flags === undefined) {
@@ -67,7 +70,9 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const usage = error instanceof UsageError;
-    process.stderr.write(`push-telemetry${running}: ${usage ? error.message : (error as Error)?.message ?? String(error)}\n`);
+    process.stderr.write(
+      `push-telemetry${running}: ${usage ? error.message : ((error as Error)?.message ?? String(error))}\n`,
+    );
     // Handles left by a half-started command (SDK sockets, timers) must not keep a failed run alive.
     process.exit(usage ? 2 : 1);
   },

@@ -52,7 +52,12 @@ interface Sample {
 }
 
 function emptyCounts(): ProviderCounts {
-  return { accepted: 0, failed: new Map(), buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), inFlight: 0 };
+  return {
+    accepted: 0,
+    failed: new Map(),
+    buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0),
+    inFlight: 0,
+  };
 }
 
 /** Histogram quantile as Prometheus computes it: linear within the bucket, the last finite bound for +Inf. */
@@ -82,7 +87,9 @@ export class LiveStats {
 
   /** Takes a snapshot of the registry; call once a second. */
   async sample(now = Date.now()): Promise<void> {
-    const providers = new Map<DemoProvider, ProviderCounts>(DEMO_PROVIDERS.map((provider) => [provider, emptyCounts()]));
+    const providers = new Map<DemoProvider, ProviderCounts>(
+      DEMO_PROVIDERS.map((provider) => [provider, emptyCounts()]),
+    );
     const counts = (labels: Sample['labels']) => providers.get(labels.provider as DemoProvider);
     for (const metric of await this.#telemetry.registry.getMetricsAsJSON()) {
       for (const sample of metric.values as readonly Sample[]) {
@@ -90,18 +97,26 @@ export class LiveStats {
         if (into === undefined) continue;
         if (metric.name === METRIC_NAMES.messages) {
           if (sample.labels.outcome === 'accepted') into.accepted += sample.value;
-          else into.failed.set(sample.labels.error_type as ErrorType, (into.failed.get(sample.labels.error_type as ErrorType) ?? 0) + sample.value);
+          else
+            into.failed.set(
+              sample.labels.error_type as ErrorType,
+              (into.failed.get(sample.labels.error_type as ErrorType) ?? 0) + sample.value,
+            );
         } else if (metric.name === METRIC_NAMES.inFlight) {
           into.inFlight += sample.value;
         } else if (sample.metricName === `${METRIC_NAMES.duration}_bucket`) {
           const le = sample.labels.le;
-          const index = le === '+Inf' ? DURATION_BUCKETS.length : DURATION_BUCKETS.indexOf(Number(le) as (typeof DURATION_BUCKETS)[number]);
+          const index =
+            le === '+Inf'
+              ? DURATION_BUCKETS.length
+              : DURATION_BUCKETS.indexOf(Number(le) as (typeof DURATION_BUCKETS)[number]);
           if (index >= 0) into.buckets[index] = (into.buckets[index] as number) + sample.value;
         }
       }
     }
     this.#history.push({ at: now, providers });
-    while (this.#history.length > 0 && (this.#history[0] as Snapshot).at < now - LATENCY_WINDOW_MS - 1_000) this.#history.shift();
+    while (this.#history.length > 0 && (this.#history[0] as Snapshot).at < now - LATENCY_WINDOW_MS - 1_000)
+      this.#history.shift();
   }
 
   /** The snapshot closest to `ms` before the newest, or the oldest kept. */
@@ -117,11 +132,14 @@ export class LiveStats {
     const latencyBase = this.#before(LATENCY_WINDOW_MS);
     return DEMO_PROVIDERS.map((provider): ProviderRow => {
       const now = latest?.providers.get(provider) ?? emptyCounts();
-      const then = rateBase !== latest ? rateBase?.providers.get(provider) ?? emptyCounts() : emptyCounts();
-      const seconds = latest !== undefined && rateBase !== undefined && rateBase !== latest ? (latest.at - rateBase.at) / 1000 : 1;
+      const then = rateBase !== latest ? (rateBase?.providers.get(provider) ?? emptyCounts()) : emptyCounts();
+      const seconds =
+        latest !== undefined && rateBase !== undefined && rateBase !== latest ? (latest.at - rateBase.at) / 1000 : 1;
       const longEnough = latest !== undefined && rateBase !== undefined && latest.at - rateBase.at >= STUCK_AFTER_MS;
       const accepted = now.accepted - then.accepted;
-      const failed = [...now.failed].map(([type, count]) => ({ type, count: count - (then.failed.get(type) ?? 0) })).filter((entry) => entry.count > 0);
+      const failed = [...now.failed]
+        .map(([type, count]) => ({ type, count: count - (then.failed.get(type) ?? 0) }))
+        .filter((entry) => entry.count > 0);
       const total = accepted + failed.reduce((sum, entry) => sum + entry.count, 0);
       const old = latencyBase !== latest ? latencyBase?.providers.get(provider) : undefined;
       const buckets = now.buckets.map((count, i) => count - (old?.buckets[i] ?? 0));

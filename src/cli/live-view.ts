@@ -44,7 +44,12 @@ const percent = (ratio: number | undefined): string => (ratio === undefined ? '-
 const latency = (seconds: number | undefined): string =>
   seconds === undefined ? '-' : seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(1)} s`;
 const errors = (row: ProviderRow): string =>
-  row.topErrors.length === 0 ? '-' : row.topErrors.slice(0, 2).map(({ type, share }) => `${type} ${Math.round(share * 100)}%`).join(', ');
+  row.topErrors.length === 0
+    ? '-'
+    : row.topErrors
+        .slice(0, 2)
+        .map(({ type, share }) => `${type} ${Math.round(share * 100)}%`)
+        .join(', ');
 /**
  * What the sender is doing with a provider: `stalled` (it sends nothing), `hung` (calls in flight, none completing)
  * or `sending`. Failures are not a state here: they have their own columns.
@@ -97,9 +102,11 @@ export class LiveView {
 
   #plain(state: ViewState): string[] {
     const at = `[${clock(state.elapsedMs)}]`;
-    return state.rows.map((row) =>
-      `${at} ${row.provider.padEnd(7)} ${row.perSecond.toFixed(1).padStart(5)} msg/s  accepted ${percent(row.acceptance).padStart(6)}  p95 ${latency(row.p95).padStart(7)}  ` +
-      `in flight ${String(row.inFlight).padStart(3)}  ${senderState(row, state.stalled).padEnd(7)}  errors ${errors(row)}  fault ${state.faults[row.provider]}`);
+    return state.rows.map(
+      (row) =>
+        `${at} ${row.provider.padEnd(7)} ${row.perSecond.toFixed(1).padStart(5)} msg/s  accepted ${percent(row.acceptance).padStart(6)}  p95 ${latency(row.p95).padStart(7)}  ` +
+        `in flight ${String(row.inFlight).padStart(3)}  ${senderState(row, state.stalled).padEnd(7)}  errors ${errors(row)}  fault ${state.faults[row.provider]}`,
+    );
   }
 
   #table(state: ViewState): string[] {
@@ -117,7 +124,11 @@ export class LiveView {
     ]);
     const widths = head.map((title, i) => Math.max(title.length, ...body.map((cells) => (cells[i] as string).length)));
     const right = new Set([1, 2, 4, 5, 7]);
-    const line = (cells: readonly string[]) => cells.map((cell, i) => (right.has(i) ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join('  ').trimEnd();
+    const line = (cells: readonly string[]) =>
+      cells
+        .map((cell, i) => (right.has(i) ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number)))
+        .join('  ')
+        .trimEnd();
     const lines = [...state.header, `${clock(state.elapsedMs)}  ${state.phase}`, '', line(head), ...body.map(line), ''];
     if (state.alerts !== undefined) {
       lines.push('alerts (Prometheus /api/v1/alerts, Alertmanager webhook):');
@@ -127,7 +138,9 @@ export class LiveView {
         const width = Math.max(...state.alerts.map((alert) => alert.name.length + alert.target.length));
         for (const alert of state.alerts) {
           const paged = alert.notified.length > 0 ? `  → ${alert.notified.join(', ')}` : '';
-          lines.push(`  ${alert.state.toUpperCase().padEnd(8)} ${`${alert.name}${alert.target}`.padEnd(width)}  since ${clock(alert.since - this.#start)}${paged}`);
+          lines.push(
+            `  ${alert.state.toUpperCase().padEnd(8)} ${`${alert.name}${alert.target}`.padEnd(width)}  since ${clock(alert.since - this.#start)}${paged}`,
+          );
         }
       }
       lines.push('');

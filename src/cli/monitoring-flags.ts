@@ -9,9 +9,22 @@ import { stringFlag, UsageError, type FlagSpec, type Flags } from './args.js';
  */
 
 export const COMMON_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  selector: { type: 'string', value: 'MATCHERS', description: 'label matchers for your senders\' scrape targets, without braces (default job="push-sender")' },
-  filters: { type: 'string', value: 'MATCHERS', description: 'further matchers ANDed into every query, e.g. cluster="eu-1" (default none)' },
-  config: { type: 'string', value: 'FILE', description: 'a JSON MonitoringConfig (selector, sloTarget, alerts: { PushProviderOutage: { for } }…);\nflags override it' },
+  selector: {
+    type: 'string',
+    value: 'MATCHERS',
+    description: 'label matchers for your senders\' scrape targets, without braces (default job="push-sender")',
+  },
+  filters: {
+    type: 'string',
+    value: 'MATCHERS',
+    description: 'further matchers ANDed into every query, e.g. cluster="eu-1" (default none)',
+  },
+  config: {
+    type: 'string',
+    value: 'FILE',
+    description:
+      'a JSON MonitoringConfig (selector, sloTarget, alerts: { PushProviderOutage: { for } }…);\nflags override it',
+  },
 };
 
 /** Which flag sets which config option, so the generator's "config.x must be…" errors name the flag instead. */
@@ -35,7 +48,8 @@ async function configFile(file: string | undefined): Promise<MonitoringConfig> {
   } catch (error) {
     throw new UsageError(`--config: cannot read ${file} as JSON: ${(error as Error).message}`);
   }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--config: ${file} must hold a JSON object (a MonitoringConfig)`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new UsageError(`--config: ${file} must hold a JSON object (a MonitoringConfig)`);
   return json as MonitoringConfig;
 }
 
@@ -44,7 +58,8 @@ export function parseSlo(value: string): number {
   const digits = value.replace(/%$/, '');
   const number = /^\d+(\.\d+)?$/.test(digits) ? Number(digits) : Number.NaN;
   const ratio = value.endsWith('%') || number > 1 ? number / 100 : number;
-  if (!(ratio > 0 && ratio < 1)) throw new UsageError(`--slo must be a target above 0 and below 100%, such as 99.5, 99.5% or 0.995, got "${value}"`);
+  if (!(ratio > 0 && ratio < 1))
+    throw new UsageError(`--slo must be a target above 0 and below 100%, such as 99.5, 99.5% or 0.995, got "${value}"`);
   return ratio;
 }
 
@@ -53,7 +68,8 @@ export function parseLabels(value: string): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const pair of value.split(',')) {
     const match = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)=(.*)$/.exec(pair);
-    if (!match) throw new UsageError(`--labels must be name=value pairs separated by commas (team=mobile), got "${pair}"`);
+    if (!match)
+      throw new UsageError(`--labels must be name=value pairs separated by commas (team=mobile), got "${pair}"`);
     labels[match[1] as string] = (match[2] as string).trim();
   }
   return labels;
@@ -82,7 +98,8 @@ export function generate<T>(flags: Flags, run: () => T): T {
     if (!(error instanceof TypeError)) throw error;
     const option = /^config\.(\w+)/.exec(error.message)?.[1];
     const flag = option === undefined ? undefined : FLAG_OF[option];
-    if (flag !== undefined && flags[flag.slice(2)] !== undefined) throw new UsageError(error.message.replace(/^config\.\w+/, flag));
+    if (flag !== undefined && flags[flag.slice(2)] !== undefined)
+      throw new UsageError(error.message.replace(/^config\.\w+/, flag));
     throw new UsageError(`--config: ${error.message}`);
   }
 }

@@ -108,13 +108,19 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
     if (shipped !== undefined) {
       try {
         alertmanager = await startAlertmanager(shipped);
-        notes.push(`routing: alerts/alertmanager.example.yml, receivers ${shipped.receivers.join(', ')} → the demo's webhook`);
+        notes.push(
+          `routing: alerts/alertmanager.example.yml, receivers ${shipped.receivers.join(', ')} → the demo's webhook`,
+        );
       } catch (error) {
         // The rewritten example did not load: keep the demo going on one route, and say why.
-        notes.push(`routing: the rewritten alerts/alertmanager.example.yml did not load (${(error as Error).message.split('\n')[0]}); one webhook route`);
+        notes.push(
+          `routing: the rewritten alerts/alertmanager.example.yml did not load (${(error as Error).message.split('\n')[0]}); one webhook route`,
+        );
       }
     } else {
-      notes.push(`routing: ${example === undefined ? 'alerts/alertmanager.example.yml not found' : 'alerts/alertmanager.example.yml has no receivers to rewrite'}; one webhook route`);
+      notes.push(
+        `routing: ${example === undefined ? 'alerts/alertmanager.example.yml not found' : 'alerts/alertmanager.example.yml has no receivers to rewrite'}; one webhook route`,
+      );
     }
     alertmanager ??= await startAlertmanager(minimalRouting(webhook.url));
     daemons.push(alertmanager);
@@ -122,8 +128,13 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
     const rules = await loadDemoRules();
     const scale = options.windowScale ?? 1;
     const windows = scale === 1 ? '' : `, every range window divided by ${scale} (the scenario's)`;
-    notes.push(`rules: ${rules.source}, ${options.alertForMs === undefined ? 'shipped for: durations' : `for: capped at ${Math.round(options.alertForMs / 1000)}s (--alert-for)`}${windows}`);
-    await writeFile(path.join(dir, 'rules.yml'), capHoldTimes(scale === 1 ? rules.yaml : scaleWindows(rules.yaml, scale), options.alertForMs));
+    notes.push(
+      `rules: ${rules.source}, ${options.alertForMs === undefined ? 'shipped for: durations' : `for: capped at ${Math.round(options.alertForMs / 1000)}s (--alert-for)`}${windows}`,
+    );
+    await writeFile(
+      path.join(dir, 'rules.yml'),
+      capHoldTimes(scale === 1 ? rules.yaml : scaleWindows(rules.yaml, scale), options.alertForMs),
+    );
     await writeFile(path.join(dir, 'prometheus.yml'), prometheusConfig(alertmanager.url, options.target));
     const prometheusArgs = (port: number) => [
       `--config.file=${path.join(dir, 'prometheus.yml')}`,
@@ -135,7 +146,13 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
 
     await firstScrape(prometheus.url);
     watch.watch(prometheus.url);
-    return { prometheusUrl: prometheus.url, alertmanagerUrl: alertmanager.url, notes, alerts: () => watch.list(), close };
+    return {
+      prometheusUrl: prometheus.url,
+      alertmanagerUrl: alertmanager.url,
+      notes,
+      alerts: () => watch.list(),
+      close,
+    };
   } catch (error) {
     await close();
     throw error;

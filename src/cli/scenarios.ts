@@ -54,7 +54,13 @@ const STALL_WARM_UP = 4 * M;
 const STALL_INCIDENT = 2 * M;
 
 /** Every provider answers a little later than instantly, as real ones do; the p95 column has something to show. */
-export const BASE_LATENCY_MS: Readonly<Record<DemoProvider, number>> = { fcm: 25, apns: 12, webpush: 35, expo: 60, sns: 20 };
+export const BASE_LATENCY_MS: Readonly<Record<DemoProvider, number>> = {
+  fcm: 25,
+  apns: 12,
+  webpush: 35,
+  expo: 60,
+  sns: 20,
+};
 
 const HEALTHY: Phase = { at: 0, label: 'all providers healthy', faults: {} };
 
@@ -76,15 +82,22 @@ const INCIDENTS = {
   },
   'bad-deploy-payloads': {
     label: 'bad deploy: the new notification template is refused by every provider (half the messages)',
-    faults: everyone((provider): FaultRule[] => [{ fault: provider === 'apns' || provider === 'webpush' ? 'payload_too_large' : 'payload_invalid', rate: 0.5 }]),
+    faults: everyone((provider): FaultRule[] => [
+      { fault: provider === 'apns' || provider === 'webpush' ? 'payload_too_large' : 'payload_invalid', rate: 0.5 },
+    ]),
   },
   'token-churn': {
-    label: 'token churn: 20% of devices uninstalled, 5% of tokens malformed; onInvalidToken prunes them (audience churn never pages)',
+    label:
+      'token churn: 20% of devices uninstalled, 5% of tokens malformed; onInvalidToken prunes them (audience churn never pages)',
     // SNS has no invalid-token answer (a bad endpoint ARN is InvalidParameter, a payload error): only uninstalls there.
-    faults: everyone((provider): FaultRule[] => [{ fault: 'unregistered', rate: 0.2 }, ...(provider === 'sns' ? [] : [{ fault: 'invalid_token', rate: 0.05 } as const])]),
+    faults: everyone((provider): FaultRule[] => [
+      { fault: 'unregistered', rate: 0.2 },
+      ...(provider === 'sns' ? [] : [{ fault: 'invalid_token', rate: 0.05 } as const]),
+    ]),
   },
   'fcm-hang': {
-    label: 'FCM hung: it takes every request and never answers; calls pile up in flight, none completes (no errors either)',
+    label:
+      'FCM hung: it takes every request and never answers; calls pile up in flight, none completes (no errors either)',
     faults: { fcm: [{ fault: 'hang' }] },
   },
   stall: {
@@ -112,13 +125,25 @@ interface Timing {
 }
 
 /** Warm-up (10 s unless said), the incident (three minutes unless said), then a minute of recovery (alerts resolve), and again. */
-function single(name: IncidentName, summary: string, timing: Timing = {}, extra: Pick<Scenario, 'clientTimeoutMs' | 'alertWindowScale'> = {}): Scenario {
+function single(
+  name: IncidentName,
+  summary: string,
+  timing: Timing = {},
+  extra: Pick<Scenario, 'clientTimeoutMs' | 'alertWindowScale'> = {},
+): Scenario {
   const { warmUpMs = WARM_UP, incidentMs = INCIDENT } = timing;
-  const healthy = warmUpMs === WARM_UP ? HEALTHY : { ...HEALTHY, label: `all providers healthy (steady traffic for ${clockText(warmUpMs)} before the incident)` };
+  const healthy =
+    warmUpMs === WARM_UP
+      ? HEALTHY
+      : { ...HEALTHY, label: `all providers healthy (steady traffic for ${clockText(warmUpMs)} before the incident)` };
   return {
     name,
     summary,
-    phases: [healthy, { at: warmUpMs, ...INCIDENTS[name] }, { at: warmUpMs + incidentMs, label: RECOVERED[name], faults: {} }],
+    phases: [
+      healthy,
+      { at: warmUpMs, ...INCIDENTS[name] },
+      { at: warmUpMs + incidentMs, label: RECOVERED[name], faults: {} },
+    ],
     loopMs: warmUpMs + incidentMs + M,
     ...extra,
   };
@@ -133,15 +158,28 @@ function clockText(ms: number): string {
 
 /** One incident after another, each followed by a recovery. */
 function mixed(): Scenario {
-  const order: readonly IncidentName[] = ['fcm-outage', 'apns-credentials-expired', 'webpush-rate-limited', 'bad-deploy-payloads', 'token-churn'];
+  const order: readonly IncidentName[] = [
+    'fcm-outage',
+    'apns-credentials-expired',
+    'webpush-rate-limited',
+    'bad-deploy-payloads',
+    'token-churn',
+  ];
   const incident = 90 * S;
   const recovery = 30 * S;
-  const phases: Phase[] = [{ ...HEALTHY, label: 'all providers healthy (mixed: five incidents, 90 s each, 30 s apart)' }];
+  const phases: Phase[] = [
+    { ...HEALTHY, label: 'all providers healthy (mixed: five incidents, 90 s each, 30 s apart)' },
+  ];
   order.forEach((name, i) => {
     const start = 15 * S + i * (incident + recovery);
     phases.push({ at: start, ...INCIDENTS[name] }, { at: start + incident, label: RECOVERED[name], faults: {} });
   });
-  return { name: 'mixed', summary: 'a game day: FCM outage, expired APNs key, Web Push throttling, bad deploy, token churn', phases, loopMs: 15 * S + order.length * (incident + recovery) };
+  return {
+    name: 'mixed',
+    summary: 'a game day: FCM outage, expired APNs key, Web Push throttling, bad deploy, token churn',
+    phases,
+    loopMs: 15 * S + order.length * (incident + recovery),
+  };
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -152,7 +190,12 @@ export const SCENARIOS: readonly Scenario[] = [
   single('bad-deploy-payloads', 'a deploy ships a payload every provider refuses, half the messages, from 10 s'),
   single('token-churn', '25% of tokens are stale (unregistered / invalid) from 10 s; onInvalidToken prunes them'),
   // The FCM client gets no timeout here: with one, each hung call would end as a timeout and the hang look like an outage.
-  single('fcm-hang', 'FCM takes every request and never answers from 10 s for 7 minutes; calls pile up in flight', { incidentMs: HANG_INCIDENT }, { clientTimeoutMs: { fcm: 0 } }),
+  single(
+    'fcm-hang',
+    'FCM takes every request and never answers from 10 s for 7 minutes; calls pile up in flight',
+    { incidentMs: HANG_INCIDENT },
+    { clientTimeoutMs: { fcm: 0 } },
+  ),
   single(
     'stall',
     'the sender stops sending from 4 min for 2 minutes (process up, no errors), then resumes',
@@ -168,7 +211,10 @@ export const SCENARIO_NAMES = SCENARIOS.map((scenario) => scenario.name);
 export function describeRules(rules: readonly FaultRule[] | undefined): string {
   if (rules === undefined || rules.length === 0) return '-';
   return rules
-    .map(({ fault, rate = 1 }) => `${typeof fault === 'string' ? fault : `${fault.status} ${fault.reason}`} ${Math.round(rate * 100)}%`)
+    .map(
+      ({ fault, rate = 1 }) =>
+        `${typeof fault === 'string' ? fault : `${fault.status} ${fault.reason}`} ${Math.round(rate * 100)}%`,
+    )
     .join(', ');
 }
 
@@ -189,7 +235,8 @@ export class Timeline {
   /** Applies the phase due at `elapsed` ms (from the demo's start) if it is not the one running. */
   advance(elapsed: number): void {
     const { phases, loopMs } = this.scenario;
-    if (loopMs !== undefined && elapsed - this.#loopStart >= loopMs) this.#loopStart += loopMs * Math.floor((elapsed - this.#loopStart) / loopMs);
+    if (loopMs !== undefined && elapsed - this.#loopStart >= loopMs)
+      this.#loopStart += loopMs * Math.floor((elapsed - this.#loopStart) / loopMs);
     const offset = elapsed - this.#loopStart;
     const due = [...phases].reverse().find((phase) => phase.at <= offset) ?? (phases[0] as Phase);
     if (due === this.#current) return;

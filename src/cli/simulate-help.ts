@@ -27,7 +27,10 @@ export function pointingHelp(simulator: Simulator): string {
   const lines: string[] = ['fake providers:'];
   for (const fake of Object.values(simulator.providers)) {
     const url = new URL(fake.url);
-    lines.push(`  ${fake.provider.padEnd(8)} ${fake.url}${SNIPPETS[fake.provider](fake.url, url.hostname.replace(/^\[|\]$/g, ''), url.port)}`, '');
+    lines.push(
+      `  ${fake.provider.padEnd(8)} ${fake.url}${SNIPPETS[fake.provider](fake.url, url.hostname.replace(/^\[|\]$/g, ''), url.port)}`,
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -10,7 +10,7 @@ export const SIMULATE_SPEC: CommandSpec = {
   brief: 'fake FCM, APNs, Web Push, Expo and SNS endpoints for your own sender',
   summary:
     'Runs the fake providers (FCM, APNs, Web Push, Expo, SNS) on loopback until Ctrl-C, for your own staging sender:\n' +
-    'a game day on your code. Prints each fake\'s URL and how to point each SDK at it.',
+    "a game day on your code. Prints each fake's URL and how to point each SDK at it.",
   flags: {
     config: {
       type: 'string',
@@ -20,8 +20,21 @@ export const SIMULATE_SPEC: CommandSpec = {
         '"ports": { "fcm": 4001 }, "host": "127.0.0.1", "providers": ["fcm", "apns"] }. Faults are re-read when the file\n' +
         'changes, so a game day can change phase while your sender runs',
     },
-    host: { type: 'string', value: 'H', description: 'address the fakes listen on (default 127.0.0.1, or the config\'s host)' },
-    ...Object.fromEntries(SIMULATED_PROVIDERS.map((provider) => [`port-${provider}`, { type: 'string', value: 'P', description: `port of the fake ${provider} (default a free one, or the config's)` } as const])),
+    host: {
+      type: 'string',
+      value: 'H',
+      description: "address the fakes listen on (default 127.0.0.1, or the config's host)",
+    },
+    ...Object.fromEntries(
+      SIMULATED_PROVIDERS.map((provider) => [
+        `port-${provider}`,
+        {
+          type: 'string',
+          value: 'P',
+          description: `port of the fake ${provider} (default a free one, or the config's)`,
+        } as const,
+      ]),
+    ),
     duration: { type: 'string', value: 'D', description: 'stop after D', hidden: true },
   },
   details:
@@ -37,12 +50,15 @@ interface SimulateConfig {
   readonly providers?: readonly SimulatedProvider[];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function checkProviders(value: unknown, where: string): void {
-  if (!isObject(value)) throw new UsageError(`${where} must be an object keyed by provider (${SIMULATED_PROVIDERS.join(', ')})`);
+  if (!isObject(value))
+    throw new UsageError(`${where} must be an object keyed by provider (${SIMULATED_PROVIDERS.join(', ')})`);
   const unknown = Object.keys(value).find((key) => !(SIMULATED_PROVIDERS as readonly string[]).includes(key));
-  if (unknown !== undefined) throw new UsageError(`${where}.${unknown}: unknown provider; expected ${SIMULATED_PROVIDERS.join(', ')}`);
+  if (unknown !== undefined)
+    throw new UsageError(`${where}.${unknown}: unknown provider; expected ${SIMULATED_PROVIDERS.join(', ')}`);
 }
 
 /** Reads and checks the --config file; the fault rules themselves are checked by FaultPlan when applied. */
@@ -59,20 +75,36 @@ export async function readSimulateConfig(file: string): Promise<SimulateConfig> 
   } catch (error) {
     throw new UsageError(`--config: ${file} is not valid JSON: ${(error as Error).message}`);
   }
-  if (!isObject(json)) throw new UsageError(`--config: ${file} must hold a JSON object { faults, ports, host, providers }`);
+  if (!isObject(json))
+    throw new UsageError(`--config: ${file} must hold a JSON object { faults, ports, host, providers }`);
   const unknownKey = Object.keys(json).find((key) => !['faults', 'ports', 'host', 'providers'].includes(key));
-  if (unknownKey !== undefined) throw new UsageError(`--config: unknown key "${unknownKey}"; expected faults, ports, host, providers`);
+  if (unknownKey !== undefined)
+    throw new UsageError(`--config: unknown key "${unknownKey}"; expected faults, ports, host, providers`);
   const { faults = {}, ports = {}, host, providers } = json;
   checkProviders(faults, '--config: faults');
   checkProviders(ports, '--config: ports');
   for (const [provider, port] of Object.entries(ports as object)) {
-    if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535) throw new UsageError(`--config: ports.${provider} must be a port number, got ${JSON.stringify(port)}`);
+    if (!Number.isInteger(port) || (port as number) < 0 || (port as number) > 65535)
+      throw new UsageError(`--config: ports.${provider} must be a port number, got ${JSON.stringify(port)}`);
   }
-  if (host !== undefined && (typeof host !== 'string' || host === '')) throw new UsageError('--config: host must be an address such as 127.0.0.1');
-  if (providers !== undefined && !(Array.isArray(providers) && providers.length > 0 && providers.every((p) => (SIMULATED_PROVIDERS as readonly string[]).includes(p)))) {
+  if (host !== undefined && (typeof host !== 'string' || host === ''))
+    throw new UsageError('--config: host must be an address such as 127.0.0.1');
+  if (
+    providers !== undefined &&
+    !(
+      Array.isArray(providers) &&
+      providers.length > 0 &&
+      providers.every((p) => (SIMULATED_PROVIDERS as readonly string[]).includes(p))
+    )
+  ) {
     throw new UsageError(`--config: providers must be a non-empty list of ${SIMULATED_PROVIDERS.join(', ')}`);
   }
-  return { faults, ports, ...(host !== undefined && { host: host as string }), ...(providers !== undefined && { providers: providers as SimulatedProvider[] }) } as SimulateConfig;
+  return {
+    faults,
+    ports,
+    ...(host !== undefined && { host: host as string }),
+    ...(providers !== undefined && { providers: providers as SimulatedProvider[] }),
+  } as SimulateConfig;
 }
 
 export async function runSimulate(flags: Flags, out: NodeJS.WriteStream): Promise<number> {
@@ -87,7 +119,12 @@ export async function runSimulate(flags: Flags, out: NodeJS.WriteStream): Promis
   const duration = stringFlag(flags, 'duration');
   const durationMs = duration === undefined ? undefined : parseDuration('duration', duration);
 
-  const simulator = await startSimulator({ host, ports, faults: config.faults, ...(config.providers && { providers: config.providers }) }).catch((error: unknown) => {
+  const simulator = await startSimulator({
+    host,
+    ports,
+    faults: config.faults,
+    ...(config.providers && { providers: config.providers }),
+  }).catch((error: unknown) => {
     // A bad fault rule is the config's mistake: FaultPlan's TypeError names the rule.
     throw error instanceof TypeError ? new UsageError(`--config: ${error.message}`) : error;
   });
@@ -106,10 +143,14 @@ export async function runSimulate(flags: Flags, out: NodeJS.WriteStream): Promis
             const settings = next.faults[provider as SimulatedProvider] ?? {};
             fake.faults.set(settings);
             // Held requests would wait for the sender's timeout (or forever): a provider that stops hanging lets go of them.
-            const hanging = (settings.rules ?? []).some((rule) => rule.fault === 'hang') ? 0 : fake.faults.dropHanging();
+            const hanging = (settings.rules ?? []).some((rule) => rule.fault === 'hang')
+              ? 0
+              : fake.faults.dropHanging();
             if (hanging > 0) dropped.push(`${provider} ${hanging}`);
           }
-          out.write(`faults reloaded from ${file}${dropped.length > 0 ? ` (hung requests dropped: ${dropped.join(', ')})` : ''}\n`);
+          out.write(
+            `faults reloaded from ${file}${dropped.length > 0 ? ` (hung requests dropped: ${dropped.join(', ')})` : ''}\n`,
+          );
         })
         .catch((error: unknown) => out.write(`faults not reloaded: ${(error as Error).message}\n`));
     });
@@ -118,7 +159,9 @@ export async function runSimulate(flags: Flags, out: NodeJS.WriteStream): Promis
   out.write(`simulating until Ctrl-C${file !== undefined ? ` (edit ${file} to change faults)` : ''}\n`);
   await life.untilStopped(durationMs);
   for (const fake of Object.values(simulator.providers)) {
-    out.write(`${fake.provider.padEnd(8)} requests ${fake.stats.requests}, accepted ${fake.stats.accepted}, refused ${fake.stats.refused}\n`);
+    out.write(
+      `${fake.provider.padEnd(8)} requests ${fake.stats.requests}, accepted ${fake.stats.accepted}, refused ${fake.stats.refused}\n`,
+    );
   }
   await life.close();
   return 0;

@@ -9,7 +9,11 @@ export interface TrafficOptions {
   /** Messages per second in total, shared evenly by the providers. */
   readonly rate: number;
   readonly tokens: TokenStore;
-  readonly send: (provider: DemoProvider, tokens: readonly string[], notification: Notification) => Promise<SendOutcome>;
+  readonly send: (
+    provider: DemoProvider,
+    tokens: readonly string[],
+    notification: Notification,
+  ) => Promise<SendOutcome>;
 }
 
 /**
@@ -65,7 +69,11 @@ export class Traffic {
       this.#credit.set(provider, credit - count);
       this.#inFlight.set(provider, inFlight + count);
       this.#sent += count;
-      const notification: Notification = { title: 'Your order shipped', body: `Order #${1000 + (this.#sent % 9000)} is on its way`, data: { kind: 'order' } };
+      const notification: Notification = {
+        title: 'Your order shipped',
+        body: `Order #${1000 + (this.#sent % 9000)} is on its way`,
+        data: { kind: 'order' },
+      };
       const call = this.#options
         .send(provider, this.#options.tokens.take(provider, count), notification)
         // Outcomes are in the metrics; a send that throws outright (a bug) must not kill the demo.
@@ -83,7 +91,10 @@ export class Traffic {
     clearInterval(this.#timer);
     this.#timer = undefined;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled([...this.#pending]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    await Promise.race([
+      Promise.allSettled([...this.#pending]),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
     clearTimeout(timer);
   }
 }

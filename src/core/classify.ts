@@ -3,16 +3,42 @@ import { readProperty, readString, toHttpStatus } from './read.js';
 
 // Node's and undici's transport error codes; TLS failures are matched by prefix below.
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EPIPE', 'EPROTO',
-  'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED',
-  'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_SESSION_ERROR', 'ERR_HTTP2_STREAM_ERROR', 'ERR_HTTP2_INVALID_SESSION',
-  'ERR_HTTP2_STREAM_CANCEL', 'ERR_HTTP2_PING_CANCEL', 'ERR_STREAM_PREMATURE_CLOSE', 'HPE_INVALID_CONSTANT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EPIPE',
+  'EPROTO',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_INVALID_SESSION',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_PING_CANCEL',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'HPE_INVALID_CONSTANT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 const TLS_CODE_PREFIXES = ['ERR_TLS_', 'ERR_SSL_', 'CERT_'];
 const TIMEOUT_CODES = new Set([
-  'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
 ]);
 const TIMEOUT_MESSAGE = /\btime[ds\s-]*out\b/i;
 // `cause` chains are followed this deep: fetch wraps the socket error one level down, SDKs sometimes two.
@@ -21,13 +47,22 @@ const MAX_CAUSE_DEPTH = 4;
 /** Maps an HTTP status onto the taxonomy; undefined for statuses that say nothing about the failure. */
 export function classifyHttpStatus(status: number): ErrorType | undefined {
   switch (status) {
-    case 400: return 'payload_invalid';
-    case 401: case 403: return 'auth';
-    case 404: case 410: return 'unregistered';
-    case 408: return 'timeout';
-    case 413: return 'payload_too_large';
-    case 429: return 'rate_limited';
-    default: return status >= 500 && status <= 599 ? 'provider_unavailable' : undefined;
+    case 400:
+      return 'payload_invalid';
+    case 401:
+    case 403:
+      return 'auth';
+    case 404:
+    case 410:
+      return 'unregistered';
+    case 408:
+      return 'timeout';
+    case 413:
+      return 'payload_too_large';
+    case 429:
+      return 'rate_limited';
+    default:
+      return status >= 500 && status <= 599 ? 'provider_unavailable' : undefined;
   }
 }
 

@@ -23,7 +23,12 @@ export function isInvalidTokenType(errorType: ErrorType): errorType is InvalidTo
   return errorType === 'unregistered' || errorType === 'invalid_token';
 }
 
-function eventOf(source: TokenSource, token: unknown, errorType: ErrorType, reason: unknown): InvalidTokenEvent | undefined {
+function eventOf(
+  source: TokenSource,
+  token: unknown,
+  errorType: ErrorType,
+  reason: unknown,
+): InvalidTokenEvent | undefined {
   if (typeof token !== 'string' || token === '' || !isInvalidTokenType(errorType)) return undefined;
   return {
     token,
@@ -41,7 +46,8 @@ function eventOf(source: TokenSource, token: unknown, errorType: ErrorType, reas
 function notify(handler: InvalidTokenHandler, event: InvalidTokenEvent, problems: ProblemLog): void {
   try {
     const pending = handler(event);
-    if (isPromiseLike(pending)) pending.then(undefined, (error: unknown) => problems.report('onInvalidToken', error, [event.token]));
+    if (isPromiseLike(pending))
+      pending.then(undefined, (error: unknown) => problems.report('onInvalidToken', error, [event.token]));
   } catch (error) {
     problems.report('onInvalidToken', error, [event.token]);
   }
@@ -68,15 +74,21 @@ export function guardThresholds(options: unknown): GuardThresholds | undefined {
   const thresholds = { ...DEFAULT_GUARD, ...options } as GuardThresholds;
   for (const key of ['batchMinRecipients', 'windowMinVerdicts'] as const) {
     const value = thresholds[key];
-    if (!Number.isInteger(value) || value < 1) throw new TypeError(`options.invalidTokenGuard.${key} must be a whole number >= 1, got ${describe(value)}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new TypeError(`options.invalidTokenGuard.${key} must be a whole number >= 1, got ${describe(value)}`);
   }
   for (const key of ['batchShare', 'windowShare'] as const) {
     const value = thresholds[key];
-    if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new TypeError(`options.invalidTokenGuard.${key} must be a number from 0 to below 1, got ${describe(value)}`);
+    if (typeof value !== 'number' || !(value >= 0 && value < 1))
+      throw new TypeError(
+        `options.invalidTokenGuard.${key} must be a number from 0 to below 1, got ${describe(value)}`,
+      );
   }
   const seconds = thresholds.windowSeconds;
   if (typeof seconds !== 'number' || !(seconds > 0 && seconds <= 86_400)) {
-    throw new TypeError(`options.invalidTokenGuard.windowSeconds must be a number of seconds above 0 and at most 86400, got ${describe(seconds)}`);
+    throw new TypeError(
+      `options.invalidTokenGuard.windowSeconds must be a number of seconds above 0 and at most 86400, got ${describe(seconds)}`,
+    );
   }
   return thresholds;
 }
@@ -96,7 +108,13 @@ class Hold implements HeldInvalidTokens {
   readonly #problems: ProblemLog;
   readonly #close: (hold: Hold) => void;
 
-  constructor(provider: string, app: string | undefined, trigger: 'batch' | 'window', problems: ProblemLog, close: (hold: Hold) => void) {
+  constructor(
+    provider: string,
+    app: string | undefined,
+    trigger: 'batch' | 'window',
+    problems: ProblemLog,
+    close: (hold: Hold) => void,
+  ) {
     this.provider = provider;
     if (app !== undefined) this.app = app;
     this.trigger = trigger;
@@ -191,7 +209,9 @@ export class SurgeGuard {
       windowRecipients += this.#recipients[i] as number;
       windowVerdicts += this.#verdicts[i] as number;
     }
-    return windowVerdicts >= t.windowMinVerdicts && windowVerdicts > t.windowShare * windowRecipients ? 'window' : undefined;
+    return windowVerdicts >= t.windowMinVerdicts && windowVerdicts > t.windowShare * windowRecipients
+      ? 'window'
+      : undefined;
   }
 
   /** The open hold, opening one (and telling whoever listens) when there is none. */
@@ -206,7 +226,8 @@ export class SurgeGuard {
     if (onHeld !== undefined) {
       try {
         const pending = onHeld(hold);
-        if (isPromiseLike(pending)) pending.then(undefined, (error: unknown) => problems.report('onInvalidTokensHeld', error));
+        if (isPromiseLike(pending))
+          pending.then(undefined, (error: unknown) => problems.report('onInvalidTokensHeld', error));
       } catch (error) {
         problems.report('onInvalidTokensHeld', error);
       }
@@ -237,7 +258,13 @@ export function logHold(hold: HeldInvalidTokens): void {
  * mass verdict. `recipients` is how many messages the call carried; `failed[i]` has the error type `types[i]`.
  * Called for every settled call of a sender with `onInvalidToken`, so the window sees all its recipients.
  */
-export function judgeInvalidTokens(source: TokenSource, recipients: number, failed: readonly unknown[], types: readonly ErrorType[], now: number): void {
+export function judgeInvalidTokens(
+  source: TokenSource,
+  recipients: number,
+  failed: readonly unknown[],
+  types: readonly ErrorType[],
+  now: number,
+): void {
   const handler = source.onInvalidToken;
   if (handler === undefined) return;
   let verdicts = 0;
@@ -247,7 +274,12 @@ export function judgeInvalidTokens(source: TokenSource, recipients: number, fail
   let hold: Hold | undefined;
   let held = 0;
   failed.forEach((message, i) => {
-    const event = eventOf(source, readProperty(message, 'token'), types[i] as ErrorType, readProperty(message, 'reason'));
+    const event = eventOf(
+      source,
+      readProperty(message, 'token'),
+      types[i] as ErrorType,
+      readProperty(message, 'reason'),
+    );
     if (event === undefined) return;
     if (trigger === undefined) return notify(handler, event, source.problems);
     hold ??= (source.guard as SurgeGuard).hold(trigger, source.problems, source.onInvalidTokensHeld);

@@ -4,7 +4,8 @@
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === 'object') return 'an object';
   return typeof value === 'function' ? 'a function' : `${typeof value} ${String(value)}`;
 }
@@ -13,7 +14,9 @@ export function describe(value: unknown): string {
 export function rejectUnknownOptions(given: object, allowed: readonly string[], where: string): void {
   const unknown = Object.keys(given).filter((key) => !allowed.includes(key));
   if (unknown.length > 0) {
-    throw new TypeError(`${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map(describe).join(', ')}; expected one of ${allowed.join(', ')}`);
+    throw new TypeError(
+      `${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map(describe).join(', ')}; expected one of ${allowed.join(', ')}`,
+    );
   }
 }
 

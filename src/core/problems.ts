@@ -51,7 +51,9 @@ export class ProblemLog {
         return;
       }
       this.#problems.set(kind, { count: 1, lastError, lastAt: Date.now() });
-      diagLog.error(`${kind} failed (${lastError}); the send was not affected, later ${kind} failures are counted in health(), not logged`);
+      diagLog.error(
+        `${kind} failed (${lastError}); the send was not affected, later ${kind} failures are counted in health(), not logged`,
+      );
     } catch {
       // A diag logger that throws must not turn a swallowed failure into a thrown one.
     }

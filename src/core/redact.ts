@@ -29,7 +29,8 @@ function safeCut(message: string, end: number, tokens: readonly string[]): numbe
 
 function quotesAnyToken(message: string, tokens: readonly string[] | undefined): boolean {
   if (tokens === undefined) return false;
-  for (const token of tokens) if (typeof token === 'string' && token.length >= 4 && message.includes(token)) return true;
+  for (const token of tokens)
+    if (typeof token === 'string' && token.length >= 4 && message.includes(token)) return true;
   return false;
 }
 
@@ -41,7 +42,8 @@ export function redactMessage(message: string, tokens: readonly string[] | undef
   // Most messages quote no token: answer those without building the token list or copying the message.
   if (message.length <= MAX_MESSAGE_LENGTH && !quotesAnyToken(message, tokens)) return message;
   const cut = (tokens ?? []).filter((token) => typeof token === 'string' && token.length >= 4);
-  let text = message.length > 4 * MAX_MESSAGE_LENGTH ? message.slice(0, safeCut(message, 4 * MAX_MESSAGE_LENGTH, cut)) : message;
+  let text =
+    message.length > 4 * MAX_MESSAGE_LENGTH ? message.slice(0, safeCut(message, 4 * MAX_MESSAGE_LENGTH, cut)) : message;
   for (const token of cut) text = text.split(token).join('<token>');
   return text.length > MAX_MESSAGE_LENGTH ? `${text.slice(0, MAX_MESSAGE_LENGTH)}…` : text;
 }

@@ -7,15 +7,35 @@ import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-c
 /** A prom-client registry of either exposition format (an AggregatorRegistry included). */
 type Registry = PromClientRegistry<RegistryContentType>;
 import { Registry as PromRegistry, trace } from './peers.js';
-import { acceptsOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, renderRegistry } from '../metrics/exposition.js';
+import {
+  acceptsOpenMetrics,
+  OPENMETRICS_CONTENT_TYPE,
+  PROMETHEUS_CONTENT_TYPE,
+  renderRegistry,
+} from '../metrics/exposition.js';
 import { storeFor } from '../metrics/prom-client-binding.js';
 import { otelMetricsFor, type OtelMetrics } from '../metrics/otel-binding.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
 import type { SeriesStore } from '../metrics/counter-store.js';
 import { isErrorType } from './taxonomy.js';
-import { guardThresholds, judgeInvalidTokens, logHold, SurgeGuard, type GuardThresholds, type HeldHandler, type HoldSink } from './invalid-tokens.js';
+import {
+  guardThresholds,
+  judgeInvalidTokens,
+  logHold,
+  SurgeGuard,
+  type GuardThresholds,
+  type HeldHandler,
+  type HoldSink,
+} from './invalid-tokens.js';
 import { spanTemplate } from '../tracing/spans.js';
-import type { HeldInvalidTokens, PushSender, PushTelemetryOptions, ReceiptsOptions, TokenHashOptions, WrapSenderOptions } from './types.js';
+import type {
+  HeldInvalidTokens,
+  PushSender,
+  PushTelemetryOptions,
+  ReceiptsOptions,
+  TokenHashOptions,
+  WrapSenderOptions,
+} from './types.js';
 import { VERSION } from '../version.js';
 import { instrumentSender, type SenderRuntime } from './wrap.js';
 import { APP_PATTERN, OPERATION_PATTERN, PROVIDER_PATTERN } from '../metrics/contract.js';
@@ -23,9 +43,28 @@ import { checkFunction, checkLabelValue, describe, rejectUnknownOptions } from '
 import { readProperty } from './read.js';
 
 const TELEMETRY_OPTIONS = [
-  'registry', 'tracerProvider', 'meterProvider', 'app', 'exemplars', 'tokenHash', 'recordErrorMessages', 'invalidTokenGuard', 'onInvalidTokensHeld',
+  'registry',
+  'tracerProvider',
+  'meterProvider',
+  'app',
+  'exemplars',
+  'tokenHash',
+  'recordErrorMessages',
+  'invalidTokenGuard',
+  'onInvalidTokensHeld',
 ] as const;
-const WRAP_OPTIONS = ['provider', 'operation', 'app', 'classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
+const WRAP_OPTIONS = [
+  'provider',
+  'operation',
+  'app',
+  'classify',
+  'reason',
+  'countMessages',
+  'tokens',
+  'settle',
+  'onInvalidToken',
+  'onInvalidTokensHeld',
+] as const;
 const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
 
 /** An open hold as health() and /healthz show it: no tokens. */
@@ -46,7 +85,8 @@ export interface TelemetryHealth {
   readonly invalidTokensHeld: readonly HeldInvalidTokensSummary[];
 }
 
-const NO_REGISTRY = 'this PushTelemetry was created with registry: false, so its metrics go to options.meterProvider only and there is no Prometheus registry to serve';
+const NO_REGISTRY =
+  'this PushTelemetry was created with registry: false, so its metrics go to options.meterProvider only and there is no Prometheus registry to serve';
 
 /** A request handler for `/metrics`, usable with express, connect or node:http. */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -54,7 +94,9 @@ export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => Prom
 function isRegistry(value: unknown): value is Registry {
   if (value instanceof PromRegistry) return true;
   // Another copy of prom-client in the tree: accept anything with the registry methods we call.
-  return ['registerMetric', 'getSingleMetric', 'getMetricsAsJSON'].every((method) => typeof readProperty(value, method) === 'function');
+  return ['registerMetric', 'getSingleMetric', 'getMetricsAsJSON'].every(
+    (method) => typeof readProperty(value, method) === 'function',
+  );
 }
 
 function tokenHasher(options: unknown): ((token: string) => string) | undefined {
@@ -64,12 +106,17 @@ function tokenHasher(options: unknown): ((token: string) => string) | undefined 
   }
   rejectUnknownOptions(options, ['secret', 'length'], 'options.tokenHash');
   const { secret, length = 16 } = options as TokenHashOptions;
-  const bytes = typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
+  const bytes =
+    typeof secret === 'string' ? Buffer.byteLength(secret) : secret instanceof Uint8Array ? secret.byteLength : -1;
   if (bytes < 16) {
-    throw new TypeError(`options.tokenHash.secret must be a string or Uint8Array of at least 16 bytes (the HMAC key), got ${bytes < 0 ? describe(secret) : `${bytes} bytes`}`);
+    throw new TypeError(
+      `options.tokenHash.secret must be a string or Uint8Array of at least 16 bytes (the HMAC key), got ${bytes < 0 ? describe(secret) : `${bytes} bytes`}`,
+    );
   }
   if (!Number.isInteger(length) || length < 8 || length > 64) {
-    throw new TypeError(`options.tokenHash.length must be a whole number of hex characters from 8 to 64, got ${describe(length)}`);
+    throw new TypeError(
+      `options.tokenHash.length must be a whole number of hex characters from 8 to 64, got ${describe(length)}`,
+    );
   }
   const key = typeof secret === 'string' ? Buffer.from(secret) : Buffer.from(secret);
   return (token) => createHmac('sha256', key).update(token).digest('hex').slice(0, length);
@@ -79,7 +126,10 @@ function otelInstruments(meterProvider: MeterProvider): OtelMetrics {
   try {
     return otelMetricsFor(meterProvider);
   } catch (error) {
-    throw new TypeError('options.meterProvider could not create the push-telemetry instruments (getMeter() or an instrument threw)', { cause: error });
+    throw new TypeError(
+      'options.meterProvider could not create the push-telemetry instruments (getMeter() or an instrument threw)',
+      { cause: error },
+    );
   }
 }
 
@@ -106,30 +156,51 @@ export class PushTelemetry {
       throw new TypeError(`new PushTelemetry(options): options must be an object, got ${describe(options)}`);
     }
     rejectUnknownOptions(options, TELEMETRY_OPTIONS, 'new PushTelemetry(options)');
-    const { registry = new PromRegistry(), tracerProvider, meterProvider, app, exemplars = false, tokenHash, recordErrorMessages = false } = options;
+    const {
+      registry = new PromRegistry(),
+      tracerProvider,
+      meterProvider,
+      app,
+      exemplars = false,
+      tokenHash,
+      recordErrorMessages = false,
+    } = options;
     if (registry !== false && !isRegistry(registry)) {
       throw new TypeError(`options.registry must be a prom-client Registry, got ${describe(registry)}`);
     }
     if (tracerProvider !== undefined && typeof readProperty(tracerProvider, 'getTracer') !== 'function') {
-      throw new TypeError(`options.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got ${describe(tracerProvider)}`);
+      throw new TypeError(
+        `options.tracerProvider must be an OpenTelemetry TracerProvider (with getTracer()), got ${describe(tracerProvider)}`,
+      );
     }
     if (meterProvider !== undefined && typeof readProperty(meterProvider, 'getMeter') !== 'function') {
-      throw new TypeError(`options.meterProvider must be an OpenTelemetry MeterProvider (with getMeter()), got ${describe(meterProvider)}`);
+      throw new TypeError(
+        `options.meterProvider must be an OpenTelemetry MeterProvider (with getMeter()), got ${describe(meterProvider)}`,
+      );
     }
     if (registry === false && meterProvider === undefined) {
-      throw new TypeError('options.registry: false turns the Prometheus metrics off, which leaves no metrics at all; give options.meterProvider too (OTLP-only metrics), or leave registry out');
+      throw new TypeError(
+        'options.registry: false turns the Prometheus metrics off, which leaves no metrics at all; give options.meterProvider too (OTLP-only metrics), or leave registry out',
+      );
     }
-    if (typeof exemplars !== 'boolean') throw new TypeError(`options.exemplars must be a boolean, got ${describe(exemplars)}`);
-    if (typeof recordErrorMessages !== 'boolean') throw new TypeError(`options.recordErrorMessages must be a boolean, got ${describe(recordErrorMessages)}`);
+    if (typeof exemplars !== 'boolean')
+      throw new TypeError(`options.exemplars must be a boolean, got ${describe(exemplars)}`);
+    if (typeof recordErrorMessages !== 'boolean')
+      throw new TypeError(`options.recordErrorMessages must be a boolean, got ${describe(recordErrorMessages)}`);
     checkFunction(options.onInvalidTokensHeld, 'options.onInvalidTokensHeld');
     this.#guardThresholds = guardThresholds(options.invalidTokenGuard);
     this.#onInvalidTokensHeld = options.onInvalidTokensHeld;
     this.#recordErrorMessages = recordErrorMessages;
     this.#problems = new ProblemLog(recordErrorMessages);
     if (exemplars && registry === false) {
-      throw new TypeError('options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off');
+      throw new TypeError(
+        'options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off',
+      );
     }
-    this.#app = app === undefined ? undefined : checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    this.#app =
+      app === undefined
+        ? undefined
+        : checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
     this.#hashToken = tokenHasher(tokenHash);
     this.#exemplars = exemplars;
     this.#tracerProvider = tracerProvider ?? trace.getTracerProvider();
@@ -154,15 +225,39 @@ export class PushTelemetry {
    * every recipient one `push_messages_total` increment.
    */
   wrapSender<F extends PushSender>(fn: F, options: WrapSenderOptions<F>): F {
-    if (typeof fn !== 'function') throw new TypeError(`wrapSender(fn, options): fn must be the sender function, got ${describe(fn)}`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`wrapSender(fn, options): fn must be the sender function, got ${describe(fn)}`);
     if (options === null || typeof options !== 'object') {
-      throw new TypeError(`wrapSender(fn, options): options must be an object with at least { provider }, got ${describe(options)}`);
+      throw new TypeError(
+        `wrapSender(fn, options): options must be an object with at least { provider }, got ${describe(options)}`,
+      );
     }
     rejectUnknownOptions(options, WRAP_OPTIONS, 'wrapSender(fn, options)');
-    const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "fcm"');
-    const operation = checkLabelValue(options.operation ?? 'send', OPERATION_PATTERN, 'options.operation', 'a snake_case SDK method name such as "send_each"');
-    const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
-    for (const hook of ['classify', 'reason', 'countMessages', 'tokens', 'settle', 'onInvalidToken', 'onInvalidTokensHeld'] as const) {
+    const provider = checkLabelValue(
+      options.provider,
+      PROVIDER_PATTERN,
+      'options.provider',
+      'a provider name such as "fcm"',
+    );
+    const operation = checkLabelValue(
+      options.operation ?? 'send',
+      OPERATION_PATTERN,
+      'options.operation',
+      'a snake_case SDK method name such as "send_each"',
+    );
+    const app =
+      options.app === undefined
+        ? this.#app
+        : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    for (const hook of [
+      'classify',
+      'reason',
+      'countMessages',
+      'tokens',
+      'settle',
+      'onInvalidToken',
+      'onInvalidTokensHeld',
+    ] as const) {
       checkFunction(options[hook], `options.${hook}`);
     }
 
@@ -195,13 +290,24 @@ export class PushTelemetry {
 
   /** Counts second-phase delivery receipts (Expo's getReceipts) into `push_receipts_total`. */
   recordReceipts(options: ReceiptsOptions): void {
-    if (options === null || typeof options !== 'object') throw new TypeError(`recordReceipts(options): options must be an object, got ${describe(options)}`);
+    if (options === null || typeof options !== 'object')
+      throw new TypeError(`recordReceipts(options): options must be an object, got ${describe(options)}`);
     rejectUnknownOptions(options, RECEIPT_OPTIONS, 'recordReceipts(options)');
-    const provider = checkLabelValue(options.provider, PROVIDER_PATTERN, 'options.provider', 'a provider name such as "expo"');
-    const app = options.app === undefined ? this.#app : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    const provider = checkLabelValue(
+      options.provider,
+      PROVIDER_PATTERN,
+      'options.provider',
+      'a provider name such as "expo"',
+    );
+    const app =
+      options.app === undefined
+        ? this.#app
+        : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
     const { delivered, failed = [], onInvalidToken, onInvalidTokensHeld } = options;
-    if (!Number.isInteger(delivered) || delivered < 0) throw new TypeError(`options.delivered must be a whole number >= 0, got ${describe(delivered)}`);
-    if (!Array.isArray(failed)) throw new TypeError(`options.failed must be an array of { errorType }, got ${describe(failed)}`);
+    if (!Number.isInteger(delivered) || delivered < 0)
+      throw new TypeError(`options.delivered must be a whole number >= 0, got ${describe(delivered)}`);
+    if (!Array.isArray(failed))
+      throw new TypeError(`options.failed must be an array of { errorType }, got ${describe(failed)}`);
     checkFunction(onInvalidToken, 'options.onInvalidToken');
     checkFunction(onInvalidTokensHeld, 'options.onInvalidTokensHeld');
     const types = failed.map((message) => {
@@ -224,7 +330,13 @@ export class PushTelemetry {
   /** Telemetry failures swallowed so far (sends never see them), and the surge guard's open holds. */
   health(): TelemetryHealth {
     const problems = this.#problems.list();
-    const invalidTokensHeld = [...this.#holds].map(({ provider, app, trigger, count, since }) => ({ provider, ...(app !== undefined && { app }), trigger, count, since }));
+    const invalidTokensHeld = [...this.#holds].map(({ provider, app, trigger, count, since }) => ({
+      provider,
+      ...(app !== undefined && { app }),
+      trigger,
+      count,
+      since,
+    }));
     return { ok: problems.length === 0, problems, invalidTokensHeld };
   }
 
@@ -268,13 +380,18 @@ export class PushTelemetry {
     if (registry === undefined) throw new TypeError(`metricsHandler(): ${NO_REGISTRY}`);
     return async (req, res) => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+        res
+          .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+          .end('method not allowed\n');
         return;
       }
       const openMetrics = this.#exemplars && acceptsOpenMetrics(req.headers.accept);
       try {
         const body = await renderRegistry(registry, openMetrics ? 'openmetrics' : 'prometheus');
-        res.writeHead(200, { 'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_CONTENT_TYPE,
+          'cache-control': 'no-store',
+        });
         res.end(req.method === 'HEAD' ? undefined : body);
       } catch (error) {
         this.#problems.report('collect', error);

@@ -5,8 +5,22 @@ import type { Context, Span } from '@opentelemetry/api';
 import { trace, TraceFlags } from './peers.js';
 import { classifyError, reasonOf } from './classify.js';
 import { isInvalidTokenType, judgeInvalidTokens, type TokenSource } from './invalid-tokens.js';
-import { OUTCOME_FAILURE, OUTCOME_PARTIAL, OUTCOME_SUCCESS, type DurationSink, type OperationSeries, type SenderSeries } from '../metrics/counter-store.js';
-import { contextManagerForSpans, endFailedSpan, endSettledSpan, startSendSpan, type SpanContextCarrier, type SpanTemplate } from '../tracing/spans.js';
+import {
+  OUTCOME_FAILURE,
+  OUTCOME_PARTIAL,
+  OUTCOME_SUCCESS,
+  type DurationSink,
+  type OperationSeries,
+  type SenderSeries,
+} from '../metrics/counter-store.js';
+import {
+  contextManagerForSpans,
+  endFailedSpan,
+  endSettledSpan,
+  startSendSpan,
+  type SpanContextCarrier,
+  type SpanTemplate,
+} from '../tracing/spans.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult } from './types.js';
 import { readProperty } from './read.js';
@@ -40,7 +54,14 @@ function isCount(value: unknown): value is number {
 }
 
 /** Runs a user hook; a throw is reported once and answered with `fallback`. */
-function hook<T, R>(rt: SenderRuntime, kind: string, fn: (arg: T, args: Args) => R, arg: T, args: Args, fallback: R): R {
+function hook<T, R>(
+  rt: SenderRuntime,
+  kind: string,
+  fn: (arg: T, args: Args) => R,
+  arg: T,
+  args: Args,
+  fallback: R,
+): R {
   try {
     return fn(arg, args);
   } catch (error) {
@@ -60,7 +81,10 @@ function countOf(rt: SenderRuntime, args: Args): number {
   if (rt.countMessages !== undefined) {
     const count = hook(rt, 'countMessages', (a: Args) => rt.countMessages?.(a), args, args, 1);
     if (isCount(count)) return count;
-    rt.problems.report('countMessages', new TypeError(`countMessages returned ${typeof count}, expected a whole number >= 0`));
+    rt.problems.report(
+      'countMessages',
+      new TypeError(`countMessages returned ${typeof count}, expected a whole number >= 0`),
+    );
     return 1;
   }
   return tokensOf(rt, args)?.length ?? 1;
@@ -82,7 +106,14 @@ function exemplarOf(span: Span | undefined, seconds: number): Exemplar | undefin
   return { labelSet: { trace_id: traceId, span_id: spanId }, value: seconds, timestamp: Date.now() / 1000 };
 }
 
-function succeed(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, result: unknown): void {
+function succeed(
+  rt: SenderRuntime,
+  args: Args,
+  count: number,
+  start: number,
+  span: Span | undefined,
+  result: unknown,
+): void {
   const end = performance.now();
   try {
     rt.sender.inFlight--;
@@ -98,7 +129,10 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
         const id = readProperty(settled, 'messageId');
         if (typeof id === 'string' && accepted === 1 && settledFailed.length === 0) messageId = id;
       } else if (settled !== undefined) {
-        rt.problems.report('settle', new TypeError('settle must return { accepted: whole number >= 0, failed: array }'));
+        rt.problems.report(
+          'settle',
+          new TypeError('settle must return { accepted: whole number >= 0, failed: array }'),
+        );
       }
     }
     const failedTypes = failed.length === 0 ? NO_TYPES : failed.map(errorTypeOf);
@@ -121,7 +155,14 @@ function succeed(rt: SenderRuntime, args: Args, count: number, start: number, sp
   }
 }
 
-function fail(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, error: unknown): void {
+function fail(
+  rt: SenderRuntime,
+  args: Args,
+  count: number,
+  start: number,
+  span: Span | undefined,
+  error: unknown,
+): void {
   const end = performance.now();
   try {
     rt.sender.inFlight--;
@@ -139,11 +180,18 @@ function fail(rt: SenderRuntime, args: Args, count: number, start: number, span:
     // Tokens are read for the span too, to cut them out of the SDK's error message.
     const tokens = span !== undefined || rt.onInvalidToken !== undefined ? tokensOf(rt, args) : undefined;
     // The reason is bounded only after the tokens are cut out of it, or a token at the cut would survive in part.
-    if (span !== undefined) endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason : undefined, count, tokens);
+    if (span !== undefined)
+      endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason : undefined, count, tokens);
     if (rt.onInvalidToken !== undefined) {
       // Only a single-recipient call's answer is evidence about its recipient (Web Push's 404/410 for a subscription).
       const single = count === 1 && tokens?.length === 1;
-      judgeInvalidTokens(rt, count, single ? [{ token: tokens[0], reason }] : NO_FAILURES, single ? [errorType] : NO_TYPES, end);
+      judgeInvalidTokens(
+        rt,
+        count,
+        single ? [{ token: tokens[0], reason }] : NO_FAILURES,
+        single ? [errorType] : NO_TYPES,
+        end,
+      );
     }
   } catch (telemetryError) {
     rt.problems.report('metrics', telemetryError);
@@ -187,7 +235,15 @@ function thenableKind(value: unknown): number {
  * got), and a foreign thenable's `then` may return anything at all. A subclass is observed with the native `then`,
  * so its own `then` does not run; the cost is that a rejection nobody else handles is no longer reported as unhandled.
  */
-function observeAside(rt: SenderRuntime, args: Args, count: number, start: number, span: Span | undefined, result: PromiseLike<unknown>, kind: number): void {
+function observeAside(
+  rt: SenderRuntime,
+  args: Args,
+  count: number,
+  start: number,
+  span: Span | undefined,
+  result: PromiseLike<unknown>,
+  kind: number,
+): void {
   // A foreign then() may call back twice, or call both callbacks: the books are settled once.
   let settled = false;
   const onValue = (value: unknown): void => {
@@ -234,7 +290,10 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
     const start = performance.now();
     let result: unknown;
     try {
-      result = active === undefined ? Reflect.apply(fn, this, args) : (manager as SpanContextCarrier).with(active, fn as (...a: unknown[]) => unknown, this, ...args);
+      result =
+        active === undefined
+          ? Reflect.apply(fn, this, args)
+          : (manager as SpanContextCarrier).with(active, fn as (...a: unknown[]) => unknown, this, ...args);
     } catch (error) {
       fail(rt, args, count, start, span, error);
       throw error;

@@ -20,7 +20,8 @@ export const METRIC_HELP = {
   inFlight: 'Push provider API calls started and not yet settled.',
   lastSuccess: 'Unix time in seconds of the last message a push provider accepted.',
   receipts: 'Second-phase delivery receipts (Expo), by outcome (delivered|failed) and error_type (failed only).',
-  invalidTokensHeld: 'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm (a mass verdict is likelier a misconfiguration than real uninstalls).',
+  invalidTokensHeld:
+    'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm (a mass verdict is likelier a misconfiguration than real uninstalls).',
   info: 'Always 1 while a push-telemetry instrumented process runs; tells "no traffic" from "sender gone".',
 } as const;
 

@@ -71,7 +71,8 @@ export class SenderSeries {
     this.provider = provider;
     this.app = app;
     this.labels = senderLabels(provider, app);
-    const failed = (outcome: string) => ERROR_TYPES.map((error_type) => Object.freeze({ ...this.labels, outcome, error_type }));
+    const failed = (outcome: string) =>
+      ERROR_TYPES.map((error_type) => Object.freeze({ ...this.labels, outcome, error_type }));
     this.#outcomeLabels = [Object.freeze({ ...this.labels, outcome: 'accepted' }), ...failed('failed')];
     this.#receiptLabels = [Object.freeze({ ...this.labels, outcome: 'delivered' }), ...failed('failed')];
   }
@@ -153,7 +154,11 @@ export class OperationSeries {
         cumulative += this.#buckets[slot] as number;
         const exemplar = this.#exemplars?.[slot];
         const labels = this.#bucketLabels[slot] as Labels;
-        into.push(exemplar ? { metricName: bucketName, labels, value: cumulative, exemplar } : { metricName: bucketName, labels, value: cumulative });
+        into.push(
+          exemplar
+            ? { metricName: bucketName, labels, value: cumulative, exemplar }
+            : { metricName: bucketName, labels, value: cumulative },
+        );
       }
       const labels = this.#outcomeLabels[outcome] as Labels;
       into.push({ metricName: `${name}_sum`, labels, value: this.#sums[outcome] as number });

@@ -1,5 +1,14 @@
 import { createNoopMeter, diag } from '../core/peers.js';
-import type { Attributes, BatchObservableResult, Histogram, Meter, MeterProvider, ObservableCounter, ObservableGauge, ObservableUpDownCounter } from '@opentelemetry/api';
+import type {
+  Attributes,
+  BatchObservableResult,
+  Histogram,
+  Meter,
+  MeterProvider,
+  ObservableCounter,
+  ObservableGauge,
+  ObservableUpDownCounter,
+} from '@opentelemetry/api';
 import type { ProblemLog } from '../core/problems.js';
 import {
   ATTR_ERROR_TYPE,
@@ -103,7 +112,10 @@ function withAttributes(base: Attributes, extra: Attributes): Attributes {
 /** `[outcome=<first>, outcome=<failed> + error.type=<each of ERROR_TYPES>]`, matching the count slots. */
 function outcomeAttributes(base: Attributes, first: string, failed: string): readonly Attributes[] {
   const outcome = PUSH_ATTRIBUTES.outcome;
-  return [withAttributes(base, { [outcome]: first }), ...ERROR_TYPES.map((type) => withAttributes(base, { [outcome]: failed, [ATTR_ERROR_TYPE]: type }))];
+  return [
+    withAttributes(base, { [outcome]: first }),
+    ...ERROR_TYPES.map((type) => withAttributes(base, { [outcome]: failed, [ATTR_ERROR_TYPE]: type })),
+  ];
 }
 
 /**
@@ -277,11 +289,18 @@ class OperationView {
   readonly messages = new Float64Array(COUNT_SLOTS);
 
   constructor(series: OperationSeries, buffer: DurationBuffer) {
-    const base: Attributes = { ...systemAttributes(series.provider), [ATTR_MESSAGING_OPERATION_NAME]: series.operation };
+    const base: Attributes = {
+      ...systemAttributes(series.provider),
+      [ATTR_MESSAGING_OPERATION_NAME]: series.operation,
+    };
     const durationBase: Attributes = { ...base, [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND };
     if (series.app !== undefined) base[PUSH_ATTRIBUTES.app] = durationBase[PUSH_ATTRIBUTES.app] = series.app;
     const [success, ...failure] = outcomeAttributes(durationBase, 'success', 'failure');
-    const durationSets = [success as Attributes, withAttributes(durationBase, { [PUSH_ATTRIBUTES.outcome]: 'partial' }), ...failure];
+    const durationSets = [
+      success as Attributes,
+      withAttributes(durationBase, { [PUSH_ATTRIBUTES.outcome]: 'partial' }),
+      ...failure,
+    ];
     this.sentAttributes = outcomeAttributes(base, 'accepted', 'failed');
     this.duration = new OperationDuration(buffer, buffer.register(durationSets));
   }
@@ -314,7 +333,9 @@ export class OtelMetrics implements DurationReader {
     this.#meter = meter;
     if (meter instanceof NoopMeter) {
       // Unlike tracing, the metrics API has no proxy: a provider read before the SDK started stays a no-op for good.
-      diag.warn('push-telemetry: options.meterProvider is the OpenTelemetry API\'s no-op provider, so no OTel metrics will be recorded; read metrics.getMeterProvider() after the SDK has started');
+      diag.warn(
+        "push-telemetry: options.meterProvider is the OpenTelemetry API's no-op provider, so no OTel metrics will be recorded; read metrics.getMeterProvider() after the SDK has started",
+      );
     }
     const duration = meter.createHistogram(OTEL_METRIC_NAMES.duration, {
       description: DESCRIPTIONS.duration,
@@ -322,12 +343,30 @@ export class OtelMetrics implements DurationReader {
       advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
     });
     this.#durations = new DurationBuffer(duration, this.#problems);
-    this.#sent = meter.createObservableCounter(OTEL_METRIC_NAMES.sentMessages, { description: DESCRIPTIONS.sentMessages, unit: '{message}' });
-    this.#receipts = meter.createObservableCounter(OTEL_METRIC_NAMES.receipts, { description: DESCRIPTIONS.receipts, unit: '{receipt}' });
-    this.#activeRequests = meter.createObservableUpDownCounter(OTEL_METRIC_NAMES.activeRequests, { description: DESCRIPTIONS.activeRequests, unit: '{request}' });
-    this.#lastSuccess = meter.createObservableGauge(OTEL_METRIC_NAMES.lastSuccess, { description: DESCRIPTIONS.lastSuccess, unit: 's' });
-    this.#held = meter.createObservableCounter(OTEL_METRIC_NAMES.invalidTokensHeld, { description: DESCRIPTIONS.invalidTokensHeld, unit: '{verdict}' });
-    meter.addBatchObservableCallback((result) => this.#observe(result), [this.#sent, this.#receipts, this.#activeRequests, this.#lastSuccess, this.#held]);
+    this.#sent = meter.createObservableCounter(OTEL_METRIC_NAMES.sentMessages, {
+      description: DESCRIPTIONS.sentMessages,
+      unit: '{message}',
+    });
+    this.#receipts = meter.createObservableCounter(OTEL_METRIC_NAMES.receipts, {
+      description: DESCRIPTIONS.receipts,
+      unit: '{receipt}',
+    });
+    this.#activeRequests = meter.createObservableUpDownCounter(OTEL_METRIC_NAMES.activeRequests, {
+      description: DESCRIPTIONS.activeRequests,
+      unit: '{request}',
+    });
+    this.#lastSuccess = meter.createObservableGauge(OTEL_METRIC_NAMES.lastSuccess, {
+      description: DESCRIPTIONS.lastSuccess,
+      unit: 's',
+    });
+    this.#held = meter.createObservableCounter(OTEL_METRIC_NAMES.invalidTokensHeld, {
+      description: DESCRIPTIONS.invalidTokensHeld,
+      unit: '{verdict}',
+    });
+    meter.addBatchObservableCallback(
+      (result) => this.#observe(result),
+      [this.#sent, this.#receipts, this.#activeRequests, this.#lastSuccess, this.#held],
+    );
   }
 
   /** The store of the instances given this provider with `registry: false`: only this provider reads it. */
@@ -379,7 +418,8 @@ export class OtelMetrics implements DurationReader {
       result.observe(this.#activeRequests, view.inFlight, view.attributes);
       if (!Number.isNaN(view.lastSuccess)) result.observe(this.#lastSuccess, view.lastSuccess, view.attributes);
       result.observe(this.#held, view.invalidTokensHeld, view.attributes);
-      if (view.hasReceipts) view.receipts.forEach((value, i) => result.observe(this.#receipts, value, view.receiptAttributes[i]));
+      if (view.hasReceipts)
+        view.receipts.forEach((value, i) => result.observe(this.#receipts, value, view.receiptAttributes[i]));
     }
   }
 

@@ -22,7 +22,13 @@ function readFrom<M extends { get: unknown }>(metric: M, read: FamilyReader): M 
   return metric;
 }
 
-function family(name: string, help: string, type: MetricFamily['type'], aggregator: MetricFamily['aggregator'], collect: (into: Sample[]) => void): FamilyReader {
+function family(
+  name: string,
+  help: string,
+  type: MetricFamily['type'],
+  aggregator: MetricFamily['aggregator'],
+  collect: (into: Sample[]) => void,
+): FamilyReader {
   return () => {
     const values: Sample[] = [];
     collect(values);
@@ -34,19 +40,42 @@ function register(registry: Registry, store: SeriesStore): void {
   const registers = [registry];
   const senders = () => store.senders.values();
   readFrom(
-    new Counter({ name: METRIC_NAMES.messages, help: HELP.messages, labelNames: [...METRIC_LABELS.messages], registers }),
-    family(METRIC_NAMES.messages, HELP.messages, 'counter', 'sum', (into) => { for (const s of senders()) s.messageSamples(into); }),
+    new Counter({
+      name: METRIC_NAMES.messages,
+      help: HELP.messages,
+      labelNames: [...METRIC_LABELS.messages],
+      registers,
+    }),
+    family(METRIC_NAMES.messages, HELP.messages, 'counter', 'sum', (into) => {
+      for (const s of senders()) s.messageSamples(into);
+    }),
   );
   readFrom(
-    new Histogram({ name: METRIC_NAMES.duration, help: HELP.duration, labelNames: [...METRIC_LABELS.duration], buckets: [...DURATION_BUCKETS], registers }),
-    family(METRIC_NAMES.duration, HELP.duration, 'histogram', 'sum', (into) => { for (const o of store.operations.values()) o.samples(METRIC_NAMES.duration, into); }),
+    new Histogram({
+      name: METRIC_NAMES.duration,
+      help: HELP.duration,
+      labelNames: [...METRIC_LABELS.duration],
+      buckets: [...DURATION_BUCKETS],
+      registers,
+    }),
+    family(METRIC_NAMES.duration, HELP.duration, 'histogram', 'sum', (into) => {
+      for (const o of store.operations.values()) o.samples(METRIC_NAMES.duration, into);
+    }),
   );
   readFrom(
     new Gauge({ name: METRIC_NAMES.inFlight, help: HELP.inFlight, labelNames: [...METRIC_LABELS.inFlight], registers }),
-    family(METRIC_NAMES.inFlight, HELP.inFlight, 'gauge', 'sum', (into) => { for (const s of senders()) into.push({ labels: s.labels, value: s.inFlight }); }),
+    family(METRIC_NAMES.inFlight, HELP.inFlight, 'gauge', 'sum', (into) => {
+      for (const s of senders()) into.push({ labels: s.labels, value: s.inFlight });
+    }),
   );
   readFrom(
-    new Gauge({ name: METRIC_NAMES.lastSuccess, help: HELP.lastSuccess, labelNames: [...METRIC_LABELS.lastSuccess], registers, aggregator: 'max' }),
+    new Gauge({
+      name: METRIC_NAMES.lastSuccess,
+      help: HELP.lastSuccess,
+      labelNames: [...METRIC_LABELS.lastSuccess],
+      registers,
+      aggregator: 'max',
+    }),
     family(METRIC_NAMES.lastSuccess, HELP.lastSuccess, 'gauge', 'max', (into) => {
       for (const s of senders()) {
         const seconds = s.lastSuccess.unixSeconds();
@@ -55,19 +84,39 @@ function register(registry: Registry, store: SeriesStore): void {
     }),
   );
   readFrom(
-    new Counter({ name: METRIC_NAMES.receipts, help: HELP.receipts, labelNames: [...METRIC_LABELS.receipts], registers }),
-    family(METRIC_NAMES.receipts, HELP.receipts, 'counter', 'sum', (into) => { for (const s of senders()) s.receiptSamples(into); }),
+    new Counter({
+      name: METRIC_NAMES.receipts,
+      help: HELP.receipts,
+      labelNames: [...METRIC_LABELS.receipts],
+      registers,
+    }),
+    family(METRIC_NAMES.receipts, HELP.receipts, 'counter', 'sum', (into) => {
+      for (const s of senders()) s.receiptSamples(into);
+    }),
   );
   readFrom(
-    new Counter({ name: METRIC_NAMES.invalidTokensHeld, help: HELP.invalidTokensHeld, labelNames: [...METRIC_LABELS.invalidTokensHeld], registers }),
+    new Counter({
+      name: METRIC_NAMES.invalidTokensHeld,
+      help: HELP.invalidTokensHeld,
+      labelNames: [...METRIC_LABELS.invalidTokensHeld],
+      registers,
+    }),
     family(METRIC_NAMES.invalidTokensHeld, HELP.invalidTokensHeld, 'counter', 'sum', (into) => {
       for (const s of senders()) into.push({ labels: s.labels, value: s.invalidTokensHeld });
     }),
   );
   const infoLabels = Object.freeze({ version: VERSION });
   readFrom(
-    new Gauge({ name: METRIC_NAMES.info, help: HELP.info, labelNames: [...METRIC_LABELS.info], registers, aggregator: 'max' }),
-    family(METRIC_NAMES.info, HELP.info, 'gauge', 'max', (into) => { into.push({ labels: infoLabels, value: 1 }); }),
+    new Gauge({
+      name: METRIC_NAMES.info,
+      help: HELP.info,
+      labelNames: [...METRIC_LABELS.info],
+      registers,
+      aggregator: 'max',
+    }),
+    family(METRIC_NAMES.info, HELP.info, 'gauge', 'max', (into) => {
+      into.push({ labels: infoLabels, value: 1 });
+    }),
   );
 }
 

@@ -107,14 +107,23 @@ export function latencyQuantile(config: ResolvedMonitoringConfig, quantile: numb
 export function recordingRules(config: ResolvedMonitoringConfig): RecordingRule[] {
   return [
     { record: RECORDED.messagesRate, expr: messageRate(config, '5m') },
-    { record: RECORDED.failedRate, expr: `sum by (job, provider, app, error_type) (rate(${MESSAGES}${matchers(config, 'outcome="failed"')}[5m]))` },
-    { record: RECORDED.providerErrorRatio, expr: `${messageRate(config, '5m', 'outcome="failed"', `error_type=~"${PROVIDER_ERRORS}"`)}\n/\n${messageRate(config, '5m')}` },
+    {
+      record: RECORDED.failedRate,
+      expr: `sum by (job, provider, app, error_type) (rate(${MESSAGES}${matchers(config, 'outcome="failed"')}[5m]))`,
+    },
+    {
+      record: RECORDED.providerErrorRatio,
+      expr: `${messageRate(config, '5m', 'outcome="failed"', `error_type=~"${PROVIDER_ERRORS}"`)}\n/\n${messageRate(config, '5m')}`,
+    },
     ...SLO_WINDOWS.map((window) => ({ record: RECORDED.sloErrorRatio(window), expr: sloErrorRatio(config, window) })),
     { record: RECORDED.latency('p50'), expr: latencyQuantile(config, 0.5, '5m') },
     { record: RECORDED.latency('p95'), expr: latencyQuantile(config, 0.95, '5m') },
     { record: RECORDED.latency('p99'), expr: latencyQuantile(config, 0.99, '5m') },
     { record: RECORDED.messagesRate2m, expr: messageRate(config, '2m') },
-    { record: RECORDED.failedRate2m, expr: `sum by (job, provider, app, error_type) (rate(${MESSAGES}${matchers(config, 'outcome="failed"')}[2m]))` },
+    {
+      record: RECORDED.failedRate2m,
+      expr: `sum by (job, provider, app, error_type) (rate(${MESSAGES}${matchers(config, 'outcome="failed"')}[2m]))`,
+    },
     { record: RECORDED.requestsRate, expr: `sum ${BY} (rate(${DURATION}_count${matchers(config)}[5m]))` },
     ...AUDIENCE_WINDOWS.map((window) => ({
       record: RECORDED.audienceErrorRatio(window),
@@ -162,22 +171,43 @@ function steadyRules(config: ResolvedMonitoringConfig): RecordingRule[] {
 export const RATE_INTERVAL = '$__rate_interval';
 
 /** `sum by (by…) (rate(metric{config matchers, extra…}[window]))`; an empty `by` sums into one series. */
-export function sumRate(config: ResolvedMonitoringConfig, metric: string, by: readonly string[], window: string, ...extra: string[]): string {
+export function sumRate(
+  config: ResolvedMonitoringConfig,
+  metric: string,
+  by: readonly string[],
+  window: string,
+  ...extra: string[]
+): string {
   const grouping = by.length > 0 ? ` by (${by.join(', ')})` : '';
   return `sum${grouping} (rate(${metric}${matchers(config, ...extra)}[${window}]))`;
 }
 
 /** A quantile of provider call latency, grouped by `by` (`le` is added). */
-export function durationQuantile(config: ResolvedMonitoringConfig, quantile: number, by: readonly string[], window: string, ...extra: string[]): string {
+export function durationQuantile(
+  config: ResolvedMonitoringConfig,
+  quantile: number,
+  by: readonly string[],
+  window: string,
+  ...extra: string[]
+): string {
   return `histogram_quantile(${quantile}, ${sumRate(config, `${DURATION}_bucket`, [...by, 'le'], window, ...extra)})`;
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+const DURATION_UNITS: Readonly<Record<string, number>> = {
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86_400,
+  w: 604_800,
+  y: 31_536_000,
+};
 
 /** Seconds in a Prometheus duration (`1h30m` → 5400). */
 export function durationSeconds(duration: string): number {
   let seconds = 0;
-  for (const [, amount, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) seconds += Number(amount) * (DURATION_UNITS[unit as string] as number);
+  for (const [, amount, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g))
+    seconds += Number(amount) * (DURATION_UNITS[unit as string] as number);
   return seconds;
 }
 
@@ -204,7 +234,9 @@ export const BURN_RATE_TIERS: readonly BurnRateTier[] = [
 
 /** budget% × period ÷ long window: 14.4 for 2% of 30 days in 1 h. Rounded to keep float noise out of the JSON. */
 export function burnRateFactor(config: ResolvedMonitoringConfig, tier: BurnRateTier): number {
-  return Number(((tier.budgetPercent / 100) * (durationSeconds(config.sloPeriod) / durationSeconds(tier.long))).toPrecision(12));
+  return Number(
+    ((tier.budgetPercent / 100) * (durationSeconds(config.sloPeriod) / durationSeconds(tier.long))).toPrecision(12),
+  );
 }
 
 /** `<runbookUrlBase><alert-name-in-kebab-case>.md`, the link every alert's runbook_url annotation carries. */

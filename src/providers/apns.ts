@@ -44,12 +44,17 @@ function notificationCount([notifications]: BroadcastArgs): number {
 function settleResponses(result: unknown): SettleResult {
   const sent = readProperty(result, 'sent');
   const failed = readProperty(result, 'failed');
-  if (!Array.isArray(sent) || !Array.isArray(failed)) throw new TypeError(`${ADAPTER}: expected node-apn to resolve { sent: [], failed: [] }`);
+  if (!Array.isArray(sent) || !Array.isArray(failed))
+    throw new TypeError(`${ADAPTER}: expected node-apn to resolve { sent: [], failed: [] }`);
   const failures = failed.map((entry: unknown): FailedMessage => {
     const reason = apnsReasonOf(entry);
     // Broadcast failures name a bundle id, not a device: no token, so no onInvalidToken for them.
     const token = readString(entry, 'device');
-    return { errorType: classifyApnsError(entry), ...(reason !== undefined && { reason }), ...(token !== undefined && { token }) };
+    return {
+      errorType: classifyApnsError(entry),
+      ...(reason !== undefined && { reason }),
+      ...(token !== undefined && { token }),
+    };
   });
   const messageId = sent.length === 1 ? readString(sent[0], 'apns-id') : undefined;
   return { accepted: sent.length, failed: failures, ...(messageId !== undefined && { messageId }) };
@@ -60,10 +65,21 @@ function settleResponses(result: unknown): SettleResult {
  * token from its `{ sent, failed }`, `broadcast(notifications, bundleId)` one per notification. Returns a view of the
  * provider with those methods instrumented; `shutdown`, `client`, `manageChannels` and the rest pass through.
  */
-export function instrumentApns<T extends ApnProviderLike>(provider: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
+export function instrumentApns<T extends ApnProviderLike>(
+  provider: T,
+  telemetry: PushTelemetry,
+  options?: AdapterOptions,
+): T {
   expectClient(provider, ['send'], ADAPTER, 'a @parse/node-apn Provider or MultiProvider');
   const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, ADAPTER);
-  const common = { provider: 'apns', app, classify: classifyApnsError, reason: apnsReasonOf, onInvalidToken, onInvalidTokensHeld };
+  const common = {
+    provider: 'apns',
+    app,
+    classify: classifyApnsError,
+    reason: apnsReasonOf,
+    onInvalidToken,
+    onInvalidTokensHeld,
+  };
   const methods: Record<string, PushSender> = {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, provider, 'send', {
       ...common,

@@ -36,7 +36,9 @@ function notificationsOf([notifications]: SendManyArgs): readonly unknown[] {
 }
 
 function manyTokens(args: SendManyArgs): string[] {
-  return notificationsOf(args).map(tokenOf).filter((token): token is string => token !== undefined);
+  return notificationsOf(args)
+    .map(tokenOf)
+    .filter((token): token is string => token !== undefined);
 }
 
 /**
@@ -53,7 +55,11 @@ function settleMany(results: readonly unknown[], args: SendManyArgs): SettleResu
     if (error === undefined) return;
     const reason = apnsReasonOf(error);
     const token = tokenOf(sent[i]) ?? tokenOf(readProperty(error, 'notification'));
-    failed.push({ errorType: classifyApnsError(error), ...(reason !== undefined && { reason }), ...(token !== undefined && { token }) });
+    failed.push({
+      errorType: classifyApnsError(error),
+      ...(reason !== undefined && { reason }),
+      ...(token !== undefined && { token }),
+    });
   });
   return { accepted: results.length - failed.length, failed };
 }
@@ -63,10 +69,21 @@ function settleMany(results: readonly unknown[], args: SendManyArgs): SettleResu
  * or transport error; `sendMany(notifications)` counts one per notification from its per-entry results. Returns a view
  * of the client with those two methods instrumented; `close`, `ping`, `on` and the rest pass through.
  */
-export function instrumentApns2<T extends Apns2ClientLike>(client: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
+export function instrumentApns2<T extends Apns2ClientLike>(
+  client: T,
+  telemetry: PushTelemetry,
+  options?: AdapterOptions,
+): T {
   expectClient(client, ['send', 'sendMany'], ADAPTER, 'an apns2 ApnsClient');
   const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, ADAPTER);
-  const common = { provider: 'apns', app, classify: classifyApnsError, reason: apnsReasonOf, onInvalidToken, onInvalidTokensHeld };
+  const common = {
+    provider: 'apns',
+    app,
+    classify: classifyApnsError,
+    reason: apnsReasonOf,
+    onInvalidToken,
+    onInvalidTokensHeld,
+  };
   // wrapMethod calls the originals with `this` = the client, so sendMany's internal this.send() is not counted twice.
   return withMethods(client, {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, client, 'send', {

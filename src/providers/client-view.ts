@@ -25,10 +25,14 @@ export function expectClient(client: unknown, methods: readonly string[], adapte
 
 export function checkAdapterOptions(options: unknown, adapter: string): AdapterOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw new TypeError(`${adapter}: options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`${adapter}: options must be an object, got ${describe(options)}`);
   const unknown = Object.keys(options).filter((key) => !(ADAPTER_OPTIONS as readonly string[]).includes(key));
   // describe(), not the key itself: an options object mistaken for a map keyed by tokens must not echo one.
-  if (unknown.length > 0) throw new TypeError(`${adapter}: unknown option ${describe(unknown[0])}; expected one of ${ADAPTER_OPTIONS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new TypeError(
+      `${adapter}: unknown option ${describe(unknown[0])}; expected one of ${ADAPTER_OPTIONS.join(', ')}`,
+    );
   return options as AdapterOptions;
 }
 
@@ -65,7 +69,9 @@ export function withMethods<T extends object>(client: T, methods: Readonly<Recor
     const own = Object.getOwnPropertyDescriptor(client, key);
     // A Proxy may not report another value for a frozen property: say so now rather than fail on first use.
     if (own !== undefined && !own.configurable && own.writable === false) {
-      throw new TypeError(`cannot instrument ${key}(): it is a frozen (non-writable, non-configurable) property of the client`);
+      throw new TypeError(
+        `cannot instrument ${key}(): it is a frozen (non-writable, non-configurable) property of the client`,
+      );
     }
   }
   // One stand-in per function, so `view.close === view.close` and listeners added through the view can be removed.

@@ -45,7 +45,9 @@ export const EXPO_ERROR_TYPES = {
 const NOT_A_VALID_TOKEN = /is not a valid Expo push token/i;
 
 function lookup(code: string | undefined): ErrorType | undefined {
-  return code !== undefined && Object.hasOwn(EXPO_ERROR_TYPES, code) ? EXPO_ERROR_TYPES[code as keyof typeof EXPO_ERROR_TYPES] : undefined;
+  return code !== undefined && Object.hasOwn(EXPO_ERROR_TYPES, code)
+    ? EXPO_ERROR_TYPES[code as keyof typeof EXPO_ERROR_TYPES]
+    : undefined;
 }
 
 function isTicket(value: unknown): boolean {
@@ -114,10 +116,23 @@ function recipientCount(messages: unknown): number {
  * other member are the client's own.
  */
 export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
-  expectClient(expo, ['sendPushNotificationsAsync', 'getPushNotificationReceiptsAsync'], 'instrumentExpo', "an Expo client (new Expo() from 'expo-server-sdk')");
+  expectClient(
+    expo,
+    ['sendPushNotificationsAsync', 'getPushNotificationReceiptsAsync'],
+    'instrumentExpo',
+    "an Expo client (new Expo() from 'expo-server-sdk')",
+  );
   const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentExpo');
-  const tokenHooks = { ...(onInvalidToken !== undefined && { onInvalidToken }), ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }) };
-  const common = { provider: 'expo', ...(app !== undefined && { app }), classify: classifyExpoError, reason: expoReason };
+  const tokenHooks = {
+    ...(onInvalidToken !== undefined && { onInvalidToken }),
+    ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }),
+  };
+  const common = {
+    provider: 'expo',
+    ...(app !== undefined && { app }),
+    classify: classifyExpoError,
+    reason: expoReason,
+  };
   // Only worth the memory when someone prunes tokens.
   const ticketTokens = onInvalidToken === undefined ? undefined : new TicketTokens();
 
@@ -132,7 +147,8 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
       if (readProperty(ticket, 'status') === 'ok') {
         accepted++;
         messageId = readString(ticket, 'id');
-        if (ticketTokens !== undefined && messageId !== undefined && token !== undefined) ticketTokens.remember(messageId, token);
+        if (ticketTokens !== undefined && messageId !== undefined && token !== undefined)
+          ticketTokens.remember(messageId, token);
       } else {
         failed.push({ errorType: classifyExpoError(ticket), reason: readString(details, 'error'), token });
       }
@@ -151,26 +167,40 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
       }
       const details = readProperty(receipt, 'details');
       const token = readString(details, 'expoPushToken') ?? remembered;
-      failed.push({ errorType: classifyExpoError(receipt), reason: readString(details, 'error'), ...(token !== undefined && { token }) });
+      failed.push({
+        errorType: classifyExpoError(receipt),
+        reason: readString(details, 'error'),
+        ...(token !== undefined && { token }),
+      });
     }
     telemetry.recordReceipts({ provider: 'expo', ...(app !== undefined && { app }), delivered, failed, ...tokenHooks });
     // Receipts are about messages already counted when their tickets came back: nothing to add to push_messages_total.
     return { accepted: 0, failed: [] };
   };
 
-  const sendPushNotificationsAsync = wrapMethod<ExpoLike['sendPushNotificationsAsync']>(telemetry, expo, 'sendPushNotificationsAsync', {
-    ...common,
-    operation: 'send_push_notifications',
-    countMessages: ([messages]) => recipientCount(messages),
-    tokens: ([messages]) => recipientsOf(messages).filter((token): token is string => token !== undefined),
-    settle: settleTickets,
-    ...tokenHooks,
-  });
-  const getPushNotificationReceiptsAsync = wrapMethod<ExpoLike['getPushNotificationReceiptsAsync']>(telemetry, expo, 'getPushNotificationReceiptsAsync', {
-    ...common,
-    operation: 'get_push_notification_receipts',
-    countMessages: () => 0,
-    settle: settleReceipts,
-  });
+  const sendPushNotificationsAsync = wrapMethod<ExpoLike['sendPushNotificationsAsync']>(
+    telemetry,
+    expo,
+    'sendPushNotificationsAsync',
+    {
+      ...common,
+      operation: 'send_push_notifications',
+      countMessages: ([messages]) => recipientCount(messages),
+      tokens: ([messages]) => recipientsOf(messages).filter((token): token is string => token !== undefined),
+      settle: settleTickets,
+      ...tokenHooks,
+    },
+  );
+  const getPushNotificationReceiptsAsync = wrapMethod<ExpoLike['getPushNotificationReceiptsAsync']>(
+    telemetry,
+    expo,
+    'getPushNotificationReceiptsAsync',
+    {
+      ...common,
+      operation: 'get_push_notification_receipts',
+      countMessages: () => 0,
+      settle: settleReceipts,
+    },
+  );
   return withMethods(expo, { sendPushNotificationsAsync, getPushNotificationReceiptsAsync });
 }

@@ -86,17 +86,28 @@ type IndexedTokens = (args: readonly unknown[]) => readonly (string | undefined)
 const eachTokens: IndexedTokens = ([messages]) => (Array.isArray(messages) ? messages.map(tokenOf) : []);
 const multicastTokens: IndexedTokens = ([message]) => {
   const tokens = readProperty(message, 'tokens');
-  return Array.isArray(tokens) ? tokens.map((token) => (typeof token === 'string' && token !== '' ? token : undefined)) : [];
+  return Array.isArray(tokens)
+    ? tokens.map((token) => (typeof token === 'string' && token !== '' ? token : undefined))
+    : [];
 };
-const deviceTokens: IndexedTokens = ([tokens]) => (typeof tokens === 'string' ? [tokens] : Array.isArray(tokens) ? multicastTokens([{ tokens }]) : []);
+const deviceTokens: IndexedTokens = ([tokens]) =>
+  typeof tokens === 'string' ? [tokens] : Array.isArray(tokens) ? multicastTokens([{ tokens }]) : [];
 
 function failure(error: unknown, token: string | undefined): FailedMessage {
   const reason = readString(error, 'code');
-  return { errorType: classifyFcmError(error), ...(reason !== undefined && { reason }), ...(token !== undefined && { token }) };
+  return {
+    errorType: classifyFcmError(error),
+    ...(reason !== undefined && { reason }),
+    ...(token !== undefined && { token }),
+  };
 }
 
 /** Per-message outcomes of a list of `{ success, error }` (BatchResponse) or `{ error?, messageId? }` (legacy) results. */
-function settleResults(results: unknown, tokens: readonly (string | undefined)[], failed: (item: unknown) => boolean): SettleResult {
+function settleResults(
+  results: unknown,
+  tokens: readonly (string | undefined)[],
+  failed: (item: unknown) => boolean,
+): SettleResult {
   if (!Array.isArray(results)) throw new TypeError('FCM batch result has no results array');
   let accepted = 0;
   const failures: FailedMessage[] = [];
@@ -124,7 +135,11 @@ function single(settleId: (result: unknown) => unknown): Partial<WrapSenderOptio
     tokens: ([message]) => presentTokens([tokenOf(message)]),
     settle: (result) => {
       const id = settleId(result);
-      return { accepted: 1, failed: [], ...((typeof id === 'string' || typeof id === 'number') && { messageId: String(id) }) };
+      return {
+        accepted: 1,
+        failed: [],
+        ...((typeof id === 'string' || typeof id === 'number') && { messageId: String(id) }),
+      };
     },
   };
 }
@@ -151,10 +166,13 @@ const METHODS: Readonly<Record<string, Partial<WrapSenderOptions<PushSender>>>> 
       const failureCount = readProperty(result, 'failureCount');
       const failedTokens = readProperty(result, 'failedRegistrationTokens');
       const tokens: unknown[] = Array.isArray(failedTokens) ? failedTokens : [];
-      const failed = Array.from({ length: typeof failureCount === 'number' ? failureCount : 0 }, (_, i): FailedMessage => {
-        const token = tokens[i];
-        return typeof token === 'string' ? { errorType: 'unknown', token } : { errorType: 'unknown' };
-      });
+      const failed = Array.from(
+        { length: typeof failureCount === 'number' ? failureCount : 0 },
+        (_, i): FailedMessage => {
+          const token = tokens[i];
+          return typeof token === 'string' ? { errorType: 'unknown', token } : { errorType: 'unknown' };
+        },
+      );
       return { accepted: typeof successCount === 'number' ? successCount : 0, failed };
     },
   },
@@ -168,8 +186,17 @@ function snakeCase(method: string): string {
  * Instruments a firebase-admin `Messaging`: `send`, `sendEach` and `sendEachForMulticast` (plus the legacy senders
  * when the installed firebase-admin still has them). Returns a view of the client; the client itself is unchanged.
  */
-export function instrumentFcm<T extends FcmMessagingLike>(messaging: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
-  expectClient(messaging, ['send', 'sendEach', 'sendEachForMulticast'], 'instrumentFcm', 'a firebase-admin Messaging (getMessaging(app))');
+export function instrumentFcm<T extends FcmMessagingLike>(
+  messaging: T,
+  telemetry: PushTelemetry,
+  options?: AdapterOptions,
+): T {
+  expectClient(
+    messaging,
+    ['send', 'sendEach', 'sendEachForMulticast'],
+    'instrumentFcm',
+    'a firebase-admin Messaging (getMessaging(app))',
+  );
   const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentFcm');
   const wrapped: Record<string, PushSender> = {};
   for (const [method, hooks] of Object.entries(METHODS)) {

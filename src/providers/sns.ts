@@ -65,7 +65,8 @@ const TOO_LARGE = /\btoo (long|large|big)\b/i;
 export function classifySnsCode(code: string, senderFault: boolean, message?: string, status?: number): ErrorType {
   const key = code.endsWith('Exception') ? code.slice(0, -'Exception'.length) : code;
   const type = Object.hasOwn(SNS_ERROR_TYPES, key) ? SNS_ERROR_TYPES[key] : undefined;
-  if (type === 'payload_invalid' && message !== undefined && TOO_LARGE.test(message.slice(0, 500))) return 'payload_too_large';
+  if (type === 'payload_invalid' && message !== undefined && TOO_LARGE.test(message.slice(0, 500)))
+    return 'payload_too_large';
   if (type !== undefined) return type;
   if (status === 429) return 'rate_limited';
   return senderFault ? 'unknown' : 'provider_unavailable';
@@ -90,7 +91,12 @@ export function classifySnsError(error: unknown): ErrorType {
       // endpoint URL or proxy, and must never prune the endpoint ARN.
       return type === 'unregistered' || type === 'invalid_token' ? 'config' : type;
     }
-    return classifySnsCode(readString(error, 'name') as string, readProperty(error, '$fault') === 'client', readString(error, 'message'), httpStatusOf(error));
+    return classifySnsCode(
+      readString(error, 'name') as string,
+      readProperty(error, '$fault') === 'client',
+      readString(error, 'message'),
+      httpStatusOf(error),
+    );
   } catch {
     return 'unknown';
   }
@@ -139,10 +145,14 @@ function settleBatch(output: unknown, command: unknown): SettleResult {
   const failed: FailedMessage[] = [];
   for (const entry of Array.isArray(failedEntries) ? (failedEntries as unknown[]) : []) {
     const code = readString(entry, 'Code') ?? '';
-    failed.push({ errorType: classifySnsCode(code, readProperty(entry, 'SenderFault') !== false, readString(entry, 'Message')), reason: code.slice(0, 128) });
+    failed.push({
+      errorType: classifySnsCode(code, readProperty(entry, 'SenderFault') !== false, readString(entry, 'Message')),
+      reason: code.slice(0, 128),
+    });
   }
   const accepted = Array.isArray(successful) ? successful.length : Math.max(0, entriesOf(command) - failed.length);
-  const messageId = Array.isArray(successful) && successful.length === 1 ? readString(successful[0], 'MessageId') : undefined;
+  const messageId =
+    Array.isArray(successful) && successful.length === 1 ? readString(successful[0], 'MessageId') : undefined;
   return { accepted, failed, ...(messageId !== undefined && { messageId }) };
 }
 
@@ -151,10 +161,21 @@ function settleBatch(output: unknown, command: unknown): SettleResult {
  * `this.send`) and returns a view of it; the client itself is not modified. Publish and PublishBatch commands are
  * recorded as `publish` / `publish_batch`; every other command goes to the SDK untouched, without span or metric.
  */
-export function instrumentSns<T extends SnsClientLike>(client: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
+export function instrumentSns<T extends SnsClientLike>(
+  client: T,
+  telemetry: PushTelemetry,
+  options?: AdapterOptions,
+): T {
   expectClient(client, ['send'], 'instrumentSns', 'an SNSClient (or SNS) from @aws-sdk/client-sns');
   const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentSns');
-  const common = { provider: 'sns', app, classify: classifySnsError, reason: snsReason, onInvalidToken, onInvalidTokensHeld };
+  const common = {
+    provider: 'sns',
+    app,
+    classify: classifySnsError,
+    reason: snsReason,
+    onInvalidToken,
+    onInvalidTokensHeld,
+  };
   // Two publish senders sharing one series: only an endpoint publish has a token, and counting tokens would make a
   // topic publish zero messages (countMessages would give 1, but marks every span as a batch).
   const toEndpoint = wrapMethod<SendFn>(telemetry, client, 'send', {
@@ -163,7 +184,11 @@ export function instrumentSns<T extends SnsClientLike>(client: T, telemetry: Pus
     tokens: ([command]) => [targetArnOf(command) ?? ''],
     settle: settlePublish,
   });
-  const toTopic = wrapMethod<SendFn>(telemetry, client, 'send', { ...common, operation: 'publish', settle: settlePublish });
+  const toTopic = wrapMethod<SendFn>(telemetry, client, 'send', {
+    ...common,
+    operation: 'publish',
+    settle: settlePublish,
+  });
   const batch = wrapMethod<SendFn>(telemetry, client, 'send', {
     ...common,
     operation: 'publish_batch',
@@ -176,12 +201,17 @@ export function instrumentSns<T extends SnsClientLike>(client: T, telemetry: Pus
     const kind = commandKind(command);
     if (kind === undefined) return Reflect.apply(original, client, [command, ...rest]);
     const sender = kind === 'publish_batch' ? batch : targetArnOf(command) !== undefined ? toEndpoint : toTopic;
-    const callback = rest.find((arg) => typeof arg === 'function') as ((error: unknown, output?: unknown) => void) | undefined;
+    const callback = rest.find((arg) => typeof arg === 'function') as
+      | ((error: unknown, output?: unknown) => void)
+      | undefined;
     if (callback === undefined) return sender(command, ...rest);
     // The SDK's callback form returns nothing and reports through the callback; run the promise form and relay it.
     const handlerOptions = typeof rest[0] === 'function' ? undefined : rest[0];
     Promise.resolve(sender(command, handlerOptions))
-      .then((output) => callback(null, output), (error: unknown) => callback(error))
+      .then(
+        (output) => callback(null, output),
+        (error: unknown) => callback(error),
+      )
       // As in the SDK: a callback that throws must not become an unhandled rejection.
       .catch(() => {});
     return undefined;

@@ -15,7 +15,11 @@ export interface WebPushSubscriptionLike {
 
 /** The web-push module (`import webpush from 'web-push'`) or anything with its `sendNotification`. */
 export interface WebPushLike {
-  sendNotification(subscription: WebPushSubscriptionLike, payload?: string | Uint8Array | null, options?: object): PromiseLike<unknown>;
+  sendNotification(
+    subscription: WebPushSubscriptionLike,
+    payload?: string | Uint8Array | null,
+    options?: object,
+  ): PromiseLike<unknown>;
 }
 
 /**
@@ -47,10 +51,19 @@ const KEY_MISMATCH = /does not correspond to the sender ID|VAPID public key mism
 // web-push validates before sending and rejects with a bare Error; these are its own messages (3.6.x).
 const LOCAL_ERRORS: ReadonlyArray<readonly [RegExp, ErrorType]> = [
   // Unusable keys: the stored subscription is corrupt for good, so its endpoint goes to onInvalidToken.
-  [/^(The subscription (p256dh|auth)|To send a message with a payload, the subscription|No user (public key|auth) provided)/, 'invalid_token'],
-  [/^(Vapid |VAPID audience|No subject set|The subject value|No key set|No audience could|The audience value|`expiration`)/, 'config'],
+  [
+    /^(The subscription (p256dh|auth)|To send a message with a payload, the subscription|No user (public key|auth) provided)/,
+    'invalid_token',
+  ],
+  [
+    /^(Vapid |VAPID audience|No subject set|The subject value|No key set|No audience could|The audience value|`expiration`)/,
+    'config',
+  ],
   // No endpoint at all is a malformed call (nothing names a recipient), not a token to prune.
-  [/^(You must pass in a subscription|The subscription endpoint must be|'.*' is an invalid option|TTL should be|Unsupported (content encoding|urgency|characters|encoding)|use maximum of 32|Duplicated headers|Payload must be)/, 'payload_invalid'],
+  [
+    /^(You must pass in a subscription|The subscription endpoint must be|'.*' is an invalid option|TTL should be|Unsupported (content encoding|urgency|characters|encoding)|use maximum of 32|Duplicated headers|Payload must be)/,
+    'payload_invalid',
+  ],
 ];
 
 function isWebPushError(error: unknown): boolean {
@@ -80,7 +93,8 @@ export function classifyWebPushError(error: unknown): ErrorType {
       const status = toHttpStatus(readProperty(error, 'statusCode')) as number;
       const byErrno = AUTOPUSH_ERRNO_ERRORS[errnoOf(jsonBody(error)) ?? 0];
       if (byErrno !== undefined && (status === 404 || status === 410)) return byErrno;
-      if ((status === 401 || status === 403) && KEY_MISMATCH.test(readString(error, 'body')?.slice(0, 2000) ?? '')) return 'config';
+      if ((status === 401 || status === 403) && KEY_MISMATCH.test(readString(error, 'body')?.slice(0, 2000) ?? ''))
+        return 'config';
       const byStatus = WEBPUSH_STATUS_ERRORS[status];
       if (byStatus !== undefined) return byStatus;
       if (status >= 300 && status <= 399) return 'config';
@@ -120,7 +134,11 @@ function endpointOf(subscription: unknown): readonly string[] {
 /** RFC 8030: 201 Created with `Location` naming the push message resource; its last segment is the message id. */
 function settleSend(result: unknown): SettleResult {
   const location = readString(readProperty(result, 'headers'), 'location');
-  const messageId = location?.split(/[?#]/, 1)[0]?.split('/').filter((part) => part !== '').at(-1);
+  const messageId = location
+    ?.split(/[?#]/, 1)[0]
+    ?.split('/')
+    .filter((part) => part !== '')
+    .at(-1);
   return { accepted: 1, failed: [], ...(messageId !== undefined && messageId.length <= 256 && { messageId }) };
 }
 
@@ -129,8 +147,17 @@ function settleSend(result: unknown): SettleResult {
  * module itself is not modified, and every other member (setVapidDetails, generateVAPIDKeys, generateRequestDetails,
  * WebPushError…) is the module's own.
  */
-export function instrumentWebPush<T extends WebPushLike>(webpush: T, telemetry: PushTelemetry, options?: AdapterOptions): T {
-  expectClient(webpush, ['sendNotification'], 'instrumentWebPush', "the web-push module (import webpush from 'web-push')");
+export function instrumentWebPush<T extends WebPushLike>(
+  webpush: T,
+  telemetry: PushTelemetry,
+  options?: AdapterOptions,
+): T {
+  expectClient(
+    webpush,
+    ['sendNotification'],
+    'instrumentWebPush',
+    "the web-push module (import webpush from 'web-push')",
+  );
   const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentWebPush');
   const sendNotification = wrapMethod<WebPushLike['sendNotification']>(telemetry, webpush, 'sendNotification', {
     provider: 'webpush',

@@ -58,7 +58,11 @@ export async function startClusterMetricsServer(options: ClusterMetricsServerOpt
   const problems = new ProblemLog();
   const health = () => {
     const list = problems.list();
-    return { status: list.length === 0 ? 'ok' : 'degraded', workers: connectedWorkers(cluster), problems: publicProblems(list) };
+    return {
+      status: list.length === 0 ? 'ok' : 'degraded',
+      workers: connectedWorkers(cluster),
+      problems: publicProblems(list),
+    };
   };
 
   // Built once the options have passed: constructing an AggregatorRegistry makes prom-client listen for the workers.
@@ -66,7 +70,9 @@ export async function startClusterMetricsServer(options: ClusterMetricsServerOpt
     const aggregator = new AggregatorRegistry();
     const metrics = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+        res
+          .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+          .end('method not allowed\n');
         return;
       }
       try {

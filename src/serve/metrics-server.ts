@@ -7,7 +7,9 @@ import type { PushTelemetry } from '../core/telemetry.js';
 import { describe, rejectUnknownOptions } from '../core/options.js';
 
 /** Credentials a scraper must present; compared in constant time. */
-export type MetricsServerAuth = { readonly bearerToken: string } | { readonly username: string; readonly password: string };
+export type MetricsServerAuth =
+  | { readonly bearerToken: string }
+  | { readonly username: string; readonly password: string };
 
 export interface MetricsServerOptions {
   readonly telemetry: PushTelemetry;
@@ -32,17 +34,21 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 /** Builds the Authorization header check; hashing both sides first makes the comparison length-independent. */
 function authorizer(auth: MetricsServerAuth | undefined): ((header: string | undefined) => boolean) | undefined {
   if (auth === undefined) return undefined;
-  if (auth === null || typeof auth !== 'object') throw new TypeError(`options.auth must be { bearerToken } or { username, password }, got ${describe(auth)}`);
+  if (auth === null || typeof auth !== 'object')
+    throw new TypeError(`options.auth must be { bearerToken } or { username, password }, got ${describe(auth)}`);
   let expected: Buffer;
   if ('bearerToken' in auth) {
     rejectUnknownOptions(auth, ['bearerToken'], 'options.auth');
-    if (typeof auth.bearerToken !== 'string' || auth.bearerToken.length < 16) throw new TypeError('options.auth.bearerToken must be a string of at least 16 characters');
+    if (typeof auth.bearerToken !== 'string' || auth.bearerToken.length < 16)
+      throw new TypeError('options.auth.bearerToken must be a string of at least 16 characters');
     expected = digest(`Bearer ${auth.bearerToken}`);
   } else {
     rejectUnknownOptions(auth, ['username', 'password'], 'options.auth');
     const { username, password } = auth as { username: unknown; password: unknown };
-    if (typeof username !== 'string' || username === '' || username.includes(':')) throw new TypeError('options.auth.username must be a non-empty string without ":"');
-    if (typeof password !== 'string' || password.length < 8) throw new TypeError('options.auth.password must be a string of at least 8 characters');
+    if (typeof username !== 'string' || username === '' || username.includes(':'))
+      throw new TypeError('options.auth.username must be a non-empty string without ":"');
+    if (typeof password !== 'string' || password.length < 8)
+      throw new TypeError('options.auth.password must be a string of at least 8 characters');
     expected = digest(`Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`);
   }
   return (header) => header !== undefined && timingSafeEqual(digest(header.trim()), expected);
@@ -53,7 +59,9 @@ function plain(res: Response, status: number, text: string): void {
 }
 
 /** What /healthz may show of a ProblemLog: kinds and counts only, since error texts can hold paths or secrets. */
-export function publicProblems(problems: readonly TelemetryProblem[]): { kind: string; count: number; lastAt: string }[] {
+export function publicProblems(
+  problems: readonly TelemetryProblem[],
+): { kind: string; count: number; lastAt: string }[] {
   return problems.map(({ kind, count, lastAt }) => ({ kind, count, lastAt: new Date(lastAt).toISOString() }));
 }
 
@@ -69,10 +77,15 @@ export interface MetricsRoutes {
  * The hardened express server behind startMetricsServer and startClusterMetricsServer: validates `port`, `host` and
  * `auth` (the caller has checked everything else), then builds the routes, and resolves once it listens.
  */
-export async function serveMetrics(options: Pick<MetricsServerOptions, 'port' | 'host' | 'auth'>, routes: () => MetricsRoutes): Promise<MetricsServer> {
+export async function serveMetrics(
+  options: Pick<MetricsServerOptions, 'port' | 'host' | 'auth'>,
+  routes: () => MetricsRoutes,
+): Promise<MetricsServer> {
   const { port = 9464, host = '127.0.0.1' } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`options.port must be a whole number from 0 to 65535, got ${describe(port)}`);
-  if (typeof host !== 'string' || host === '') throw new TypeError(`options.host must be a host name or address, got ${describe(host)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new TypeError(`options.port must be a whole number from 0 to 65535, got ${describe(port)}`);
+  if (typeof host !== 'string' || host === '')
+    throw new TypeError(`options.host must be a host name or address, got ${describe(host)}`);
   const authorized = authorizer(options.auth);
   const { metrics, health } = routes();
 
@@ -90,7 +103,8 @@ export async function serveMetrics(options: Pick<MetricsServerOptions, 'port' | 
   }
   app.all('/metrics', (req, res) => void metrics(req, res));
   app.all('/healthz', (req, res) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.set('allow', 'GET, HEAD').status(405).type('text/plain').send('method not allowed\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return void res.set('allow', 'GET, HEAD').status(405).type('text/plain').send('method not allowed\n');
     res.set('cache-control', 'no-store').json(health());
   });
   app.use((_req, res) => plain(res, 404, 'not found'));
@@ -117,7 +131,8 @@ export async function serveMetrics(options: Pick<MetricsServerOptions, 'port' | 
 
 /** An express app serving `/metrics` and `/healthz`, listening once the promise resolves. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`startMetricsServer(options): options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`startMetricsServer(options): options must be an object, got ${describe(options)}`);
   rejectUnknownOptions(options, ['telemetry', 'port', 'host', 'auth'], 'startMetricsServer(options)');
   const { telemetry } = options;
   if (telemetry === null || typeof telemetry !== 'object' || typeof telemetry.metricsHandler !== 'function') {
@@ -128,7 +143,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     health: () => {
       // Telemetry trouble is reported, never turned into a failing probe: the sender itself is fine.
       const health = telemetry.health();
-      const invalidTokensHeld = health.invalidTokensHeld.map((hold) => ({ ...hold, since: new Date(hold.since).toISOString() }));
+      const invalidTokensHeld = health.invalidTokensHeld.map((hold) => ({
+        ...hold,
+        since: new Date(hold.since).toISOString(),
+      }));
       return { status: health.ok ? 'ok' : 'degraded', problems: publicProblems(health.problems), invalidTokensHeld };
     },
   }));

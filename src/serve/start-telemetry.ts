@@ -41,13 +41,21 @@ function asksForMetricsExport(sdk: StartTelemetryOptions['sdk']): boolean {
  * instance tracing through it, and the /metrics server: one call for a service that has no telemetry set up yet.
  */
 export async function startTelemetry(options: StartTelemetryOptions = {}): Promise<StartedTelemetry> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`startTelemetry(options): options must be an object, got ${describe(options)}`);
-  rejectUnknownOptions(options, ['serviceName', 'telemetry', 'metricsPort', 'metricsHost', 'sdk'], 'startTelemetry(options)');
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`startTelemetry(options): options must be an object, got ${describe(options)}`);
+  rejectUnknownOptions(
+    options,
+    ['serviceName', 'telemetry', 'metricsPort', 'metricsHost', 'sdk'],
+    'startTelemetry(options)',
+  );
   let sdkModule: typeof import('@opentelemetry/sdk-node');
   try {
     sdkModule = await import('@opentelemetry/sdk-node');
   } catch (error) {
-    throw new Error('startTelemetry() needs the optional peer dependency @opentelemetry/sdk-node: npm install @opentelemetry/sdk-node', { cause: error });
+    throw new Error(
+      'startTelemetry() needs the optional peer dependency @opentelemetry/sdk-node: npm install @opentelemetry/sdk-node',
+      { cause: error },
+    );
   }
   const serviceName = options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'push-sender';
   const sdk = new sdkModule.NodeSDK({ serviceName, ...options.sdk });
@@ -61,7 +69,11 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
   const useSdkMeters = meterProviderBefore !== meterProvider && asksForMetricsExport(options.sdk);
   let telemetry: PushTelemetry;
   try {
-    telemetry = new PushTelemetry({ ...(useSdkMeters && { meterProvider }), ...options.telemetry, tracerProvider: trace.getTracerProvider() });
+    telemetry = new PushTelemetry({
+      ...(useSdkMeters && { meterProvider }),
+      ...options.telemetry,
+      tracerProvider: trace.getTracerProvider(),
+    });
   } catch (error) {
     await sdk.shutdown();
     throw error;
@@ -69,7 +81,11 @@ export async function startTelemetry(options: StartTelemetryOptions = {}): Promi
   const server =
     options.metricsPort === false
       ? undefined
-      : await startMetricsServer({ telemetry, port: options.metricsPort ?? 9464, host: options.metricsHost ?? '127.0.0.1' }).catch(async (error: unknown) => {
+      : await startMetricsServer({
+          telemetry,
+          port: options.metricsPort ?? 9464,
+          host: options.metricsHost ?? '127.0.0.1',
+        }).catch(async (error: unknown) => {
           await sdk.shutdown();
           throw error;
         });

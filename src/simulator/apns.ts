@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { closer, listen, newStats, type FakeProvider, type FakeProviderOptions, type FakeProviderStats } from './fake.js';
+import {
+  closer,
+  listen,
+  newStats,
+  type FakeProvider,
+  type FakeProviderOptions,
+  type FakeProviderStats,
+} from './fake.js';
 import { delay, type Fault, type FaultPlan } from './faults.js';
 
 type Answer = { readonly status: number; readonly reason: string };
@@ -34,9 +41,19 @@ function jwtProblem(authorization: string | undefined): string | undefined {
   const match = /^bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(authorization);
   if (!match) return 'InvalidProviderToken';
   try {
-    const head = JSON.parse(Buffer.from(match[1] as string, 'base64url').toString('utf8')) as { alg?: unknown; kid?: unknown };
-    const claims = JSON.parse(Buffer.from(match[2] as string, 'base64url').toString('utf8')) as { iss?: unknown; iat?: unknown };
-    const sound = head.alg === 'ES256' && typeof head.kid === 'string' && typeof claims.iss === 'string' && typeof claims.iat === 'number';
+    const head = JSON.parse(Buffer.from(match[1] as string, 'base64url').toString('utf8')) as {
+      alg?: unknown;
+      kid?: unknown;
+    };
+    const claims = JSON.parse(Buffer.from(match[2] as string, 'base64url').toString('utf8')) as {
+      iss?: unknown;
+      iat?: unknown;
+    };
+    const sound =
+      head.alg === 'ES256' &&
+      typeof head.kid === 'string' &&
+      typeof claims.iss === 'string' &&
+      typeof claims.iat === 'number';
     return sound ? undefined : 'InvalidProviderToken';
   } catch {
     return 'InvalidProviderToken';
@@ -50,7 +67,8 @@ function requestProblem(headers: IncomingHttpHeaders, body: Buffer): Answer | un
   if (headers[':method'] !== 'POST') return { status: 405, reason: 'MethodNotAllowed' };
   const auth = jwtProblem(header(headers, 'authorization'));
   if (auth !== undefined) return { status: 403, reason: auth };
-  if (DEVICE_PATH.test(path) && header(headers, 'apns-topic') === undefined) return { status: 400, reason: 'MissingTopic' };
+  if (DEVICE_PATH.test(path) && header(headers, 'apns-topic') === undefined)
+    return { status: 400, reason: 'MissingTopic' };
   if (body.length === 0) return { status: 400, reason: 'PayloadEmpty' };
   const limit = header(headers, 'apns-push-type') === 'voip' ? MAX_VOIP_PAYLOAD : MAX_PAYLOAD;
   if (body.length > limit) return { status: 413, reason: 'PayloadTooLarge' };
@@ -65,11 +83,17 @@ function target(headers: IncomingHttpHeaders): string {
   return header(headers, 'apns-channel-id') ?? '';
 }
 
-function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, result: Answer | undefined, stats: FakeProviderStats): void {
+function answer(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  result: Answer | undefined,
+  stats: FakeProviderStats,
+): void {
   if (stream.destroyed || stream.closed) return;
   // APNs echoes the caller's apns-id, or makes one up, on success and failure alike.
   const ids: Record<string, string> = { 'apns-id': header(headers, 'apns-id') ?? randomUUID() };
-  if (BROADCAST_PATH.test(header(headers, ':path') ?? '')) ids['apns-request-id'] = header(headers, 'apns-request-id') ?? randomUUID();
+  if (BROADCAST_PATH.test(header(headers, ':path') ?? ''))
+    ids['apns-request-id'] = header(headers, 'apns-request-id') ?? randomUUID();
   if (result === undefined) {
     stats.accepted++;
     stream.respond({ ':status': 200, ...ids });
@@ -82,7 +106,12 @@ function answer(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, result:
   stream.end(JSON.stringify(body));
 }
 
-async function handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, faults: FaultPlan, stats: FakeProviderStats): Promise<void> {
+async function handle(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  faults: FaultPlan,
+  stats: FakeProviderStats,
+): Promise<void> {
   stats.requests++;
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);

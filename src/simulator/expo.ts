@@ -31,7 +31,10 @@ const TICKET_ERRORS: Readonly<Record<string, readonly [string, (token: string) =
   unregistered: ['DeviceNotRegistered', (token) => `"${token}" is not a registered push notification recipient`],
   // The real service reports a malformed token as DeviceNotRegistered too; only the message differs.
   invalid_token: ['DeviceNotRegistered', (token) => `"${token}" is not a valid Expo push token`],
-  auth: ['InvalidCredentials', () => 'Could not find APNs credentials for this experience. You may need to upload them.'],
+  auth: [
+    'InvalidCredentials',
+    () => 'Could not find APNs credentials for this experience. You may need to upload them.',
+  ],
   config: ['MismatchSenderId', () => 'The FCM server key does not match the sender ID of the device token.'],
   payload_invalid: ['DeveloperError', () => 'The notification payload was rejected by the push provider.'],
   payload_too_large: ['MessageTooBig', () => 'Message was too big. The payload must be at most 4096 bytes.'],
@@ -83,7 +86,12 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
     }
     if (tokens.length > MAX_MESSAGES) {
       stats.refused += tokens.length;
-      errors(res, 400, 'PUSH_TOO_MANY_NOTIFICATIONS', `You are trying to send more than ${MAX_MESSAGES} push notifications in one request`);
+      errors(
+        res,
+        400,
+        'PUSH_TOO_MANY_NOTIFICATIONS',
+        `You are trying to send more than ${MAX_MESSAGES} push notifications in one request`,
+      );
       return undefined;
     }
     const picked = tokens.map((token) => faults.pick(token));
@@ -98,13 +106,29 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
       const generic = typeof fault === 'string' ? TICKET_ERRORS[fault] : undefined;
       if (generic !== undefined || reason?.startsWith('ticket:')) {
         stats.refused++;
-        const [error, message] = generic ?? [(reason as string).slice('ticket:'.length), () => 'The push provider refused the notification.'];
-        return { status: 'error', message: message(token), details: error === 'DeviceNotRegistered' ? { error, expoPushToken: token } : { error } };
+        const [error, message] = generic ?? [
+          (reason as string).slice('ticket:'.length),
+          () => 'The push provider refused the notification.',
+        ];
+        return {
+          status: 'error',
+          message: message(token),
+          details: error === 'DeviceNotRegistered' ? { error, expoPushToken: token } : { error },
+        };
       }
       stats.accepted++;
       const id = randomUUID();
       // No expoPushToken in failed receipts: the harder case, which the adapter must answer from its own memory.
-      receipts.set(id, reason === undefined ? { status: 'ok' } : { status: 'error', message: `The push provider refused the notification (${reason}).`, details: { error: reason } });
+      receipts.set(
+        id,
+        reason === undefined
+          ? { status: 'ok' }
+          : {
+              status: 'error',
+              message: `The push provider refused the notification (${reason}).`,
+              details: { error: reason },
+            },
+      );
       return { status: 'ok', id };
     });
     answer(res, 200, { data: tickets });
@@ -118,7 +142,12 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
       return undefined;
     }
     if (ids.length > MAX_RECEIPT_IDS) {
-      errors(res, 400, 'PUSH_TOO_MANY_RECEIPTS', `You are trying to get more than ${MAX_RECEIPT_IDS} push receipts in one request`);
+      errors(
+        res,
+        400,
+        'PUSH_TOO_MANY_RECEIPTS',
+        `You are trying to get more than ${MAX_RECEIPT_IDS} push receipts in one request`,
+      );
       return undefined;
     }
     const whole = ids.map((id) => requestFault(faults.pick(id))).find((fault) => fault !== undefined);
@@ -136,7 +165,8 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
     stats.requests++;
     void (async () => {
       const route = req.method === 'POST' ? req.url?.split('?', 1)[0] : undefined;
-      const handler = route === '/--/api/v2/push/send' ? send : route === '/--/api/v2/push/getReceipts' ? getReceipts : undefined;
+      const handler =
+        route === '/--/api/v2/push/send' ? send : route === '/--/api/v2/push/getReceipts' ? getReceipts : undefined;
       let payload: unknown;
       try {
         payload = await readJson(req);
@@ -148,7 +178,8 @@ export async function startFakeExpo(options: FakeProviderOptions): Promise<FakeP
       const fault = handler(payload, res);
       if (fault === 'hang') return faults.hold(res, () => req.socket.destroy());
       if (fault === 'reset') return req.socket.destroy();
-      if (fault !== undefined) errors(res, fault.status, fault.code, `Simulated ${fault.code} from the fake Expo service`);
+      if (fault !== undefined)
+        errors(res, fault.status, fault.code, `Simulated ${fault.code} from the fake Expo service`);
     })().catch(() => res.destroy());
   });
   const port = await listen(server, options.host, options.port);

@@ -26,15 +26,37 @@ export interface FaultSettings {
   readonly latencyMs?: number;
 }
 
-const GENERIC_FAULTS = new Set(['provider_unavailable', 'rate_limited', 'auth', 'config', 'payload_invalid', 'payload_too_large', 'unregistered', 'invalid_token', 'hang', 'reset']);
+const GENERIC_FAULTS = new Set([
+  'provider_unavailable',
+  'rate_limited',
+  'auth',
+  'config',
+  'payload_invalid',
+  'payload_too_large',
+  'unregistered',
+  'invalid_token',
+  'hang',
+  'reset',
+]);
 
 function checkRule(rule: FaultRule, index: number): void {
   const where = `faults.rules[${index}]`;
   const { fault, match, rate = 1 } = rule;
-  const known = typeof fault === 'string' ? GENERIC_FAULTS.has(fault) : fault !== null && typeof fault === 'object' && Number.isInteger(fault.status) && typeof fault.reason === 'string';
-  if (!known) throw new TypeError(`${where}.fault must be one of ${[...GENERIC_FAULTS].join(', ')} or { status, reason }, got ${JSON.stringify(fault)}`);
-  if (match !== undefined && (typeof match !== 'string' || match === '')) throw new TypeError(`${where}.match must be a token or a prefix ending in *`);
-  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new TypeError(`${where}.rate must be a number from 0 to 1, got ${String(rate)}`);
+  const known =
+    typeof fault === 'string'
+      ? GENERIC_FAULTS.has(fault)
+      : fault !== null &&
+        typeof fault === 'object' &&
+        Number.isInteger(fault.status) &&
+        typeof fault.reason === 'string';
+  if (!known)
+    throw new TypeError(
+      `${where}.fault must be one of ${[...GENERIC_FAULTS].join(', ')} or { status, reason }, got ${JSON.stringify(fault)}`,
+    );
+  if (match !== undefined && (typeof match !== 'string' || match === ''))
+    throw new TypeError(`${where}.match must be a token or a prefix ending in *`);
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1))
+    throw new TypeError(`${where}.rate must be a number from 0 to 1, got ${String(rate)}`);
 }
 
 /** What tells a held request is over: a response or an HTTP/2 stream, which emit `close` when the client goes away. */
@@ -60,7 +82,8 @@ export class FaultPlan {
     const rules = settings.rules ?? [];
     rules.forEach(checkRule);
     const latencyMs = settings.latencyMs ?? 0;
-    if (!(latencyMs >= 0 && latencyMs <= 600_000)) throw new TypeError(`faults.latencyMs must be from 0 to 600000, got ${String(latencyMs)}`);
+    if (!(latencyMs >= 0 && latencyMs <= 600_000))
+      throw new TypeError(`faults.latencyMs must be from 0 to 600000, got ${String(latencyMs)}`);
     this.#rules = rules;
     this.#credit = rules.map(() => 0);
     this.#latencyMs = latencyMs;

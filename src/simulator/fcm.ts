@@ -22,16 +22,34 @@ const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
 const MAX_BODY = 1024 * 1024;
 // google.rpc canonical codes by HTTP status, for `{ status, reason }` faults that name only the FCM errorCode.
 const CANONICAL: Readonly<Record<number, string>> = {
-  400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ABORTED',
-  429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 501: 'UNIMPLEMENTED', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  501: 'UNIMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
 };
 
 /** A google.rpc.Status error body as FCM HTTP v1 sends it; firebase-admin reads the FcmError detail first. */
-function rpcError(status: number, canonical: string, message: string, errorCode?: string, violation?: string, headers?: Record<string, string>): FcmAnswer {
+function rpcError(
+  status: number,
+  canonical: string,
+  message: string,
+  errorCode?: string,
+  violation?: string,
+  headers?: Record<string, string>,
+): FcmAnswer {
   const details: object[] = [];
   if (errorCode !== undefined) details.push({ '@type': FCM_ERROR, errorCode });
-  if (violation !== undefined) details.push({ '@type': BAD_REQUEST, fieldViolations: [{ field: violation, description: message }] });
-  const body = JSON.stringify({ error: { code: status, message, status: canonical, ...(details.length > 0 && { details }) } });
+  if (violation !== undefined)
+    details.push({ '@type': BAD_REQUEST, fieldViolations: [{ field: violation, description: message }] });
+  const body = JSON.stringify({
+    error: { code: status, message, status: canonical, ...(details.length > 0 && { details }) },
+  });
   return { status, body, type: 'application/json; charset=UTF-8', ...(headers && { headers }) };
 }
 
@@ -39,22 +57,49 @@ function rpcError(status: number, canonical: string, message: string, errorCode?
 function faultAnswer(fault: Exclude<Fault, 'hang' | 'reset'>): FcmAnswer {
   if (typeof fault === 'object') {
     // An FCM errorCode is UPPER_SNAKE or (legacy) CamelCase; anything with spaces is a raw body, as a proxy sends.
-    if (!/^[A-Za-z_]+$/.test(fault.reason)) return { status: fault.status, body: fault.reason, type: 'text/html; charset=UTF-8' };
+    if (!/^[A-Za-z_]+$/.test(fault.reason))
+      return { status: fault.status, body: fault.reason, type: 'text/html; charset=UTF-8' };
     return rpcError(fault.status, CANONICAL[fault.status] ?? 'UNKNOWN', `Simulated ${fault.reason}`, fault.reason);
   }
   switch (fault) {
-    case 'unregistered': return rpcError(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED');
+    case 'unregistered':
+      return rpcError(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED');
     case 'invalid_token':
-      return rpcError(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', 'INVALID_ARGUMENT', 'message.token');
-    case 'payload_invalid': return rpcError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT', 'message.data');
-    case 'payload_too_large': return rpcError(400, 'INVALID_ARGUMENT', 'Message is too big', 'INVALID_ARGUMENT', 'message');
-    case 'auth': return rpcError(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', 'THIRD_PARTY_AUTH_ERROR');
-    case 'config': return rpcError(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH');
+      return rpcError(
+        400,
+        'INVALID_ARGUMENT',
+        'The registration token is not a valid FCM registration token',
+        'INVALID_ARGUMENT',
+        'message.token',
+      );
+    case 'payload_invalid':
+      return rpcError(
+        400,
+        'INVALID_ARGUMENT',
+        'Request contains an invalid argument.',
+        'INVALID_ARGUMENT',
+        'message.data',
+      );
+    case 'payload_too_large':
+      return rpcError(400, 'INVALID_ARGUMENT', 'Message is too big', 'INVALID_ARGUMENT', 'message');
+    case 'auth':
+      return rpcError(401, 'UNAUTHENTICATED', 'Auth error from APNS or Web Push Service', 'THIRD_PARTY_AUTH_ERROR');
+    case 'config':
+      return rpcError(403, 'PERMISSION_DENIED', 'SenderId mismatch', 'SENDER_ID_MISMATCH');
     case 'rate_limited':
-      return rpcError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded for quota metric \'Send requests\'.', 'QUOTA_EXCEEDED', undefined, { 'retry-after': '60' });
+      return rpcError(
+        429,
+        'RESOURCE_EXHAUSTED',
+        "Quota exceeded for quota metric 'Send requests'.",
+        'QUOTA_EXCEEDED',
+        undefined,
+        { 'retry-after': '60' },
+      );
     case 'provider_unavailable':
       // firebase-admin retries 503 four times; Retry-After: 1 keeps that to 4 s (without it the backoff is 1+2+4 s).
-      return rpcError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE', undefined, { 'retry-after': '1' });
+      return rpcError(503, 'UNAVAILABLE', 'The service is currently unavailable.', 'UNAVAILABLE', undefined, {
+        'retry-after': '1',
+      });
   }
 }
 
@@ -117,7 +162,11 @@ export async function startFakeFcm(options: FakeProviderOptions): Promise<FakePr
     const text = await readBody(req);
     const route = SEND_PATH.exec(req.url ?? '');
     if (req.method !== 'POST' || route === null) {
-      answer(res, { status: 404, body: '<!DOCTYPE html><title>Error 404 (Not Found)!!1</title>', type: 'text/html; charset=UTF-8' });
+      answer(res, {
+        status: 404,
+        body: '<!DOCTYPE html><title>Error 404 (Not Found)!!1</title>',
+        type: 'text/html; charset=UTF-8',
+      });
       return;
     }
     if (!/^Bearer \S+/.test(String(req.headers.authorization ?? ''))) {
@@ -128,7 +177,10 @@ export async function startFakeFcm(options: FakeProviderOptions): Promise<FakePr
     const recipient = recipientOf(body);
     if (recipient === undefined) {
       stats.refused++;
-      answer(res, rpcError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT', 'message'));
+      answer(
+        res,
+        rpcError(400, 'INVALID_ARGUMENT', 'Request contains an invalid argument.', 'INVALID_ARGUMENT', 'message'),
+      );
       return;
     }
     const fault = faults.pick(recipient);
@@ -149,7 +201,9 @@ export async function startFakeFcm(options: FakeProviderOptions): Promise<FakePr
       return;
     }
     stats.accepted++;
-    const reply = JSON.stringify({ name: `projects/${route[1] as string}/messages/0:${Date.now()}%${(++nextId).toString(16).padStart(8, '0')}` });
+    const reply = JSON.stringify({
+      name: `projects/${route[1] as string}/messages/0:${Date.now()}%${(++nextId).toString(16).padStart(8, '0')}`,
+    });
     answer(res, { status: 200, body: reply, type: 'application/json; charset=UTF-8' });
   });
 
@@ -178,7 +232,9 @@ export function fcmLoopbackAgent(url: string, options: FcmLoopbackAgentOptions =
   const port = Number(target.port || 443);
   const timeoutMs = options.timeoutMs;
   if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 0)) {
-    throw new TypeError(`fcmLoopbackAgent: timeoutMs must be a whole number >= 0 (0 for none), got ${String(timeoutMs)}`);
+    throw new TypeError(
+      `fcmLoopbackAgent: timeoutMs must be a whole number >= 0 (0 for none), got ${String(timeoutMs)}`,
+    );
   }
 
   class FcmLoopbackAgent extends https.Agent {

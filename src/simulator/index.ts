@@ -51,14 +51,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const { providers = SIMULATED_PROVIDERS, host = '127.0.0.1', ports = {}, faults = {} } = options;
   for (const provider of providers) {
     if (!(SIMULATED_PROVIDERS as readonly string[]).includes(provider)) {
-      throw new TypeError(`options.providers: unknown provider ${describe(provider)}; expected some of ${SIMULATED_PROVIDERS.join(', ')}`);
+      throw new TypeError(
+        `options.providers: unknown provider ${describe(provider)}; expected some of ${SIMULATED_PROVIDERS.join(', ')}`,
+      );
     }
   }
   const identity = await loopbackIdentity();
   const started: Partial<Record<SimulatedProvider, FakeProvider>> = {};
   try {
     for (const provider of providers) {
-      started[provider] = await STARTERS[provider]({ host, port: ports[provider] ?? 0, identity, faults: new FaultPlan(faults[provider]) });
+      started[provider] = await STARTERS[provider]({
+        host,
+        port: ports[provider] ?? 0,
+        identity,
+        faults: new FaultPlan(faults[provider]),
+      });
     }
   } catch (error) {
     await Promise.all(Object.values(started).map((fake) => fake.close()));

@@ -23,12 +23,20 @@ const GENERIC_ERRORS: Readonly<Record<GenericFault, SnsError>> = {
   invalid_token: { status: 400, code: 'InvalidParameter', message: 'Invalid parameter: TargetArn' },
   auth: { status: 403, code: 'AuthorizationError', message: 'User is not authorized to perform: SNS:Publish' },
   config: { status: 404, code: 'NotFound', message: 'Topic does not exist' },
-  payload_invalid: { status: 400, code: 'InvalidParameter', message: 'Invalid parameter: Message Structure - JSON message body failed to parse' },
+  payload_invalid: {
+    status: 400,
+    code: 'InvalidParameter',
+    message: 'Invalid parameter: Message Structure - JSON message body failed to parse',
+  },
   payload_too_large: { status: 400, code: 'InvalidParameter', message: 'Invalid parameter: Message too long' },
   rate_limited: { status: 429, code: 'Throttled', message: 'Rate exceeded' },
   provider_unavailable: { status: 500, code: 'InternalError', message: 'Internal Error' },
 };
-const PLATFORM_DISABLED: SnsError = { status: 400, code: 'PlatformApplicationDisabled', message: 'Platform application is disabled' };
+const PLATFORM_DISABLED: SnsError = {
+  status: 400,
+  code: 'PlatformApplicationDisabled',
+  message: 'Platform application is disabled',
+};
 
 const escapeXml = (text: string): string => text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -46,13 +54,23 @@ function send(res: ServerResponse, status: number, requestId: string, xml: strin
 function answer(res: ServerResponse, action: string, result: string): void {
   const requestId = randomUUID();
   const body = result === '' ? '' : `<${action}Result>${result}</${action}Result>`;
-  send(res, 200, requestId, `<${action}Response xmlns="${XMLNS}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`);
+  send(
+    res,
+    200,
+    requestId,
+    `<${action}Response xmlns="${XMLNS}">${body}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
+  );
 }
 
 function refuse(res: ServerResponse, error: SnsError): void {
   const requestId = randomUUID();
   const type = error.status >= 500 ? 'Receiver' : 'Sender';
-  send(res, error.status, requestId, `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+  send(
+    res,
+    error.status,
+    requestId,
+    `<ErrorResponse xmlns="${XMLNS}"><Error><Type>${type}</Type><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+  );
 }
 
 function readBody(req: IncomingMessage): Promise<URLSearchParams> {
@@ -100,9 +118,14 @@ export async function startFakeSns(options: FakeProviderOptions): Promise<FakePr
       return;
     }
     await delay(faults.latencyMs);
-    const error = fault !== undefined ? errorOf(fault, key)
-      : message === null || message === '' ? { status: 400, code: 'InvalidParameter', message: 'Invalid parameter: Empty message' }
-      : Buffer.byteLength(message) > MAX_BYTES ? GENERIC_ERRORS.payload_too_large : undefined;
+    const error =
+      fault !== undefined
+        ? errorOf(fault, key)
+        : message === null || message === ''
+          ? { status: 400, code: 'InvalidParameter', message: 'Invalid parameter: Empty message' }
+          : Buffer.byteLength(message) > MAX_BYTES
+            ? GENERIC_ERRORS.payload_too_large
+            : undefined;
     if (error !== undefined) {
       stats.refused++;
       refuse(res, error);
@@ -115,10 +138,21 @@ export async function startFakeSns(options: FakeProviderOptions): Promise<FakePr
   async function publishBatch(form: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const entries = batchEntries(form);
     const whole: SnsError | undefined =
-      entries.length === 0 ? { status: 400, code: 'EmptyBatchRequest', message: 'The batch request does not contain any entries' }
-      : entries.length > MAX_ENTRIES ? { status: 400, code: 'TooManyEntriesInBatchRequest', message: `The batch request contains more entries than permissible (${MAX_ENTRIES})` }
-      : entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.message), 0) > MAX_BYTES ? { status: 400, code: 'BatchRequestTooLong', message: 'The length of all the messages put together is more than the limit' }
-      : undefined;
+      entries.length === 0
+        ? { status: 400, code: 'EmptyBatchRequest', message: 'The batch request does not contain any entries' }
+        : entries.length > MAX_ENTRIES
+          ? {
+              status: 400,
+              code: 'TooManyEntriesInBatchRequest',
+              message: `The batch request contains more entries than permissible (${MAX_ENTRIES})`,
+            }
+          : entries.reduce((sum, entry) => sum + Buffer.byteLength(entry.message), 0) > MAX_BYTES
+            ? {
+                status: 400,
+                code: 'BatchRequestTooLong',
+                message: 'The length of all the messages put together is more than the limit',
+              }
+            : undefined;
     const drawn = whole === undefined ? entries.map((entry) => faults.pick(entry.id)) : [];
     const fatal = drawn.find((fault) => fault === 'hang' || fault === 'reset');
     if (whole !== undefined || fatal !== undefined) {
@@ -150,10 +184,22 @@ export async function startFakeSns(options: FakeProviderOptions): Promise<FakePr
   /** Just enough of the rest of the API for clients that list topics or register devices against the fake. */
   async function other(action: string, form: URLSearchParams, res: ServerResponse): Promise<void> {
     await delay(faults.latencyMs);
-    if (action === 'ListTopics') return answer(res, action, '<Topics><member><TopicArn>arn:aws:sns:us-east-1:000000000000:simulator</TopicArn></member></Topics>');
+    if (action === 'ListTopics')
+      return answer(
+        res,
+        action,
+        '<Topics><member><TopicArn>arn:aws:sns:us-east-1:000000000000:simulator</TopicArn></member></Topics>',
+      );
     if (action === 'CreatePlatformEndpoint') {
-      const id = createHash('sha256').update(form.get('Token') ?? '').digest('hex').slice(0, 32);
-      return answer(res, action, `<EndpointArn>arn:aws:sns:us-east-1:000000000000:endpoint/GCM/simulator/${id}</EndpointArn>`);
+      const id = createHash('sha256')
+        .update(form.get('Token') ?? '')
+        .digest('hex')
+        .slice(0, 32);
+      return answer(
+        res,
+        action,
+        `<EndpointArn>arn:aws:sns:us-east-1:000000000000:endpoint/GCM/simulator/${id}</EndpointArn>`,
+      );
     }
     answer(res, action, '');
   }

@@ -13,13 +13,25 @@ let identity: Promise<TlsIdentity> | undefined;
  */
 export function loopbackIdentity(): Promise<TlsIdentity> {
   identity ??= (async () => {
-    const { default: selfsigned } = await importOptional('selfsigned', 'The simulator\'s TLS certificate', () => import('selfsigned'));
+    const { default: selfsigned } = await importOptional(
+      'selfsigned',
+      "The simulator's TLS certificate",
+      () => import('selfsigned'),
+    );
     const pems = await selfsigned.generate([{ name: 'commonName', value: 'push-telemetry simulator' }], {
       keyType: 'ec',
       curve: 'P-256',
       algorithm: 'sha256',
       notAfterDate: new Date(Date.now() + 7 * 24 * 3600 * 1000),
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' },
+            { type: 2, value: 'localhost' },
+          ],
+        },
+      ],
     });
     return { key: pems.private, cert: pems.cert };
   })();

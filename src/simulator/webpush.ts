@@ -37,13 +37,27 @@ const FCM_KEY_MISMATCH =
   'the key in the authorization header does not correspond to the sender ID used to subscribe this user. Please ensure you are using the correct sender ID and server Key from the Firebase console.\n';
 // Autopush and FCM refuse encrypted bodies over 4096 bytes.
 const MAX_BODY = 4096;
-const STATUS_TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 410: 'Gone', 413: 'Payload Too Large', 429: 'Too Many Requests', 503: 'Service Unavailable' };
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  410: 'Gone',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+};
 
 function autopushError(res: ServerResponse, status: number, errno: number | undefined, message: string): void {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (status === 429 || status === 503) headers['retry-after'] = '120';
   if (status === 410) headers['cache-control'] = 'max-age=86400';
-  const body = { code: status, errno: errno ?? null, error: STATUS_TEXT[status] ?? 'Error', message, more_info: 'http://autopush.readthedocs.io/en/latest/http.html#error-codes' };
+  const body = {
+    code: status,
+    errno: errno ?? null,
+    error: STATUS_TEXT[status] ?? 'Error',
+    message,
+    more_info: 'http://autopush.readthedocs.io/en/latest/http.html#error-codes',
+  };
   res.writeHead(status, headers).end(JSON.stringify(body));
 }
 
@@ -57,10 +71,26 @@ function vapidValid(header: string | undefined, origin: string): boolean {
   const point = Buffer.from(key ?? '', 'base64url');
   if (parts.length !== 3 || point.length !== 65 || point[0] !== 4) return false;
   try {
-    const jwk = { kty: 'EC', crv: 'P-256', x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') };
+    const jwk = {
+      kty: 'EC',
+      crv: 'P-256',
+      x: point.subarray(1, 33).toString('base64url'),
+      y: point.subarray(33).toString('base64url'),
+    };
     const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
-    if (!verify('sha256', signed, { key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(parts[2] as string, 'base64url'))) return false;
-    const claims = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString()) as { aud?: unknown; exp?: unknown };
+    if (
+      !verify(
+        'sha256',
+        signed,
+        { key: createPublicKey({ key: jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' },
+        Buffer.from(parts[2] as string, 'base64url'),
+      )
+    )
+      return false;
+    const claims = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString()) as {
+      aud?: unknown;
+      exp?: unknown;
+    };
     return claims.aud === origin && typeof claims.exp === 'number' && claims.exp > Date.now() / 1000;
   } catch {
     return false;
@@ -84,7 +114,10 @@ export async function startFakeWebPush(options: FakeProviderOptions): Promise<Fa
     if (typeof fault === 'object') {
       // A numeric reason is an autopush errno; anything else an Apple-style {"reason"} (BadJwtToken, Unregistered…).
       if (/^\d+$/.test(fault.reason)) autopushError(res, fault.status, Number(fault.reason), `errno ${fault.reason}`);
-      else res.writeHead(fault.status, { 'content-type': 'application/json' }).end(JSON.stringify({ reason: fault.reason }));
+      else
+        res
+          .writeHead(fault.status, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ reason: fault.reason }));
     } else if (fault === 'config') {
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' }).end(FCM_KEY_MISMATCH);
     } else {
@@ -112,9 +145,11 @@ export async function startFakeWebPush(options: FakeProviderOptions): Promise<Fa
     }
     if (fault !== undefined) return refuse(res, fault);
     if (!vapidValid(req.headers.authorization, origin)) return refuse(res, 'auth');
-    if (req.headers.ttl === undefined || !/^\d+$/.test(req.headers.ttl as string)) return refuse(res, { status: 400, reason: '111' });
+    if (req.headers.ttl === undefined || !/^\d+$/.test(req.headers.ttl as string))
+      return refuse(res, { status: 400, reason: '111' });
     if (body.length > MAX_BODY) return refuse(res, 'payload_too_large');
-    if (body.length > 0 && !aes128gcmFramed(body, req.headers['content-encoding'])) return refuse(res, 'payload_invalid');
+    if (body.length > 0 && !aes128gcmFramed(body, req.headers['content-encoding']))
+      return refuse(res, 'payload_invalid');
     stats.accepted++;
     res.writeHead(201, { location: `${origin}/m/${randomUUID()}`, ttl: req.headers.ttl as string }).end();
   }

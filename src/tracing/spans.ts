@@ -1,5 +1,19 @@
-import type { Attributes, ContextManager, ProxyTracerProvider as ProxyTracerProviderType, Span, Tracer, TracerProvider } from '@opentelemetry/api';
-import { context, createContextKey, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode } from '../core/peers.js';
+import type {
+  Attributes,
+  ContextManager,
+  ProxyTracerProvider as ProxyTracerProviderType,
+  Span,
+  Tracer,
+  TracerProvider,
+} from '@opentelemetry/api';
+import {
+  context,
+  createContextKey,
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+} from '../core/peers.js';
 import {
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -98,7 +112,11 @@ export interface SpanTemplateOptions {
   readonly recordErrorMessages: boolean;
 }
 
-export function spanTemplate(tracerProvider: TracerProvider, version: string, options: SpanTemplateOptions): SpanTemplate {
+export function spanTemplate(
+  tracerProvider: TracerProvider,
+  version: string,
+  options: SpanTemplateOptions,
+): SpanTemplate {
   const { provider, operation, app } = options;
   const attributes: Attributes = {
     ...systemAttributes(provider),
@@ -142,7 +160,12 @@ export interface SettledCall {
 }
 
 /** Ends the span of a call that returned: accepted/failed counts, per-type counts and one event per refused message. */
-export function endSettledSpan(span: Span, template: SpanTemplate, call: SettledCall, failedTypes: readonly ErrorType[]): void {
+export function endSettledSpan(
+  span: Span,
+  template: SpanTemplate,
+  call: SettledCall,
+  failedTypes: readonly ErrorType[],
+): void {
   const failedCount = failedTypes.length;
   span.setAttribute(PUSH_ATTRIBUTES.accepted, call.accepted);
   span.setAttribute(PUSH_ATTRIBUTES.failed, failedCount);
@@ -162,8 +185,10 @@ export function endSettledSpan(span: Span, template: SpanTemplate, call: Settled
       const attributes: Attributes = { [ATTR_ERROR_TYPE]: failedTypes[i] as ErrorType };
       const reason = readString(message, 'reason');
       const token = readString(message, 'token');
-      if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = redactReason(reason, token === undefined ? undefined : [token]);
-      if (token !== undefined && template.hashToken !== undefined) attributes[PUSH_ATTRIBUTES.tokenHash] = template.hashToken(token);
+      if (reason !== undefined)
+        attributes[PUSH_ATTRIBUTES.reason] = redactReason(reason, token === undefined ? undefined : [token]);
+      if (token !== undefined && template.hashToken !== undefined)
+        attributes[PUSH_ATTRIBUTES.tokenHash] = template.hashToken(token);
       span.addEvent(FAILURE_EVENT, attributes);
     }
     if (call.accepted === 0) {
@@ -172,7 +197,13 @@ export function endSettledSpan(span: Span, template: SpanTemplate, call: Settled
       if (failedCount === 1 && call.failed[0]?.reason !== undefined) {
         // Redacted like the event's copy: a settle may pass the provider's message, which can quote the token.
         const token = readString(call.failed[0], 'token');
-        span.setAttribute(PUSH_ATTRIBUTES.reason, redactReason(String(call.failed[0].reason), token === undefined ? call.tokens : [token, ...(call.tokens ?? [])]));
+        span.setAttribute(
+          PUSH_ATTRIBUTES.reason,
+          redactReason(
+            String(call.failed[0].reason),
+            token === undefined ? call.tokens : [token, ...(call.tokens ?? [])],
+          ),
+        );
       }
       span.setStatus({ code: SpanStatusCode.ERROR, message: `all ${failedCount} messages failed (${dominant})` });
     }
@@ -181,7 +212,15 @@ export function endSettledSpan(span: Span, template: SpanTemplate, call: Settled
 }
 
 /** Ends the span of a call that threw or rejected. */
-export function endFailedSpan(span: Span, template: SpanTemplate, error: unknown, errorType: ErrorType, reason: string | undefined, messageCount: number, tokens: readonly string[] | undefined): void {
+export function endFailedSpan(
+  span: Span,
+  template: SpanTemplate,
+  error: unknown,
+  errorType: ErrorType,
+  reason: string | undefined,
+  messageCount: number,
+  tokens: readonly string[] | undefined,
+): void {
   span.setAttribute(PUSH_ATTRIBUTES.accepted, 0);
   span.setAttribute(PUSH_ATTRIBUTES.failed, messageCount);
   span.setAttribute(ATTR_ERROR_TYPE, errorType);
@@ -205,7 +244,12 @@ export function endFailedSpan(span: Span, template: SpanTemplate, error: unknown
  * What a span says of an error by default: its class, `error.type` and the provider's reason code, never its free
  * text, which senders and SDKs fill with the token, endpoint or payload they failed on.
  */
-export function safeErrorSummary(name: string | undefined, errorType: ErrorType, reason: string | undefined, tokens: readonly string[] | undefined): string {
+export function safeErrorSummary(
+  name: string | undefined,
+  errorType: ErrorType,
+  reason: string | undefined,
+  tokens: readonly string[] | undefined,
+): string {
   const code = reason === undefined ? '' : ` (${redactReason(reason, tokens)})`;
   return `${name === undefined ? '' : `${name}: `}${errorType}${code}`;
 }

@@ -16,7 +16,11 @@ export async function apnsClient(context: ClientContext): Promise<ProviderClient
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const target = new URL(context.fake.url);
   const raw = new apn.Provider({
-    token: { key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), keyId: 'DEMOKEY123', teamId: 'DEMOTEAM12' },
+    token: {
+      key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      keyId: 'DEMOKEY123',
+      teamId: 'DEMOTEAM12',
+    },
     address: target.hostname.replace(/^\[|\]$/g, ''),
     port: Number(target.port),
     rejectUnauthorized: false,
@@ -24,20 +28,30 @@ export async function apnsClient(context: ClientContext): Promise<ProviderClient
     connectionRetryLimit: 1,
   });
   const onInvalidToken = context.onInvalidToken;
-  const provider = context.instrument === false ? raw : instrumentApns(raw, context.telemetry, {
-    app: DEMO_APP,
-    ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('apns', token) }),
-  });
+  const provider =
+    context.instrument === false
+      ? raw
+      : instrumentApns(raw, context.telemetry, {
+          app: DEMO_APP,
+          ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('apns', token) }),
+        });
 
   return {
     async send(tokens, notification) {
-      const note = new apn.Notification({ alert: { title: notification.title, body: notification.body }, payload: { ...notification.data } });
+      const note = new apn.Notification({
+        alert: { title: notification.title, body: notification.body },
+        payload: { ...notification.data },
+      });
       note.topic = DEMO_TOPIC;
       // node-apn resolves { sent, failed } and does not reject for refused devices.
       const result = await provider.send(note, [...tokens]);
       const failed = result.failed.map((entry) => {
         const reason = apnsReasonOf(entry);
-        return { token: readString(entry, 'device') ?? '', errorType: classifyApnsError(entry), ...(reason !== undefined && { reason }) };
+        return {
+          token: readString(entry, 'device') ?? '',
+          errorType: classifyApnsError(entry),
+          ...(reason !== undefined && { reason }),
+        };
       });
       return { accepted: result.sent.length, failed };
     },

@@ -26,10 +26,13 @@ export async function fcmClient(context: ClientContext): Promise<ProviderClient>
   const raw = getMessaging(app);
   raw.enableLegacyHttpTransport();
   const onInvalidToken = context.onInvalidToken;
-  const messaging = context.instrument === false ? raw : instrumentFcm(raw, context.telemetry, {
-    app: DEMO_APP,
-    ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('fcm', token) }),
-  });
+  const messaging =
+    context.instrument === false
+      ? raw
+      : instrumentFcm(raw, context.telemetry, {
+          app: DEMO_APP,
+          ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('fcm', token) }),
+        });
 
   return {
     async send(tokens, notification) {
@@ -40,7 +43,16 @@ export async function fcmClient(context: ClientContext): Promise<ProviderClient>
           ...(notification.data && { data: { ...notification.data } }),
         });
         const failed = batch.responses.flatMap((response, i) =>
-          response.success ? [] : [{ token: tokens[i] as string, errorType: classifyFcmError(response.error), reason: response.error?.code }]);
+          response.success
+            ? []
+            : [
+                {
+                  token: tokens[i] as string,
+                  errorType: classifyFcmError(response.error),
+                  reason: response.error?.code,
+                },
+              ],
+        );
         return { accepted: batch.successCount, failed };
       } catch (error) {
         return allFailed(tokens, classifyFcmError(error), readString(error, 'code'));

@@ -3,7 +3,14 @@ import { apnsClient } from './apns.js';
 import { expoClient } from './expo.js';
 import { fcmClient } from './fcm.js';
 import { snsClient } from './sns.js';
-import { DEMO_PROVIDERS, type ClientContext, type DemoProvider, type Notification, type ProviderClient, type SendOutcome } from './types.js';
+import {
+  DEMO_PROVIDERS,
+  type ClientContext,
+  type DemoProvider,
+  type Notification,
+  type ProviderClient,
+  type SendOutcome,
+} from './types.js';
 import { webPushClient } from './webpush.js';
 
 export { DEMO_PROVIDERS } from './types.js';
@@ -33,7 +40,11 @@ export async function createClients(
   const clients: Partial<Record<DemoProvider, ProviderClient>> = {};
   try {
     for (const provider of DEMO_PROVIDERS) {
-      clients[provider] = await FACTORIES[provider]({ ...options, timeoutMs: timeoutsMs[provider] ?? options.timeoutMs, fake: simulator.fake(provider) });
+      clients[provider] = await FACTORIES[provider]({
+        ...options,
+        timeoutMs: timeoutsMs[provider] ?? options.timeoutMs,
+        fake: simulator.fake(provider),
+      });
     }
   } catch (error) {
     await Promise.allSettled(Object.values(clients).map((client) => client.close()));

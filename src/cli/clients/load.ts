@@ -5,12 +5,17 @@
 
 import { isModuleNotFound } from '../../optional-package.js';
 
-export const DEMO_SDKS = ['firebase-admin', '@parse/node-apn', 'web-push', 'expo-server-sdk', '@aws-sdk/client-sns'] as const;
+export const DEMO_SDKS = [
+  'firebase-admin',
+  '@parse/node-apn',
+  'web-push',
+  'expo-server-sdk',
+  '@aws-sdk/client-sns',
+] as const;
 
 export class MissingSdkError extends Error {
   override readonly name = 'MissingSdkError';
 }
-
 
 /** `await import(specifier)`, or a MissingSdkError naming the package and the install command. */
 export async function loadSdk<T>(specifier: string, load: () => Promise<T>): Promise<T> {

@@ -17,24 +17,49 @@ export async function snsClient(context: ClientContext): Promise<ProviderClient>
     requestHandler: { requestTimeout: context.timeoutMs, throwOnRequestTimeout: true },
   });
   const onInvalidToken = context.onInvalidToken;
-  const sns = context.instrument === false ? raw : instrumentSns(raw, context.telemetry, {
-    app: DEMO_APP,
-    ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('sns', token.startsWith(DEMO_ENDPOINT_PREFIX) ? token.slice(DEMO_ENDPOINT_PREFIX.length) : token) }),
-  });
+  const sns =
+    context.instrument === false
+      ? raw
+      : instrumentSns(raw, context.telemetry, {
+          app: DEMO_APP,
+          ...(onInvalidToken && {
+            onInvalidToken: ({ token }) =>
+              onInvalidToken(
+                'sns',
+                token.startsWith(DEMO_ENDPOINT_PREFIX) ? token.slice(DEMO_ENDPOINT_PREFIX.length) : token,
+              ),
+          }),
+        });
 
   return {
     async send(tokens, notification) {
       const message = JSON.stringify({
         default: notification.body,
-        GCM: JSON.stringify({ notification: { title: notification.title, body: notification.body }, data: notification.data ?? {} }),
+        GCM: JSON.stringify({
+          notification: { title: notification.title, body: notification.body },
+          data: notification.data ?? {},
+        }),
       });
-      const results = await Promise.allSettled(tokens.map((token) =>
-        sns.send(new PublishCommand({ TargetArn: token.startsWith('arn:') ? token : `${DEMO_ENDPOINT_PREFIX}${token}`, Message: message, MessageStructure: 'json' }))));
+      const results = await Promise.allSettled(
+        tokens.map((token) =>
+          sns.send(
+            new PublishCommand({
+              TargetArn: token.startsWith('arn:') ? token : `${DEMO_ENDPOINT_PREFIX}${token}`,
+              Message: message,
+              MessageStructure: 'json',
+            }),
+          ),
+        ),
+      );
       const failed: FailedToken[] = [];
       results.forEach((result, i) => {
         if (result.status === 'fulfilled') return;
         const reason = snsReason(result.reason);
-        failed.push({ token: tokens[i] as string, errorType: classifySnsError(result.reason), ...(reason !== undefined && { reason }) });
+        failed.push({
+          token: tokens[i] as string,
+          errorType: classifySnsError(result.reason),
+          ...(reason !== undefined && { reason }),
+        });
       });
       return { accepted: tokens.length - failed.length, failed };
     },

@@ -55,5 +55,8 @@ export interface ClientContext {
 
 /** Every token of a call that failed as a whole, with one classification. */
 export function allFailed(tokens: readonly string[], errorType: ErrorType, reason: string | undefined): SendOutcome {
-  return { accepted: 0, failed: tokens.map((token) => ({ token, errorType, ...(reason !== undefined && { reason }) })) };
+  return {
+    accepted: 0,
+    failed: tokens.map((token) => ({ token, errorType, ...(reason !== undefined && { reason }) })),
+  };
 }

@@ -24,11 +24,17 @@ export async function webPushClient(context: ClientContext): Promise<ProviderCli
   const subscriptions = new Map<string, FakePushSubscription>();
   const endpointPrefix = `${context.fake.url}/push/`;
   const onInvalidToken = context.onInvalidToken;
-  const client = context.instrument === false ? webpush : instrumentWebPush(webpush, context.telemetry, {
-    app: DEMO_APP,
-    // The adapter reports the subscription endpoint; the demo's token is its last path segment.
-    ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('webpush', decodeURIComponent(token.slice(endpointPrefix.length))) }),
-  });
+  const client =
+    context.instrument === false
+      ? webpush
+      : instrumentWebPush(webpush, context.telemetry, {
+          app: DEMO_APP,
+          // The adapter reports the subscription endpoint; the demo's token is its last path segment.
+          ...(onInvalidToken && {
+            onInvalidToken: ({ token }) =>
+              onInvalidToken('webpush', decodeURIComponent(token.slice(endpointPrefix.length))),
+          }),
+        });
 
   function subscriptionFor(token: string): FakePushSubscription {
     let subscription = subscriptions.get(token);
@@ -43,12 +49,18 @@ export async function webPushClient(context: ClientContext): Promise<ProviderCli
     async send(tokens, notification) {
       const payload = JSON.stringify(notification);
       // One request per subscription: that is the Web Push protocol.
-      const results = await Promise.allSettled(tokens.map((token) => client.sendNotification(subscriptionFor(token), payload, options)));
+      const results = await Promise.allSettled(
+        tokens.map((token) => client.sendNotification(subscriptionFor(token), payload, options)),
+      );
       const failed: FailedToken[] = [];
       results.forEach((result, i) => {
         if (result.status === 'fulfilled') return;
         const reason = webPushReason(result.reason);
-        failed.push({ token: tokens[i] as string, errorType: classifyWebPushError(result.reason), ...(reason !== undefined && { reason }) });
+        failed.push({
+          token: tokens[i] as string,
+          errorType: classifyWebPushError(result.reason),
+          ...(reason !== undefined && { reason }),
+        });
       });
       return { accepted: tokens.length - failed.length, failed };
     },

@@ -1,5 +1,12 @@
 import { METRIC_NAMES } from '../../metrics/contract.js';
-import { ALERT_NAMES, resolveMonitoringConfig, type AlertName, type MonitoringConfig, type ResolvedMonitoringConfig, type Severity } from '../config.js';
+import {
+  ALERT_NAMES,
+  resolveMonitoringConfig,
+  type AlertName,
+  type MonitoringConfig,
+  type ResolvedMonitoringConfig,
+  type Severity,
+} from '../config.js';
 import {
   BURN_RATE_TIERS,
   burnRateFactor,
@@ -209,7 +216,9 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
       const rejected = increase(config, '30m', 'outcome="failed"', `error_type=~"${CREDENTIAL_ERRORS.join('|')}"`);
       return (
         `(\n${indent(`${failedShare(CREDENTIAL_ERRORS.join('|'), '2m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate2m)}`)}\n)\nor\n(\n` +
-        indent(`${rejected}\n  / ${increase(config, '30m')}\n> ${num(t)}\nand ${ON}\n  ${rejected} >= 3\nunless ${ON}\n  ${increase(config, '30m', 'outcome="accepted"')} > 0`) +
+        indent(
+          `${rejected}\n  / ${increase(config, '30m')}\n> ${num(t)}\nand ${ON}\n  ${rejected} >= 3\nunless ${ON}\n  ${increase(config, '30m', 'outcome="accepted"')} > 0`,
+        ) +
         '\n)'
       );
     },
@@ -222,7 +231,8 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
     description: (t) =>
       `{{ $value | humanizePercentage }} of the messages ${WHO} sent in the last 5 minutes were refused as payload_invalid or ` +
       `payload_too_large (alert above ${percent(t)}). Usually a deploy changed the message format; those users get nothing.`,
-    expr: (config, t) => `${failedShare(PAYLOAD_ERRORS.join('|'), '5m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate)}`,
+    expr: (config, t) =>
+      `${failedShare(PAYLOAD_ERRORS.join('|'), '5m')}\n> ${num(t)}\n${guard(config, RECORDED.messagesRate)}`,
   },
   PushRateLimited: {
     severity: 'warning',
@@ -259,7 +269,8 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
       'likelier a bad key, the wrong APNs environment or a provider fault than real uninstalls. No token is pruned until a person ' +
       'calls release() or discard() on telemetry.heldInvalidTokens(); /healthz lists the open holds. This alert resolving does not close them.',
     // No traffic guard and no threshold: every held verdict waits for a person, however quiet the sender.
-    expr: (config) => `sum by (${BY}) (increase(${METRIC_NAMES.invalidTokensHeld}${matchers(config)}[${HELD_MINUTES}m])) > 0`,
+    expr: (config) =>
+      `sum by (${BY}) (increase(${METRIC_NAMES.invalidTokensHeld}${matchers(config)}[${HELD_MINUTES}m])) > 0`,
   },
   PushLatencyHigh: {
     severity: 'warning',
@@ -276,7 +287,11 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
 
 const SLO_NOTE = `Every failure counts except ${NOT_SLO_ERRORS.replace(/\|([^|]*)$/, ' and $1').replaceAll('|', ', ')} (the audience's or the caller's).`;
 
-function labels(config: ResolvedMonitoringConfig, severity: Severity, extra: Record<string, string> = {}): Record<string, string> {
+function labels(
+  config: ResolvedMonitoringConfig,
+  severity: Severity,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return { severity, ...extra, ...config.extraLabels };
 }
 
@@ -305,16 +320,26 @@ function burnRateRules(config: ResolvedMonitoringConfig): AlertingRule[] {
 
 function checkConfig(config: ResolvedMonitoringConfig): void {
   for (const name of Object.keys(config.extraLabels)) {
-    if (RESERVED_LABELS.includes(name)) throw new TypeError(`config.extraLabels.${name}: ${name} is set by the alert rules or their series and cannot be overridden`);
+    if (RESERVED_LABELS.includes(name))
+      throw new TypeError(
+        `config.extraLabels.${name}: ${name} is set by the alert rules or their series and cannot be overridden`,
+      );
   }
   for (const [name, override] of Object.entries(config.alerts)) {
     if (override?.threshold === undefined) continue;
-    const threshold = name === 'PushErrorBudgetBurn' ? undefined : DEFINITIONS[name as keyof typeof DEFINITIONS].threshold;
+    const threshold =
+      name === 'PushErrorBudgetBurn' ? undefined : DEFINITIONS[name as keyof typeof DEFINITIONS].threshold;
     if (threshold === undefined) {
-      const why = name === 'PushErrorBudgetBurn' ? 'its thresholds follow from config.sloTarget and config.sloPeriod' : 'it fires on a state, not a value';
+      const why =
+        name === 'PushErrorBudgetBurn'
+          ? 'its thresholds follow from config.sloTarget and config.sloPeriod'
+          : 'it fires on a state, not a value';
       throw new TypeError(`config.alerts.${name}.threshold: ${name} has no threshold to set (${why})`);
     }
-    if (threshold.ratio && override.threshold > 1) throw new TypeError(`config.alerts.${name}.threshold must be a ratio from 0 to 1, got ${describe(override.threshold)}`);
+    if (threshold.ratio && override.threshold > 1)
+      throw new TypeError(
+        `config.alerts.${name}.threshold must be a ratio from 0 to 1, got ${describe(override.threshold)}`,
+      );
   }
 }
 
@@ -340,7 +365,11 @@ export function generateAlertRules(config?: MonitoringConfig): RuleGroup[] {
       expr: definition.expr(resolved, threshold),
       for: override.for ?? definition.for,
       labels: labels(resolved, override.severity ?? definition.severity),
-      annotations: { summary: definition.summary, description: definition.description(threshold), runbook_url: runbookUrl(resolved, name) },
+      annotations: {
+        summary: definition.summary,
+        description: definition.description(threshold),
+        runbook_url: runbookUrl(resolved, name),
+      },
     });
   }
   return [

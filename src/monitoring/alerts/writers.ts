@@ -20,10 +20,17 @@ function isAlert(rule: Rule): rule is AlertingRule {
 function plainGroups(groups: readonly RuleGroup[]): YamlValue[] {
   return groups.map((group) => ({
     name: group.name,
-    rules: group.rules.map((rule): YamlValue =>
-      isAlert(rule)
-        ? { alert: rule.alert, expr: rule.expr, for: rule.for, labels: { ...rule.labels }, annotations: { ...rule.annotations } }
-        : { record: rule.record, expr: rule.expr },
+    rules: group.rules.map(
+      (rule): YamlValue =>
+        isAlert(rule)
+          ? {
+              alert: rule.alert,
+              expr: rule.expr,
+              for: rule.for,
+              labels: { ...rule.labels },
+              annotations: { ...rule.annotations },
+            }
+          : { record: rule.record, expr: rule.expr },
     ),
   }));
 }
@@ -45,7 +52,11 @@ export interface PrometheusRuleOptions {
 export interface PrometheusRuleManifest {
   readonly apiVersion: 'monitoring.coreos.com/v1';
   readonly kind: 'PrometheusRule';
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels: Readonly<Record<string, string>>;
+  };
   readonly spec: { readonly groups: readonly RuleGroup[] };
 }
 
@@ -55,22 +66,37 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?(?=.{1,63}$)[A-Za-z0-9]([
 const LABEL_VALUE = /^(?=.{0,63}$)([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /** A prometheus-operator PrometheusRule holding the groups; Kubernetes names and labels are checked here, not at apply time. */
-export function toPrometheusRule(groups: readonly RuleGroup[], options: PrometheusRuleOptions = {}): PrometheusRuleManifest {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+export function toPrometheusRule(
+  groups: readonly RuleGroup[],
+  options: PrometheusRuleOptions = {},
+): PrometheusRuleManifest {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   rejectUnknownOptions(options, ['name', 'namespace', 'labels'], 'toPrometheusRule');
   const { name = 'push-telemetry', namespace, labels = {} } = options;
-  if (typeof name !== 'string' || !DNS_SUBDOMAIN.test(name)) throw new TypeError(`options.name must be a Kubernetes object name (lowercase, digits, - and .), got ${describe(name)}`);
+  if (typeof name !== 'string' || !DNS_SUBDOMAIN.test(name))
+    throw new TypeError(
+      `options.name must be a Kubernetes object name (lowercase, digits, - and .), got ${describe(name)}`,
+    );
   if (namespace !== undefined && (typeof namespace !== 'string' || !DNS_LABEL.test(namespace))) {
     throw new TypeError(`options.namespace must be a Kubernetes namespace name, got ${describe(namespace)}`);
   }
-  if (labels === null || typeof labels !== 'object') throw new TypeError(`options.labels must be an object of label names to values, got ${describe(labels)}`);
+  if (labels === null || typeof labels !== 'object')
+    throw new TypeError(`options.labels must be an object of label names to values, got ${describe(labels)}`);
   for (const [key, value] of Object.entries(labels)) {
-    if (!LABEL_KEY.test(key) || typeof value !== 'string' || !LABEL_VALUE.test(value)) throw new TypeError(`options.labels.${key} must be a Kubernetes label with a valid value, got ${describe(value)}`);
+    if (!LABEL_KEY.test(key) || typeof value !== 'string' || !LABEL_VALUE.test(value))
+      throw new TypeError(
+        `options.labels.${key} must be a Kubernetes label with a valid value, got ${describe(value)}`,
+      );
   }
   return {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
-    metadata: { name, ...(namespace !== undefined && { namespace }), labels: { 'app.kubernetes.io/name': 'push-telemetry', ...labels } },
+    metadata: {
+      name,
+      ...(namespace !== undefined && { namespace }),
+      labels: { 'app.kubernetes.io/name': 'push-telemetry', ...labels },
+    },
     spec: { groups },
   };
 }
@@ -78,5 +104,13 @@ export function toPrometheusRule(groups: readonly RuleGroup[], options: Promethe
 /** The PrometheusRule manifest as YAML, ready for `kubectl apply -f`. */
 export function toPrometheusRuleYaml(groups: readonly RuleGroup[], options: PrometheusRuleOptions = {}): string {
   const { apiVersion, kind, metadata } = toPrometheusRule(groups, options);
-  return toYaml({ apiVersion, kind, metadata: { ...metadata, labels: { ...metadata.labels } }, spec: { groups: plainGroups(groups) } }, HEADER);
+  return toYaml(
+    {
+      apiVersion,
+      kind,
+      metadata: { ...metadata, labels: { ...metadata.labels } },
+      spec: { groups: plainGroups(groups) },
+    },
+    HEADER,
+  );
 }

@@ -4,7 +4,12 @@
  * where `on`, `no` or `1_000` are not strings, so only scalars that cannot mean anything else stay plain.
  */
 
-export type YamlValue = string | number | boolean | readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined };
+export type YamlValue =
+  | string
+  | number
+  | boolean
+  | readonly YamlValue[]
+  | { readonly [key: string]: YamlValue | undefined };
 
 // Words YAML 1.1 reads as booleans or null. Numbers (and 1.1's 1_000, 0x1f, 12:30) never stay plain: see PLAIN_VALUE.
 const KEYWORD = /^(y|n|yes|no|on|off|true|false|null)$/i;
@@ -16,7 +21,10 @@ const PLAIN_VALUE = /^([A-Za-z_][A-Za-z0-9_.:/-]*[A-Za-z0-9_./-]|[A-Za-z_]|(\d+(
 const UNSAFE = /[\u007f-\u009f\u2028\u2029\ufeff]/;
 
 function quoted(text: string): string {
-  return JSON.stringify(text).replace(new RegExp(UNSAFE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(text).replace(
+    new RegExp(UNSAFE.source, 'g'),
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function key(name: string): string {
@@ -52,15 +60,22 @@ function scalar(value: string | number | boolean): string {
 }
 
 function isNested(value: YamlValue): value is readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined } {
-  return typeof value === 'object' && (Array.isArray(value) ? value.length > 0 : Object.values(value).some((item) => item !== undefined));
+  return (
+    typeof value === 'object' &&
+    (Array.isArray(value) ? value.length > 0 : Object.values(value).some((item) => item !== undefined))
+  );
 }
 
 /** The lines of a map or list whose entries start at `indent`. */
-function nested(value: readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined }, indent: string): string[] {
+function nested(
+  value: readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined },
+  indent: string,
+): string[] {
   if (Array.isArray(value)) {
     return value.flatMap((item: YamlValue) => {
       // An item's first line goes after the dash; the rest line up under it.
-      if (!isNested(item)) return [`${indent}- ${typeof item === 'object' ? (Array.isArray(item) ? '[]' : '{}') : scalar(item)}`];
+      if (!isNested(item))
+        return [`${indent}- ${typeof item === 'object' ? (Array.isArray(item) ? '[]' : '{}') : scalar(item)}`];
       const [first = '', ...rest] = nested(item, `${indent}  `);
       return [`${indent}- ${first.trimStart()}`, ...rest];
     });
@@ -70,13 +85,17 @@ function nested(value: readonly YamlValue[] | { readonly [key: string]: YamlValu
     const head = `${indent}${key(name)}:`;
     if (isNested(item)) return [head, ...nested(item, `${indent}  `)];
     if (typeof item === 'object') return [`${head} ${Array.isArray(item) ? '[]' : '{}'}`];
-    if (typeof item === 'string' && canBeBlock(item)) return [`${head} |-`, ...item.split('\n').map((line) => `${indent}  ${line}`)];
+    if (typeof item === 'string' && canBeBlock(item))
+      return [`${head} |-`, ...item.split('\n').map((line) => `${indent}  ${line}`)];
     return [`${head} ${scalar(item)}`];
   });
 }
 
 /** The value (a map or a list) as a YAML document, with `header` lines as comments on top. */
-export function toYaml(value: readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined }, header: readonly string[] = []): string {
+export function toYaml(
+  value: readonly YamlValue[] | { readonly [key: string]: YamlValue | undefined },
+  header: readonly string[] = [],
+): string {
   const body = isNested(value) ? nested(value, '') : [Array.isArray(value) ? '[]' : '{}'];
   return `${[...header.map((line) => `# ${line}`.trimEnd()), ...body].join('\n')}\n`;
 }

@@ -40,36 +40,66 @@ export function percent(ratio: number): string {
 const ALL: VariableOption = { selected: true, text: ['All'], value: ['$__all'] };
 
 function labelVariable(name: string, label: string, query: string, description: string): QueryVariableBuilder {
-  return new QueryVariableBuilder(name)
-    .label(label)
-    .description(description)
-    .datasource(DATASOURCE)
-    .query(query)
-    .definition(query)
-    .refresh(VariableRefresh.OnTimeRangeChanged)
-    .sort(VariableSort.AlphabeticalAsc)
-    .multi(true)
-    .includeAll(true)
-    .current(ALL)
-    // `app` is absent on senders without one; `.*` (unlike Grafana's default list of values) also matches "no label".
-    .allValue(name === 'job' ? '.+' : '.*');
+  return (
+    new QueryVariableBuilder(name)
+      .label(label)
+      .description(description)
+      .datasource(DATASOURCE)
+      .query(query)
+      .definition(query)
+      .refresh(VariableRefresh.OnTimeRangeChanged)
+      .sort(VariableSort.AlphabeticalAsc)
+      .multi(true)
+      .includeAll(true)
+      .current(ALL)
+      // `app` is absent on senders without one; `.*` (unlike Grafana's default list of values) also matches "no label".
+      .allValue(name === 'job' ? '.+' : '.*')
+  );
 }
 
 function variables(config: ResolvedMonitoringConfig): Array<DatasourceVariableBuilder | QueryVariableBuilder> {
-  const datasource = new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus').description('The Prometheus that scrapes the push senders.');
-  if (config.datasource !== undefined) datasource.current({ selected: true, text: config.datasource, value: config.datasource });
+  const datasource = new DatasourceVariableBuilder('datasource')
+    .label('Data source')
+    .type('prometheus')
+    .description('The Prometheus that scrapes the push senders.');
+  if (config.datasource !== undefined)
+    datasource.current({ selected: true, text: config.datasource, value: config.datasource });
   return [
     datasource,
-    labelVariable('job', 'Job', labelValues(config, METRIC_NAMES.info, 'job'), 'Scrape jobs of the instrumented senders.'),
-    labelVariable('provider', 'Provider', labelValues(config, MESSAGES, 'provider', 'job=~"$job"'), 'Push providers (fcm, apns, webpush, expo, sns, custom).'),
-    labelVariable('app', 'App', labelValues(config, MESSAGES, 'app', 'job=~"$job"', 'provider=~"$provider"'), 'The app label of wrapped senders; All includes senders without one.'),
+    labelVariable(
+      'job',
+      'Job',
+      labelValues(config, METRIC_NAMES.info, 'job'),
+      'Scrape jobs of the instrumented senders.',
+    ),
+    labelVariable(
+      'provider',
+      'Provider',
+      labelValues(config, MESSAGES, 'provider', 'job=~"$job"'),
+      'Push providers (fcm, apns, webpush, expo, sns, custom).',
+    ),
+    labelVariable(
+      'app',
+      'App',
+      labelValues(config, MESSAGES, 'app', 'job=~"$job"', 'provider=~"$provider"'),
+      'The app label of wrapped senders; All includes senders without one.',
+    ),
   ];
 }
 
 function links(config: ResolvedMonitoringConfig): DashboardLinkBuilder[] {
   return [
-    new DashboardLinkBuilder('Push dashboards').type(DashboardLinkType.Dashboards).tags([DASHBOARD_TAG]).includeVars(true).keepTime(true),
-    new DashboardLinkBuilder('Runbooks').type(DashboardLinkType.Link).url(config.runbookUrlBase).icon('doc').tooltip('What to do when a Push* alert fires').targetBlank(true),
+    new DashboardLinkBuilder('Push dashboards')
+      .type(DashboardLinkType.Dashboards)
+      .tags([DASHBOARD_TAG])
+      .includeVars(true)
+      .keepTime(true),
+    new DashboardLinkBuilder('Runbooks')
+      .type(DashboardLinkType.Link)
+      .url(config.runbookUrlBase)
+      .icon('doc')
+      .tooltip('What to do when a Push* alert fires')
+      .targetBlank(true),
   ];
 }
 
@@ -89,7 +119,12 @@ function alertAnnotation(): AnnotationQueryBuilder {
 }
 
 /** The frame every dashboard shares: title, uid, variables, links, alert annotations, time settings. */
-export function dashboardShell(config: ResolvedMonitoringConfig, key: DashboardKey, name: string, description: string): DashboardBuilder {
+export function dashboardShell(
+  config: ResolvedMonitoringConfig,
+  key: DashboardKey,
+  name: string,
+  description: string,
+): DashboardBuilder {
   return new DashboardBuilder([config.titlePrefix, name].filter((part) => part !== '').join(' / '))
     .uid(DASHBOARD_UIDS[key])
     .description(description)

@@ -36,5 +36,10 @@ function asJson(dashboard: Dashboard): Dashboard {
 
 /** `dashboards/<uid>.json` contents: two-space JSON with a final newline, as committed. */
 export function dashboardFiles(dashboards: GeneratedDashboards): Record<string, string> {
-  return Object.fromEntries((Object.keys(DASHBOARD_UIDS) as DashboardKey[]).map((key) => [`${DASHBOARD_UIDS[key]}.json`, `${JSON.stringify(dashboards[key], null, 2)}\n`]));
+  return Object.fromEntries(
+    (Object.keys(DASHBOARD_UIDS) as DashboardKey[]).map((key) => [
+      `${DASHBOARD_UIDS[key]}.json`,
+      `${JSON.stringify(dashboards[key], null, 2)}\n`,
+    ]),
+  );
 }

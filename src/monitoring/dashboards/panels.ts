@@ -17,8 +17,20 @@ import {
   VizTooltipOptionsBuilder,
   type DataSourceRef,
 } from '@grafana/grafana-foundation-sdk/common';
-import { DashboardLinkBuilder, ThresholdsConfigBuilder, ThresholdsMode, type DashboardLink, type DataTransformerConfig, type ThresholdsConfig } from '@grafana/grafana-foundation-sdk/dashboard';
-import { CellValuesBuilder, PanelBuilder as HeatmapBuilder, RowsHeatmapOptionsBuilder, YAxisConfigBuilder } from '@grafana/grafana-foundation-sdk/heatmap';
+import {
+  DashboardLinkBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  type DashboardLink,
+  type DataTransformerConfig,
+  type ThresholdsConfig,
+} from '@grafana/grafana-foundation-sdk/dashboard';
+import {
+  CellValuesBuilder,
+  PanelBuilder as HeatmapBuilder,
+  RowsHeatmapOptionsBuilder,
+  YAxisConfigBuilder,
+} from '@grafana/grafana-foundation-sdk/heatmap';
 import { DataqueryBuilder, type PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
 import { PanelBuilder as StatBuilder } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/table';
@@ -99,13 +111,23 @@ function query(target: Target, index: number): DataqueryBuilder {
 }
 
 export function thresholds(steps: readonly Step[]): ThresholdsConfigBuilder {
-  return new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps.map(([color, value]) => ({ color, value })));
+  return new ThresholdsConfigBuilder()
+    .mode(ThresholdsMode.Absolute)
+    .steps(steps.map(([color, value]) => ({ color, value })));
 }
 
 function base<B extends AnyPanelBuilder<B>>(builder: B, ids: PanelIds, spec: PanelSpec): B {
-  builder.id(ids.next()).title(spec.title).description(spec.description).datasource(DATASOURCE).unit(spec.unit).span(spec.w).height(spec.h);
+  builder
+    .id(ids.next())
+    .title(spec.title)
+    .description(spec.description)
+    .datasource(DATASOURCE)
+    .unit(spec.unit)
+    .span(spec.w)
+    .height(spec.h);
   spec.targets.forEach((target, index) => builder.withTarget(query(target, index)));
-  if (spec.links !== undefined) builder.links(spec.links.map((link) => new DashboardLinkBuilder(link.title).url(link.url).targetBlank(true)));
+  if (spec.links !== undefined)
+    builder.links(spec.links.map((link) => new DashboardLinkBuilder(link.title).url(link.url).targetBlank(true)));
   if (spec.noValue !== undefined) builder.noValue(spec.noValue);
   return builder;
 }
@@ -125,7 +147,13 @@ export interface TimeseriesSpec extends PanelSpec {
 
 export function timeseries(ids: PanelIds, spec: TimeseriesSpec): TimeseriesBuilder {
   const legend = new VizLegendOptionsBuilder().showLegend(true);
-  if (spec.ranked) legend.displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Right).calcs(['mean', 'max']).sortBy('Mean').sortDesc(true);
+  if (spec.ranked)
+    legend
+      .displayMode(LegendDisplayMode.Table)
+      .placement(LegendPlacement.Right)
+      .calcs(['mean', 'max'])
+      .sortBy('Mean')
+      .sortDesc(true);
   else legend.displayMode(LegendDisplayMode.List).placement(LegendPlacement.Bottom);
   const panel = base(new TimeseriesBuilder(), ids, spec)
     .legend(legend)
@@ -134,9 +162,12 @@ export function timeseries(ids: PanelIds, spec: TimeseriesSpec): TimeseriesBuild
   if (spec.stack) panel.stacking(new StackingConfigBuilder().mode(StackingMode.Normal));
   if (spec.min !== undefined) panel.min(spec.min);
   if (spec.thresholdLines !== undefined) {
-    panel.thresholds(thresholds(spec.thresholdLines)).thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
+    panel
+      .thresholds(thresholds(spec.thresholdLines))
+      .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(GraphThresholdsStyleMode.Dashed));
   }
-  for (const [name, color] of Object.entries(spec.colors ?? {})) panel.overrideByName(name, [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }]);
+  for (const [name, color] of Object.entries(spec.colors ?? {}))
+    panel.overrideByName(name, [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }]);
   if (spec.rightAxis !== undefined) {
     panel.overrideByRegexp(spec.rightAxis.match, [
       { id: 'custom.axisPlacement', value: 'right' },
@@ -153,13 +184,15 @@ export interface StatSpec extends PanelSpec {
 }
 
 export function stat(ids: PanelIds, spec: StatSpec): StatBuilder {
-  return base(new StatBuilder(), ids, spec)
-    .thresholds(thresholds(spec.steps))
-    .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
-    .graphMode(BigValueGraphMode.Area)
-    .colorMode(spec.background ? BigValueColorMode.Background : BigValueColorMode.Value)
-    // The series name is the legend of a stat: with several series each value is labelled.
-    .textMode(BigValueTextMode.ValueAndName);
+  return (
+    base(new StatBuilder(), ids, spec)
+      .thresholds(thresholds(spec.steps))
+      .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false))
+      .graphMode(BigValueGraphMode.Area)
+      .colorMode(spec.background ? BigValueColorMode.Background : BigValueColorMode.Value)
+      // The series name is the legend of a stat: with several series each value is labelled.
+      .textMode(BigValueTextMode.ValueAndName)
+  );
 }
 
 export interface TableSpec extends PanelSpec {

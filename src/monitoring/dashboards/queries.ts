@@ -1,6 +1,17 @@
 import { METRIC_NAMES } from '../../metrics/contract.js';
 import type { ResolvedMonitoringConfig } from '../config.js';
-import { DURATION, durationQuantile, errorBudget, matchers, MESSAGES, NOT_SLO_ERRORS, RATE_INTERVAL, RECORDED, sumRate, type SloWindow } from '../promql.js';
+import {
+  DURATION,
+  durationQuantile,
+  errorBudget,
+  matchers,
+  MESSAGES,
+  NOT_SLO_ERRORS,
+  RATE_INTERVAL,
+  RECORDED,
+  sumRate,
+  type SloWindow,
+} from '../promql.js';
 
 /**
  * The dashboards' PromQL, on top of the shared helpers in monitoring/promql.ts. Raw series carry the config's
@@ -19,7 +30,12 @@ export const FAILED = 'outcome="failed"';
 export const SLO_VALID = `error_type!~"${NOT_SLO_ERRORS}"`;
 
 /** A per-second rate over the viewer's range, filtered by the variables. */
-export function rate(config: ResolvedMonitoringConfig, metric: string, by: readonly string[], ...extra: string[]): string {
+export function rate(
+  config: ResolvedMonitoringConfig,
+  metric: string,
+  by: readonly string[],
+  ...extra: string[]
+): string {
   return sumRate(config, metric, by, RATE_INTERVAL, ...VARIABLE_MATCHERS, ...extra);
 }
 
@@ -28,7 +44,13 @@ export function messages(config: ResolvedMonitoringConfig, by: readonly string[]
 }
 
 /** Share of messages matching `part` among those matching `whole`; 0 rather than no series when nothing matched `part`. */
-export function messageRatio(config: ResolvedMonitoringConfig, by: readonly string[], part: readonly string[], whole: readonly string[] = [], window = RATE_INTERVAL): string {
+export function messageRatio(
+  config: ResolvedMonitoringConfig,
+  by: readonly string[],
+  part: readonly string[],
+  whole: readonly string[] = [],
+  window = RATE_INTERVAL,
+): string {
   const of = (extra: readonly string[]) => sumRate(config, MESSAGES, by, window, ...VARIABLE_MATCHERS, ...extra);
   return `(\n  ${of([...whole, ...part])}\n  or 0 * ${of(whole)}\n)\n/\n${of(whole)}`;
 }
@@ -85,6 +107,11 @@ export function alerts(...extra: string[]): string {
 }
 
 /** Options of a label for a template variable: Grafana's `label_values(series, label)`. */
-export function labelValues(config: ResolvedMonitoringConfig, metric: string, label: string, ...extra: string[]): string {
+export function labelValues(
+  config: ResolvedMonitoringConfig,
+  metric: string,
+  label: string,
+  ...extra: string[]
+): string {
   return `label_values(${metric}${matchers(config, ...extra)}, ${label})`;
 }
