@@ -53,10 +53,7 @@ const TELEMETRY_OPTIONS = [
   'invalidTokenGuard',
   'onInvalidTokensHeld',
 ] as const;
-const WRAP_OPTIONS = [
-  'provider',
-  'operation',
-  'app',
+const WRAP_HOOKS = [
   'classify',
   'reason',
   'countMessages',
@@ -65,7 +62,12 @@ const WRAP_OPTIONS = [
   'onInvalidToken',
   'onInvalidTokensHeld',
 ] as const;
+const WRAP_OPTIONS = ['provider', 'operation', 'app', ...WRAP_HOOKS] as const;
 const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
+
+function checkApp(app: unknown): string {
+  return checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+}
 
 /** An open hold as health() and /healthz show it: no tokens. */
 export interface HeldInvalidTokensSummary {
@@ -197,10 +199,7 @@ export class PushTelemetry {
         'options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off',
       );
     }
-    this.#app =
-      app === undefined
-        ? undefined
-        : checkLabelValue(app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    this.#app = app === undefined ? undefined : checkApp(app);
     this.#hashToken = tokenHasher(tokenHash);
     this.#exemplars = exemplars;
     this.#tracerProvider = tracerProvider ?? trace.getTracerProvider();
@@ -245,21 +244,8 @@ export class PushTelemetry {
       'options.operation',
       'a snake_case SDK method name such as "send_each"',
     );
-    const app =
-      options.app === undefined
-        ? this.#app
-        : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
-    for (const hook of [
-      'classify',
-      'reason',
-      'countMessages',
-      'tokens',
-      'settle',
-      'onInvalidToken',
-      'onInvalidTokensHeld',
-    ] as const) {
-      checkFunction(options[hook], `options.${hook}`);
-    }
+    const app = options.app === undefined ? this.#app : checkApp(options.app);
+    for (const hook of WRAP_HOOKS) checkFunction(options[hook], `options.${hook}`);
 
     const runtime: SenderRuntime = {
       provider,
@@ -299,10 +285,7 @@ export class PushTelemetry {
       'options.provider',
       'a provider name such as "expo"',
     );
-    const app =
-      options.app === undefined
-        ? this.#app
-        : checkLabelValue(options.app, APP_PATTERN, 'options.app', 'an app name of letters, digits, ".", "_" or "-"');
+    const app = options.app === undefined ? this.#app : checkApp(options.app);
     const { delivered, failed = [], onInvalidToken, onInvalidTokensHeld } = options;
     if (!Number.isInteger(delivered) || delivered < 0)
       throw new TypeError(`options.delivered must be a whole number >= 0, got ${describe(delivered)}`);
