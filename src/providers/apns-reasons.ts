@@ -1,6 +1,7 @@
 import { classifyError, classifyHttpStatus, httpStatusOf, reasonOf } from '../core/classify.js';
 import type { ErrorType } from '../core/taxonomy.js';
 import { readProperty, readString, toHttpStatus } from '../core/read.js';
+import { checkAdapterOptions, type AdapterOptions } from './client-view.js';
 
 /**
  * APNs error reasons (the JSON `reason` of a refused request) and who has to act on them. Shared by the node-apn and
@@ -146,4 +147,17 @@ export function apnsReasonOf(error: unknown): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The wrapSender options both APNs adapters share: one provider label, one classifier, the user's token hooks. */
+export function apnsSenderOptions(options: AdapterOptions | undefined, adapter: string) {
+  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, adapter);
+  return {
+    provider: 'apns',
+    app,
+    classify: classifyApnsError,
+    reason: apnsReasonOf,
+    onInvalidToken,
+    onInvalidTokensHeld,
+  };
 }

@@ -1,8 +1,8 @@
 import type { PushTelemetry } from '../core/telemetry.js';
 import type { FailedMessage, PushSender, SettleResult } from '../core/types.js';
 import { readProperty, readString } from '../core/read.js';
-import { apnsReasonOf, classifyApnsError } from './apns-reasons.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
+import { apnsReasonOf, apnsSenderOptions, classifyApnsError } from './apns-reasons.js';
+import { expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
 export { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason } from './apns-reasons.js';
 export type { ApnsReason } from './apns-reasons.js';
@@ -71,15 +71,7 @@ export function instrumentApns<T extends ApnProviderLike>(
   options?: AdapterOptions,
 ): T {
   expectClient(provider, ['send'], ADAPTER, 'a @parse/node-apn Provider or MultiProvider');
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, ADAPTER);
-  const common = {
-    provider: 'apns',
-    app,
-    classify: classifyApnsError,
-    reason: apnsReasonOf,
-    onInvalidToken,
-    onInvalidTokensHeld,
-  };
+  const common = apnsSenderOptions(options, ADAPTER);
   const methods: Record<string, PushSender> = {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, provider, 'send', {
       ...common,

@@ -1,8 +1,8 @@
 import type { PushTelemetry } from '../core/telemetry.js';
 import type { FailedMessage, SettleResult } from '../core/types.js';
 import { readProperty, readString } from '../core/read.js';
-import { apnsReasonOf, classifyApnsError } from './apns-reasons.js';
-import { checkAdapterOptions, expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
+import { apnsReasonOf, apnsSenderOptions, classifyApnsError } from './apns-reasons.js';
+import { expectClient, withMethods, wrapMethod, type AdapterOptions } from './client-view.js';
 
 export { APNS_REASONS, apnsReasonOf, classifyApnsError, classifyApnsReason } from './apns-reasons.js';
 export type { ApnsReason } from './apns-reasons.js';
@@ -75,15 +75,7 @@ export function instrumentApns2<T extends Apns2ClientLike>(
   options?: AdapterOptions,
 ): T {
   expectClient(client, ['send', 'sendMany'], ADAPTER, 'an apns2 ApnsClient');
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, ADAPTER);
-  const common = {
-    provider: 'apns',
-    app,
-    classify: classifyApnsError,
-    reason: apnsReasonOf,
-    onInvalidToken,
-    onInvalidTokensHeld,
-  };
+  const common = apnsSenderOptions(options, ADAPTER);
   // wrapMethod calls the originals with `this` = the client, so sendMany's internal this.send() is not counted twice.
   return withMethods(client, {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, client, 'send', {
