@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 /**
- * Real Prometheus and Alertmanager for tests, from the Debian packages (`scripts/ensure-prometheus.sh` installs them).
+ * Real Prometheus and Alertmanager for tests, from the Debian packages (`scripts/ensure-tools.sh` installs them).
  * Each runs on a free loopback port with its own temp dir, and is stopped (and the dir removed) by close().
  */
 
@@ -15,7 +15,7 @@ export function requireBinary(name: string): string {
   const file = found.stdout.trim();
   if (found.status !== 0 || file === '') {
     throw new Error(
-      `${name} is not installed: run scripts/ensure-prometheus.sh (apt-get install prometheus prometheus-alertmanager)`,
+      `${name} is not installed: run scripts/ensure-tools.sh (apt-get install prometheus prometheus-alertmanager)`,
     );
   }
   return file;
