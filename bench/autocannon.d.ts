@@ -18,6 +18,16 @@ declare module 'autocannon' {
     readonly amount?: number;
     /** Seconds before a request counts as timed out. */
     readonly timeout?: number;
+    /** Requests each connection cycles through; setupRequest may rewrite one before it is sent (bench/receipts.bench.ts). */
+    readonly requests?: readonly RequestSpec[];
+  }
+
+  export interface RequestSpec {
+    readonly method?: string;
+    readonly path?: string;
+    readonly headers?: Readonly<Record<string, string>>;
+    readonly body?: string;
+    readonly setupRequest?: (request: { body?: string }) => object;
   }
 
   export interface Result {

@@ -24,6 +24,7 @@ import {
   MeterProvider,
   MetricReader,
   type Histogram as HistogramPoint,
+  type MetricProducer,
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import type {
@@ -173,9 +174,12 @@ export interface SdkMeter {
   collect(): Promise<ResourceMetrics>;
 }
 
-/** The SDK's MeterProvider with its default aggregation (cumulative, explicit buckets), collected only on demand. */
-export function sdkMeter(): SdkMeter {
-  const reader = new ManualReader();
+/**
+ * The SDK's MeterProvider with its default aggregation (cumulative, explicit buckets), collected only on demand; its
+ * reader also collects `producers` (a PushTelemetry's metricProducer()).
+ */
+export function sdkMeter(producers: MetricProducer[] = []): SdkMeter {
+  const reader = new ManualReader({ metricProducers: producers });
   const provider = new MeterProvider({ readers: [reader] });
   return {
     provider,

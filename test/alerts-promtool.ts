@@ -37,10 +37,22 @@ export interface SenderSpec {
    */
   readonly inFlight?: (t: number) => number;
   /**
+   * Delivered receipts devices posted in the scrape interval ending at t (push_device_receipts_total{event="delivered"}).
+   * Given (even as `() => 0`), the series exists from the start. Default: no series (an app that sends no receipts).
+   */
+  readonly delivered?: (t: number) => number;
+  /**
    * Whether the sender is wrapped at t: its series exist, and it counts. False before a sender's first wrap, or after
    * a deploy that no longer wraps it (its series vanish). Default always.
    */
   readonly wrapped?: (t: number) => boolean;
+  /**
+   * The opt-in `group` label: each group's share of the messages and calls (summing to 1), each exposed as its own
+   * series of push_messages_total and the duration histogram, as a grouped sender does. Default: no group label.
+   */
+  readonly groups?: Readonly<Record<string, number>>;
+  /** The opt-in send-frequency gauges at the scrape at t: recipients in the last 24 h and the share over the cap. */
+  readonly sendFrequency?: (t: number) => { readonly recipients: number; readonly overCap: number };
 }
 
 export interface AlertExpectation {
@@ -201,30 +213,59 @@ function inputSeries(scenario: Scenario): YamlValue[] {
       countersOf(steps, (t) => (wrapped(t) ? perStep(t) : 0), scenario.restarted);
     if (sender.inFlight !== undefined)
       out.push({ series: series(labels, 'push_requests_in_flight'), values: scraped(times.map(sender.inFlight)) });
-    for (const outcome of ['accepted', ...ERROR_TYPES] as const) {
-      const values = counters((t) => sender.messages(t)[outcome] ?? 0);
-      // Series that stay at 0 change no ratio; leaving them out keeps promtool's 1d and 3d ranges cheap.
-      if (outcome !== 'accepted' && values.at(-1) === 0) continue;
-      const outcomeLabels: Record<string, string> =
-        outcome === 'accepted' ? { outcome } : { outcome: 'failed', error_type: outcome };
-      out.push({ series: series({ ...labels, ...outcomeLabels }, 'push_messages_total'), values: scraped(values) });
+    const groups: ReadonlyArray<readonly [Record<string, string>, number]> =
+      sender.groups === undefined
+        ? [[{}, 1]]
+        : Object.entries(sender.groups).map(([group, share]) => [{ group }, share]);
+    for (const [group, share] of groups) {
+      for (const outcome of ['accepted', ...ERROR_TYPES] as const) {
+        const values = counters((t) => (sender.messages(t)[outcome] ?? 0) * share);
+        // Series that stay at 0 change no ratio; leaving them out keeps promtool's 1d and 3d ranges cheap.
+        if (outcome !== 'accepted' && values.at(-1) === 0) continue;
+        const outcomeLabels: Record<string, string> =
+          outcome === 'accepted' ? { outcome } : { outcome: 'failed', error_type: outcome };
+        out.push({
+          series: series({ ...labels, ...group, ...outcomeLabels }, 'push_messages_total'),
+          values: scraped(values),
+        });
+      }
+    }
+    const { sendFrequency } = sender;
+    if (sendFrequency !== undefined) {
+      out.push(
+        {
+          series: series(labels, 'push_recipient_daily_sends_count'),
+          values: scraped(times.map((t) => sendFrequency(t).recipients)),
+        },
+        {
+          series: series(labels, 'push_recipients_over_send_cap_ratio'),
+          values: scraped(times.map((t) => sendFrequency(t).overCap)),
+        },
+      );
     }
     if (sender.held !== undefined)
       out.push({ series: series(labels, 'push_invalid_tokens_held_total'), values: scraped(counters(sender.held)) });
+    if (sender.delivered !== undefined)
+      out.push({
+        series: series({ ...labels, event: 'delivered' }, 'push_device_receipts_total'),
+        values: scraped(counters(sender.delivered)),
+      });
     if (sender.calls === undefined) continue;
     const { calls } = sender;
-    const total = counters((t) => calls(t).calls);
-    const slow = counters((t) => calls(t).calls * calls(t).slow);
-    const histogram = { ...labels, operation: 'send', outcome: 'success' };
-    for (const le of BUCKETS) {
-      // Fast calls land in (0.1, 0.25]; slow ones in (2.5, 5].
-      const values = total.map((n, i) => (Number(le) < 0.25 ? 0 : Number(le) < 5 ? n - (slow[i] as number) : n));
-      out.push({
-        series: series({ ...histogram, le }, 'push_request_duration_seconds_bucket'),
-        values: scraped(values),
-      });
+    for (const [group, share] of groups) {
+      const total = counters((t) => calls(t).calls * share);
+      const slow = counters((t) => calls(t).calls * calls(t).slow * share);
+      const histogram = { ...labels, operation: 'send', ...group, outcome: 'success' };
+      for (const le of BUCKETS) {
+        // Fast calls land in (0.1, 0.25]; slow ones in (2.5, 5].
+        const values = total.map((n, i) => (Number(le) < 0.25 ? 0 : Number(le) < 5 ? n - (slow[i] as number) : n));
+        out.push({
+          series: series({ ...histogram, le }, 'push_request_duration_seconds_bucket'),
+          values: scraped(values),
+        });
+      }
+      out.push({ series: series(histogram, 'push_request_duration_seconds_count'), values: scraped(total) });
     }
-    out.push({ series: series(histogram, 'push_request_duration_seconds_count'), values: scraped(total) });
   }
   return out;
 }

@@ -79,8 +79,17 @@ describe('push-telemetry demo --scenario fcm-outage', () => {
         assert.equal(messages(samples, provider, 'failed', type), 0, `${provider} ${type}`);
     }
 
+    // The fake devices confirm what the providers accepted, through the demo's own receipts endpoint.
+    const delivered = (provider: string) =>
+      samples.find(
+        (s) =>
+          s.name === 'push_device_receipts_total' && s.labels.provider === provider && s.labels.event === 'delivered',
+      )?.value ?? 0;
+    for (const provider of PROVIDERS) assert.ok(delivered(provider) > 0, `${provider} delivered receipts`);
+
     const out = demo.stdout();
     assert.doesNotMatch(out, /\x1b\[/, 'no escape codes when stdout is not a terminal');
+    assert.match(out, /\] +apns +delivered +[\d.]+% +displayed/);
     assert.match(out, /phase: FCM outage/);
     assert.match(out, /\] fcm +[\d.]+ msg\/s .*errors provider_unavailable \d+%.*fault provider_unavailable 100%/);
     assert.match(out, /\] apns +[\d.]+ msg\/s +accepted 100\.0%/);

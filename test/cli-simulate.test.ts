@@ -93,12 +93,14 @@ describe('push-telemetry simulate', () => {
     await assert.rejects(fetch(url), 'the fake is closed');
   });
 
-  it('without --config starts all five fakes, and --duration ends it', { timeout: 30_000 }, async () => {
+  it('without --config starts all six fakes, and --duration ends it', { timeout: 30_000 }, async () => {
     const sim = startCli(['simulate', '--duration', '2s']);
     running.push(sim);
     assert.equal(await sim.exited, 0, sim.stderr());
-    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns'])
+    for (const provider of ['fcm', 'apns', 'webpush', 'expo', 'sns', 'onesignal'])
       assert.match(sim.stdout(), new RegExp(`^ {2}${provider} +https?://127\\.0\\.0\\.1:\\d+$`, 'm'));
     assert.match(sim.stdout(), /EXPO_BASE_URL=http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(sim.stdout(), /new ServerConfiguration\('http:\/\/127\.0\.0\.1:\d+', \{\}\)/);
+    assert.match(sim.stdout(), /^onesignal +requests 0, accepted 0, refused 0$/m);
   });
 });

@@ -57,6 +57,7 @@ describe('push-telemetry --help', PARALLEL, () => {
       'token-churn',
       'fcm-hang',
       'stall',
+      'campaign-blast',
       'mixed',
     ]) {
       assert.match(stdout, new RegExp(`^ +${scenario} +\\S`, 'm'), scenario);

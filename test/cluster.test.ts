@@ -238,7 +238,7 @@ function assertAggregated(primary: Map<string, number>, reports: readonly (reado
 }
 
 describe('AggregatorRegistry.aggregate over getMetricsAsJSON (in process)', () => {
-  it('declares sum for counters, histograms and in-flight, max for last success and info', async () => {
+  it('declares sum for counters, histograms and in-flight, max for last success and info, average for shares', async () => {
     const registry = new Registry();
     new PushTelemetry({ registry });
     const metrics = await registry.getMetricsAsJSON();
@@ -250,6 +250,8 @@ describe('AggregatorRegistry.aggregate over getMetricsAsJSON (in process)', () =
       [METRIC_NAMES.receipts]: 'sum',
       [METRIC_NAMES.info]: 'max',
       [METRIC_NAMES.invalidTokensHeld]: 'sum',
+      [METRIC_NAMES.recipientDailySends]: 'sum',
+      [METRIC_NAMES.recipientsOverSendCap]: 'average',
     });
   });
 

@@ -49,7 +49,7 @@ export function everyTarget(dashboards: Iterable<Dashboard>): Located[] {
 }
 
 /** The variables a query may reference; anything else is a typo Grafana would send to Prometheus verbatim. */
-export const QUERY_VARIABLES = ['__rate_interval', 'job', 'provider', 'app'] as const;
+export const QUERY_VARIABLES = ['__rate_interval', 'job', 'provider', 'app', 'group'] as const;
 
 /** Replaces `$name` and `${name}` with values; throws on a variable it has no value for. */
 export function substitute(expr: string, values: Readonly<Record<string, string>>): string {
@@ -94,7 +94,25 @@ export const FIXED_WINDOW_PANELS: ReadonlyArray<{
     refId: 'A',
     reason: 'a gauge read as-is: no counter, no range (B, the completions, is a rate)',
   },
+  {
+    dashboard: 'push-overview',
+    panel: /^Recipients over the send cap, and unregistered$/,
+    refId: 'A',
+    reason: 'a 24 h snapshot gauge read as-is (B, the unregistered share, is a rate)',
+  },
   { dashboard: 'push-overview', panel: /^Push alerts firing$/, reason: 'ALERTS is a state series, not a counter' },
+  {
+    dashboard: 'push-delivery',
+    panel: /^Confirmed delivery vs usual$/,
+    refId: 'B',
+    reason:
+      "PushConfirmedDeliveryLow's baseline: the ratio over the past day, whatever the viewer's range (A is a rate)",
+  },
+  {
+    dashboard: 'push-delivery',
+    panel: /^Provider-reported (outcomes|delays)$|^Provider report age$/,
+    reason: 'daily report gauges read as-is: no counter, no range',
+  },
   { dashboard: 'push-slo-alerts', panel: /^Push alerts /, reason: 'ALERTS is a state series, not a counter' },
 ];
 

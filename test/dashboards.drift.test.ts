@@ -8,6 +8,7 @@ import { dashboardFiles, DASHBOARD_UIDS, generateDashboards } from '../src/monit
 import { overviewDashboard } from '../src/monitoring/dashboards/overview.js';
 import { providerHealthDashboard } from '../src/monitoring/dashboards/provider-health.js';
 import { sloAlertsDashboard } from '../src/monitoring/dashboards/slo-alerts.js';
+import { deliveryDashboard } from '../src/monitoring/dashboards/delivery.js';
 import { resolveMonitoringConfig } from '../src/monitoring/config.js';
 import { everyTarget, panelsOf } from './dashboard-model.js';
 
@@ -39,7 +40,12 @@ describe('dashboards/*.json: the committed default output', () => {
 
   it("round-trips: each file parses into exactly what the SDK builders produce, bar the SDK's marker methods", async () => {
     const resolved = resolveMonitoringConfig();
-    const builders = { overview: overviewDashboard, providerHealth: providerHealthDashboard, slo: sloAlertsDashboard };
+    const builders = {
+      overview: overviewDashboard,
+      providerHealth: providerHealthDashboard,
+      slo: sloAlertsDashboard,
+      delivery: deliveryDashboard,
+    };
     for (const [key, uid] of Object.entries(DASHBOARD_UIDS)) {
       const parsed: unknown = JSON.parse(await readFile(path.join(directory, `${uid}.json`), 'utf8'));
       const raw = builders[key as keyof typeof builders](resolved);

@@ -59,7 +59,12 @@ describe('dashboard-linter rules: dashboards and variables', () => {
     );
     assert.deepEqual(
       all.map((d) => d.title),
-      ['Push notifications / Overview', 'Push notifications / Provider health', 'Push notifications / SLO & alerts'],
+      [
+        'Push notifications / Overview',
+        'Push notifications / Provider health',
+        'Push notifications / SLO & alerts',
+        'Push notifications / Delivery',
+      ],
     );
     for (const dashboard of all) {
       assert.ok(dashboard.tags?.includes(DASHBOARD_TAG));
@@ -90,9 +95,9 @@ describe('dashboard-linter rules: dashboards and variables', () => {
     }
   });
 
-  it('label variables (provider, app): multi, All, and .* so that series without the label still match', () => {
+  it('label variables (provider, app, group): multi, All, and .* so that series without the label still match', () => {
     for (const dashboard of all) {
-      for (const name of ['provider', 'app']) {
+      for (const name of ['provider', 'app', 'group']) {
         const v = variable(dashboard, name);
         assert.deepEqual(
           [v.type, v.datasource, v.multi, v.includeAll, v.allValue],
@@ -102,7 +107,7 @@ describe('dashboard-linter rules: dashboards and variables', () => {
       }
       assert.deepEqual(
         dashboard.templating.list?.map((v) => v.name),
-        ['datasource', 'job', 'provider', 'app'],
+        ['datasource', 'job', 'provider', 'app', 'group'],
       );
     }
   });
@@ -303,7 +308,7 @@ describe('dashboard-linter rules: every panel', () => {
       [
         [`sum by (provider, app) (push_requests_in_flight{${filters}})`, 'in flight {{provider}} {{app}}'],
         [
-          `sum by (provider, app) (rate(push_request_duration_seconds_count{${filters}}[$__rate_interval]))`,
+          `sum by (provider, app) (rate(push_request_duration_seconds_count{${filters}, group=~"$group"}[$__rate_interval]))`,
           'completed/s {{provider}} {{app}}',
         ],
       ],
@@ -345,11 +350,66 @@ describe('dashboard-linter rules: every panel', () => {
   });
 });
 
+describe('the Delivery dashboard', () => {
+  const panels = panelsOf(dashboards.delivery) as Array<AnyPanel & { links?: DashboardLink[] }>;
+  const filters = 'job="push-sender", job=~"$job", provider=~"$provider", app=~"$app"';
+
+  it('draws the funnel sent → accepted → delivered → displayed → opened per provider, from the messages and receipts counters', () => {
+    const funnel = panels.find((p) => p.title === 'Delivery funnel') as AnyPanel;
+    assert.deepEqual(
+      targetsOf(funnel).map((t) => t.legendFormat),
+      ['sent', 'accepted', 'delivered', 'displayed', 'opened'].map((stage) => `{{provider}} ${stage}`),
+    );
+    assert.deepEqual(
+      targetsOf(funnel).map((t) => /\(rate\((\w+)\{[^}]*?(?:, (outcome|event)="(\w+)")?\}/.exec(t.expr)?.slice(1)),
+      [
+        ['push_messages_total', undefined, undefined],
+        ['push_messages_total', 'outcome', 'accepted'],
+        ['push_device_receipts_total', 'event', 'delivered'],
+        ['push_device_receipts_total', 'event', 'displayed'],
+        ['push_device_receipts_total', 'event', 'opened'],
+      ],
+    );
+  });
+
+  it("draws PushConfirmedDeliveryLow's line (half the mean recorded hourly ratio of the past day) beside the ratio, linking its runbook", () => {
+    const ratio = panels.find((p) => p.title === 'Confirmed delivery vs usual');
+    assert.ok(ratio);
+    const [now, line] = targetsOf(ratio).map((t) => t.expr);
+    assert.ok(
+      now?.startsWith(
+        `sum by (job, provider, app) (rate(push_device_receipts_total{${filters}, event="delivered"}[$__rate_interval]))`,
+      ),
+      now,
+    );
+    assert.equal(
+      line,
+      '0.5 * avg_over_time(push:confirmed_delivery:ratio_rate1h{job=~"$job", provider=~"$provider", app=~"$app"}[1d])',
+    );
+    assert.deepEqual(
+      ratio.links?.map((link) => link.url),
+      [`${DEFAULT_RUNBOOK_URL_BASE}push-confirmed-delivery-low.md`],
+    );
+  });
+
+  it("shows the providers' report gauges as they are, drop reasons apart from FCM's overlapping delays", () => {
+    const expr = (title: string) => targetsOf(panels.find((p) => p.title === title) as AnyPanel)[0]?.expr;
+    assert.equal(
+      expr('Provider-reported outcomes'),
+      `max by (provider, app, outcome) (push_provider_delivery_ratio{${filters}, outcome!~"delivered_no_delay|delayed_.*"})`,
+    );
+    assert.equal(
+      expr('Provider report age'),
+      `time() - max by (provider, app) (push_provider_delivery_report_timestamp_seconds{${filters}})`,
+    );
+  });
+});
+
 describe('dashboard-linter rules: every target', () => {
   const targets = everyTarget(all);
 
   it('covers every panel the issue lists', () => {
-    assert.equal(new Set(targets.map((t) => `${t.dashboard} ${t.panel}`)).size, 14 + 7 + 8);
+    assert.equal(new Set(targets.map((t) => `${t.dashboard} ${t.panel}`)).size, 16 + 7 + 8 + 12);
     assert.ok(targets.length >= 35);
   });
 

@@ -9,6 +9,16 @@ import { recordingRules } from '../src/monitoring/promql.js';
 import { instrumentExpo } from '../src/providers/expo.js';
 import { instrumentWebPush } from '../src/providers/webpush.js';
 import { startSimulator, webPushSubscription, type Simulator } from '../src/simulator/index.js';
+import { createServer, type Server } from 'node:http';
+import { createReceiptsHandler } from '../src/delivery/receipts-handler.js';
+import {
+  apnsDeliveryMetrics,
+  fcmDeliveryData,
+  startDeliveryReportPoller,
+  type DeliveryReportPoller,
+} from '../src/delivery/delivery-reports.js';
+import { dateIn } from '../src/delivery/delivery-report.js';
+import { apnsDeliveryMetricsCsv } from '../src/simulator/index.js';
 import { everyTarget, substitute, type Located } from './dashboard-model.js';
 import { startPrometheus, type Prometheus } from './prometheus.js';
 
@@ -63,6 +73,8 @@ let simulator: Simulator;
 let telemetry: PushTelemetry;
 let server: MetricsServer;
 let prometheus: Prometheus;
+let receipts: Server;
+let reports: DeliveryReportPoller;
 const agent = new https.Agent({ rejectUnauthorized: false });
 
 /** One round of traffic through both providers: every outcome the panels show. */
@@ -75,7 +87,10 @@ async function wave(
   const options = { agent, vapidDetails: { subject: 'mailto:ops@example.com', ...vapid }, TTL: 60 };
   const ids = ['ok-1', 'ok-2', 'ok-3', 'ok-4', 'ok-5', 'ok-6', 'down', 'auth', 'gone', 'bad', 'limit', 'teapot', 'big'];
   await Promise.allSettled(
-    ids.map((id) => web.sendNotification(webPushSubscription(simulatorUrl, `${id}-${i}`), 'hello', options)),
+    // ok-1 is one subscription every wave: five pushes to it put one recipient over the send cap of 1.
+    ids.map((id) =>
+      web.sendNotification(webPushSubscription(simulatorUrl, id === 'ok-1' ? id : `${id}-${i}`), 'hello', options),
+    ),
   );
   const token = (name: string) => `ExponentPushToken[${name}-${i}]`;
   const tickets = await expo.sendPushNotificationsAsync([
@@ -89,6 +104,56 @@ const vapid = (() => {
   return { publicKey: keys.publicKey, privateKey: keys.privateKey };
 })();
 
+/** Device receipts for Expo's app, as its devices would post them; one malformed, which the endpoint refuses. */
+async function postReceipts(url: string): Promise<void> {
+  const sentAt = Date.now() - 3000;
+  const receipt = (event: string) => ({ provider: 'expo', app: APP, sentAt, event });
+  const body = [
+    ...Array.from({ length: 4 }, () => receipt('delivered')),
+    ...Array.from({ length: 3 }, () => receipt('displayed')),
+    receipt('opened'),
+    { provider: 'expo', app: APP, event: 'delivered' },
+  ];
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  await response.arrayBuffer();
+}
+
+/** The providers' daily reports, from the simulator's fake FCM Data API and an APNs export as text. */
+function reportSources(fcmData: NonNullable<Simulator['deliveryReports']>['fcmData']) {
+  const day = (zone: string) =>
+    new Date(Date.parse(`${dateIn(zone, Date.now())}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const [year, month, date] = day('America/Los_Angeles').split('-').map(Number) as [number, number, number];
+  fcmData.setDeliveryData('demo-project', '1:1:android:1', [
+    {
+      date: { year, month, day: date },
+      data: {
+        countMessagesAccepted: '900',
+        messageOutcomePercents: { delivered: 85, pending: 10, droppedDeviceInactive: 5 },
+        deliveryPerformancePercents: { deliveredNoDelay: 70, delayedDeviceDoze: 15 },
+      },
+    },
+  ]);
+  const csv = apnsDeliveryMetricsCsv([
+    { status: 'Received by APNs', date: day('UTC'), count: 100 },
+    { status: 'Delivered to Device', date: day('UTC'), count: 90 },
+    { status: 'Discarded – Token Unregistered', date: day('UTC'), count: 10 },
+  ]);
+  return [
+    fcmDeliveryData({
+      project: 'demo-project',
+      appId: '1:1:android:1',
+      app: APP,
+      getAccessToken: () => fcmData.accessToken,
+      baseUrl: fcmData.url,
+    }),
+    apnsDeliveryMetrics({ app: APP, text: csv }),
+  ];
+}
+
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!(await check())) {
@@ -100,6 +165,7 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
 before(async () => {
   simulator = await startSimulator({
     providers: ['webpush', 'expo'],
+    deliveryReports: true,
     faults: {
       webpush: {
         latencyMs: 20,
@@ -131,11 +197,24 @@ before(async () => {
   const { Expo } = await import('expo-server-sdk');
   // A guard this sensitive trips on the waves' two stale web-push subscriptions out of thirteen, so the held-verdicts
   // panel has something to show; Expo has no onInvalidToken, so its held series stays at 0.
-  telemetry = new PushTelemetry({ invalidTokenGuard: { windowMinVerdicts: 2, windowShare: 0.1 } });
+  // Groups and send frequency on: web-push's messages are `marketing`, Expo's carry no group (its sender has none).
+  telemetry = new PushTelemetry({
+    invalidTokenGuard: { windowMinVerdicts: 2, windowShare: 0.1 },
+    groups: ['transactional', 'marketing'],
+    sendFrequency: { cap: 1 },
+  });
   // web-push without an app label, Expo with one: the `.*` of "All" must match both.
-  const web = instrumentWebPush(webpush, telemetry, { onInvalidToken: () => {} });
+  const web = instrumentWebPush(webpush, telemetry, { onInvalidToken: () => {}, group: 'marketing' });
   const expo = instrumentExpo(new Expo({ retryMinTimeout: 1 }), telemetry, { app: APP });
   server = await startMetricsServer({ telemetry, port: 0 });
+  receipts = createServer(createReceiptsHandler(telemetry, { apps: [APP] }));
+  await new Promise<void>((resolve) => receipts.listen(0, '127.0.0.1', resolve));
+  const receiptsUrl = `http://127.0.0.1:${(receipts.address() as { port: number }).port}/v1/receipts`;
+  const reportFakes = simulator.deliveryReports;
+  assert.ok(reportFakes, 'the simulator started the delivery report fakes');
+  reports = startDeliveryReportPoller({ telemetry, sources: reportSources(reportFakes.fcmData), runOnStart: false });
+  const imported = await reports.runNow();
+  assert.deepEqual(imported.errors, []);
   prometheus = await startPrometheus({
     targets: [new URL(server.url).host],
     rules: [recordingRulesYaml(), TEST_ALERTS],
@@ -147,6 +226,7 @@ before(async () => {
   // Waves a second apart, so that every rate has increases between scrapes to work with.
   for (let i = 0; i < WAVES; i++) {
     await wave(i, web, expo, simulator.fake('webpush').url);
+    await postReceipts(receiptsUrl);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   await until(
@@ -168,6 +248,8 @@ before(async () => {
 });
 
 after(async () => {
+  await reports?.stop();
+  await new Promise((resolve) => (receipts ? receipts.close(resolve) : resolve(undefined)));
   await prometheus?.close();
   await server?.close();
   await simulator?.close();
@@ -182,7 +264,7 @@ async function evaluate(located: Located, values: Record<string, string>): Promi
 }
 
 const dashboards = generateDashboards();
-const ALL = { __rate_interval: WINDOW, job: 'push-sender', provider: '.*', app: '.*' };
+const ALL = { __rate_interval: WINDOW, job: 'push-sender', provider: '.*', app: '.*', group: '.*' };
 
 describe('every dashboard query against a real Prometheus', () => {
   it('parses and returns finite, non-zero data for every target of every panel, with all providers and apps selected', async () => {
@@ -233,6 +315,41 @@ describe('every dashboard query against a real Prometheus', () => {
     assert.deepEqual(await evaluate(overview, { ...ALL, app: 'com.example.nothing' }), []);
   });
 
+  it("Delivery: the funnel per provider (receipts only for Expo's app) and the providers' reports as imported", async () => {
+    const byLegend = async (panel: string) => {
+      const found: Record<string, number> = {};
+      for (const located of everyTarget([dashboards.delivery]).filter((t) => t.panel === panel)) {
+        for (const sample of await prometheus.query(substitute(located.target.expr, ALL))) {
+          const legend = (located.target.legendFormat ?? '').replace(
+            /\{\{(\w+)\}\}/g,
+            (_, name: string) => sample.metric[name] ?? '',
+          );
+          found[legend.trim()] = Number(sample.value[1]);
+        }
+      }
+      return found;
+    };
+    const funnel = await byLegend('Delivery funnel');
+    assert.deepEqual(Object.keys(funnel).sort(), [
+      'expo accepted',
+      'expo delivered',
+      'expo displayed',
+      'expo opened',
+      'expo sent',
+      'webpush accepted',
+      'webpush sent',
+    ]);
+    assert.ok(
+      Object.values(funnel).every((value) => value > 0),
+      JSON.stringify(funnel),
+    );
+    const outcomes = await byLegend('Provider-reported outcomes');
+    assert.equal(outcomes[`fcm ${APP} delivered`], 0.85);
+    assert.equal(outcomes[`apns ${APP} delivered`], 0.9);
+    assert.equal(outcomes[`apns ${APP} discarded_token_unregistered`], 0.1);
+    assert.equal((await byLegend('Provider-reported delays'))[`${APP} delayed_device_doze`], 0.15);
+  });
+
   it('the variable queries list the job, both providers and the app', async () => {
     const found: Record<string, string[]> = {};
     for (const variable of dashboards.overview.templating.list ?? []) {
@@ -243,7 +360,48 @@ describe('every dashboard query against a real Prometheus', () => {
         ...new Set(series.map((s) => s.metric[match[2] as string]).filter((v) => v !== undefined)),
       ].sort() as string[];
     }
-    assert.deepEqual(found, { job: ['push-sender'], provider: ['expo', 'webpush'], app: [APP] });
+    assert.deepEqual(found, {
+      job: ['push-sender'],
+      provider: ['expo', 'webpush'],
+      app: [APP],
+      group: ['marketing'],
+    });
+  });
+
+  it('filters by group: marketing is web-push alone, All keeps the ungrouped Expo messages', async () => {
+    const byProvider = async (group: string) => {
+      const located = everyTarget([dashboards.overview]).find(
+        (t) => t.panel === 'Failure ratio by provider',
+      ) as Located;
+      return (await prometheus.query(substitute(located.target.expr, { ...ALL, group })))
+        .map((s) => s.metric.provider)
+        .sort();
+    };
+    assert.deepEqual(await byProvider('marketing'), ['webpush']);
+    assert.deepEqual(await byProvider('.*'), ['expo', 'webpush']);
+    const groups = everyTarget([dashboards.overview]).find((t) => t.panel === 'Failures by group') as Located;
+    const series = await prometheus.query(substitute(groups.target.expr, ALL));
+    assert.deepEqual(series.map((s) => s.metric.group ?? '(none)').sort(), ['(none)', 'marketing']);
+  });
+
+  it('shows the share of recipients over the send cap beside the unregistered share', async () => {
+    const panel = everyTarget([dashboards.overview]).filter(
+      (t) => t.panel === 'Recipients over the send cap, and unregistered',
+    );
+    const [overCap, unregistered] = await Promise.all(
+      panel.map(async (t) =>
+        Object.fromEntries(
+          (await prometheus.query(substitute(t.target.expr, ALL))).map((s) => [s.metric.provider, Number(s.value[1])]),
+        ),
+      ),
+    );
+    // web-push: ok-1 got a push every wave, every other subscription one; Expo's tokens are new every wave.
+    assert.ok((overCap?.webpush as number) > 0 && (overCap?.webpush as number) < 0.1, JSON.stringify(overCap));
+    assert.equal(overCap?.expo, 0);
+    assert.ok(
+      (unregistered?.webpush as number) > 0 && (unregistered?.expo as number) > 0,
+      JSON.stringify(unregistered),
+    );
   });
 
   it('the alert annotation finds the firing test alert, not the pending one', async () => {

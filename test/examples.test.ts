@@ -255,6 +255,17 @@ describe('examples', () => {
     assertCalls(out, 'sns', 'com.example.app', 'publish_batch', { partial: 1 });
   });
 
+  it('onesignal.ts sends through @onesignal/node-onesignal and prunes only an id the response lists', async () => {
+    const out = await ok('onesignal');
+    assert.match(out, /^subscriptions: id set, errors \{"invalid_player_ids":\["sub-gone"\]\}$/m);
+    assert.match(out, /^segment Dormant: id '', errors \["All included players are not subscribed"\]$/m);
+    assert.match(out, /^sub-busy: ApiException 429, Retry-After 1$/m);
+    assert.match(out, /^ {2}onInvalidToken sub-gone: invalid_token \(invalid_player_ids\)$/m);
+    assert.equal(lines(out, /onInvalidToken/), 1, 'a segment with no subscribers names no recipient');
+    assertMessages(out, 'onesignal', 'com.example.app', 2, { invalid_token: 1, unregistered: 1, rate_limited: 1 });
+    assertCalls(out, 'onesignal', 'com.example.app', 'create_notification', { partial: 1, failure: 2 });
+  });
+
   it('express-service.ts serves POST /send and /metrics, then stops', async () => {
     const out = await ok('express-service');
     assert.match(out, /^listening on http:\/\/127\.0\.0\.1:\d+$/m);

@@ -10,6 +10,7 @@ import {
   Messaging,
   type BatchResponse,
   type Message,
+  type MulticastMessage,
 } from 'firebase-admin/messaging';
 import { ERROR_TYPES, PushTelemetry, isErrorType, type ErrorType, type InvalidTokenEvent } from '../src/index.js';
 import { classifyFcmError, FCM_ERROR_TYPES, instrumentFcm } from '../src/providers/fcm.js';
@@ -18,6 +19,7 @@ import { fcmLoopbackAgent, startFakeFcm } from '../src/simulator/fcm.js';
 import { FaultPlan, type FaultRule } from '../src/simulator/faults.js';
 import { loopbackIdentity } from '../src/simulator/tls.js';
 import { closedPort, codeError, createTracing, scrape, valueOf, type Sample, type Tracing } from './helpers.js';
+import { installedMajor } from './sdk-versions.js';
 
 const APP = 'demo-project';
 const credential = { getAccessToken: async () => ({ access_token: 'test-access-token', expires_in: 3600 }) };
@@ -498,8 +500,46 @@ describe('instrumentFcm: transport failures and SDK retries (run concurrently: f
   });
 });
 
+describe('instrumentFcm: Firebase installation IDs (fid and fids, new in firebase-admin 14)', () => {
+  if (installedMajor('firebase-admin') >= 14) {
+    it('sendEachForMulticast of tokens and fids: every recipient counted, an unregistered fid pruned by its fid', async () => {
+      const { telemetry, fcm, events } = setup([{ match: 'gone-fid', fault: 'unregistered' }]);
+      const result = await fcm.sendEachForMulticast({
+        tokens: ['tok-1'],
+        fids: ['fid-1', 'gone-fid'],
+      } as MulticastMessage);
+      assert.deepEqual([result.successCount, result.failureCount], [2, 1]);
+      const { samples } = await scrape(telemetry);
+      assert.deepEqual(messageCounts(samples), { accepted: 2, failed: { unregistered: 1 } });
+      assert.equal(onlySpan('send_each_for_multicast fcm').attributes['messaging.batch.message_count'], 3);
+      assert.deepEqual(invalid(events), ['gone-fid unregistered messaging/installation-id-not-registered']);
+    });
+
+    it('send to a fid: its unregistered answer prunes the fid', async () => {
+      const { telemetry, fcm, events } = setup([{ match: 'gone-fid', fault: 'unregistered' }]);
+      await rejection(fcm.send({ fid: 'gone-fid' } as unknown as Message));
+      assert.deepEqual(messageCounts((await scrape(telemetry)).samples), { accepted: 0, failed: { unregistered: 1 } });
+      assert.deepEqual(invalid(events), ['gone-fid unregistered messaging/installation-id-not-registered']);
+    });
+  } else {
+    it('firebase-admin before 14 refuses a fid message before any request: payload_invalid, nothing pruned', async () => {
+      const { telemetry, fcm, events } = setup([]);
+      const requests = fake.stats.requests;
+      assert.throws(() => fcm.send({ fid: 'fid-1' } as unknown as Message), {
+        code: 'messaging/invalid-payload',
+      });
+      assert.equal(fake.stats.requests, requests);
+      assert.deepEqual(messageCounts((await scrape(telemetry)).samples), {
+        accepted: 0,
+        failed: { payload_invalid: 1 },
+      });
+      assert.deepEqual(events, []);
+    });
+  }
+});
+
 describe('instrumentFcm: the default HTTP/2 transport', () => {
-  it('a session that cannot connect rejects the whole sendEach (messaging/app/network-error) → network for every message', async (t) => {
+  it('a session that cannot connect fails the whole sendEach (app/network-error) → network for every message', async (t) => {
     // firebase-admin dials https://fcm.googleapis.com with http2.connect and no way to redirect it; for this test only,
     // node:http2's connect is swapped for one that dials a closed loopback port, then put back.
     const port = await closedPort();
@@ -509,14 +549,36 @@ describe('instrumentFcm: the default HTTP/2 transport', () => {
       connect(`https://127.0.0.1:${port}`, options),
     );
     const { telemetry, fcm, events } = setup([], newMessaging({ legacy: false }));
-    const error = await rejection(fcm.sendEach([{ token: 'ok-1' }, { token: 'ok-2' }, { topic: 'news' }]));
-    assert.ok(error instanceof FirebaseMessagingError);
-    assert.equal(error.code, 'messaging/app/network-error');
-    assert.match(error.message, /ECONNREFUSED/);
+    const call = fcm.sendEach([{ token: 'ok-1' }, { token: 'ok-2' }, { topic: 'news' }]);
+    if (installedMajor('firebase-admin') >= 14) {
+      // firebase-admin 14 resolves instead, every message failed with messaging/unknown-error whose cause is an
+      // AggregateError of the stream's and the session's app/network-error.
+      const result = await call;
+      assert.equal(result.failureCount, 3);
+      for (const response of result.responses) {
+        assert.ok(response.error instanceof FirebaseMessagingError);
+        assert.equal(response.error.code, 'messaging/unknown-error');
+        assert.match(response.error.message, /ECONNREFUSED/);
+      }
+    } else {
+      const error = await rejection(call);
+      assert.ok(error instanceof FirebaseMessagingError);
+      assert.equal(error.code, 'messaging/app/network-error');
+      assert.match(error.message, /ECONNREFUSED/);
+    }
     const { samples } = await scrape(telemetry);
     assert.deepEqual(messageCounts(samples), { accepted: 0, failed: { network: 3 } });
     assert.deepEqual(durations(samples, 'send_each'), { failure: 1 });
-    assert.equal(onlySpan('send_each fcm').attributes['push.provider.reason'], 'messaging/app/network-error');
+    const span = onlySpan('send_each fcm');
+    assert.equal(span.attributes['error.type'], 'network');
+    // 13: the call's error names the cause; 14: each message's failure event does.
+    const reasons = [span.attributes, ...span.events.map((e) => e.attributes ?? {})].map(
+      (a) => a['push.provider.reason'],
+    );
+    assert.ok(
+      reasons.some((reason) => reason === 'messaging/app/network-error' || reason === 'app/network-error'),
+      `reasons ${reasons.join(', ')}`,
+    );
     assert.deepEqual(events, []);
   });
 });
@@ -649,6 +711,7 @@ describe('classifyFcmError', () => {
   // (not read from FCM_ERROR_TYPES, which would only compare the table with itself).
   const CODE_ROWS: ReadonlyArray<readonly [string, ErrorType]> = [
     ['messaging/registration-token-not-registered', 'unregistered'],
+    ['messaging/installation-id-not-registered', 'unregistered'],
     ['messaging/invalid-registration-token', 'invalid_token'],
     ['messaging/invalid-argument', 'payload_invalid'],
     ['messaging/invalid-payload', 'payload_invalid'],
@@ -664,6 +727,7 @@ describe('classifyFcmError', () => {
     ['messaging/message-rate-exceeded', 'rate_limited'],
     ['messaging/device-message-rate-exceeded', 'rate_limited'],
     ['messaging/topics-message-rate-exceeded', 'rate_limited'],
+    ['messaging/topics-subscription-rate-exceeded', 'rate_limited'],
     ['messaging/server-unavailable', 'provider_unavailable'],
     ['messaging/internal-error', 'provider_unavailable'],
     ['messaging/unknown-error', 'unknown'],

@@ -14,6 +14,8 @@ import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { pino } from 'pino';
 import { PublishBatchCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import apn from '@parse/node-apn';
 import { ApnsClient, Notification as Apns2Notification } from 'apns2';
@@ -26,6 +28,7 @@ import {
   instrumentApns2,
   instrumentExpo,
   instrumentFcm,
+  instrumentOneSignal,
   instrumentSns,
   instrumentWebPush,
   PushTelemetry,
@@ -43,6 +46,7 @@ import {
 } from '../src/simulator/index.js';
 import { redactMessage, redactReason } from '../src/core/redact.js';
 import { createTracing, scrape, type Sample, type Tracing } from './helpers.js';
+import { notificationTo, oneSignalClient } from './onesignal-client.js';
 
 type ExpoModule = typeof import('expo-server-sdk');
 
@@ -92,6 +96,13 @@ const snsArn = (o: string) => remember(`arn:aws:sns:us-east-1:000000000000:endpo
 const snsBatchId = (o: string) => `${TOKEN_MARK}-batch-${o.replace(/_/g, '-')}`;
 const SNS_TOPIC = `arn:aws:sns:us-east-1:000000000000:${TOKEN_MARK}-topic-${PAD}`;
 const customToken = (o: string) => remember(rawToken('custom', o));
+const oneSignalId = (o: string) => remember(rawToken('onesignal', o));
+// OneSignal's 400 for a malformed id quotes every id of the request in its message (and the SDK's ApiException
+// quotes the whole body): the leak search must find none of it.
+const ONESIGNAL_BAD_FORMAT = {
+  status: 400,
+  reason: `Incorrect player_id format in include_player_ids (not a valid UUID): ["${rawToken('onesignal', 'bad-format')}"]`,
+};
 
 const hashOf = (token: string, length = HASH_LENGTH) =>
   createHmac('sha256', SECRET).update(token).digest('hex').slice(0, length);
@@ -161,6 +172,14 @@ let telemetry: PushTelemetry;
 /** The plain wrapSender sends through this one: no token hash, so spans must carry none. */
 let plainTelemetry: PushTelemetry;
 let mainDiag: string[] = [];
+// The failure log of both instances, every record kept (no rate limit in effect): pino lines and OpenTelemetry records.
+const logLines: string[] = [];
+const logExporter = new InMemoryLogRecordExporter();
+const failureLog = {
+  logger: pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) }),
+  loggerProvider: new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logExporter })] }),
+  logRateLimit: { burst: 10_000, intervalSeconds: 3600 },
+};
 const cleanups: Array<() => unknown> = [];
 const invalidTokens = new Map<string, InvalidTokenEvent[]>();
 
@@ -412,6 +431,34 @@ async function prepareSns(): Promise<Scenario> {
   };
 }
 
+async function prepareOneSignal(): Promise<Scenario> {
+  const url = sim.fake('onesignal').url;
+  await oneSignalClient(url).createNotification(notificationTo(['warm-up']));
+  const options = { app: 'leaks.onesignal', onInvalidToken: onInvalidTokenFor('onesignal') };
+  const client = instrumentOneSignal(oneSignalClient(url), telemetry, options);
+  // The SDK has no timeout of its own: `hang` needs the client with one.
+  const timed = instrumentOneSignal(oneSignalClient(url, { timeoutMs: TIMEOUT_MS }), telemetry, options);
+  const notification = (ids: readonly string[]) => {
+    const n = notificationTo(ids);
+    n.headings = { en: TITLE };
+    n.contents = { en: BODY };
+    n.data = DATA;
+    return n;
+  };
+  // One request at a time: the other adapters' timeouts are what this run's concurrency is about.
+  return async () => {
+    await attempt('onesignal', () =>
+      client.createNotification(notification(['ok', 'unregistered', 'invalid_token'].map(oneSignalId))),
+    );
+    await attempt('onesignal', () => client.createNotification(notification([oneSignalId('bad-format')])));
+    await attempt('onesignal', () =>
+      client.createNotificationWithRetry(notification([oneSignalId('ok'), oneSignalId('invalid_token')])),
+    );
+    for (const o of OUTCOMES)
+      await attempt('onesignal', () => timed.createNotification(notification([oneSignalId(o)])));
+  };
+}
+
 interface Ticket {
   readonly status: 'ok' | 'error';
   readonly id?: string;
@@ -523,6 +570,9 @@ before(async () => {
       webpush: { rules: rulesFor(webPushId) },
       expo: { rules: expoFakeRules },
       sns: { rules: [...rulesFor(snsArn), ...rulesFor(snsBatchId)] },
+      onesignal: {
+        rules: [...rulesFor(oneSignalId), { match: oneSignalId('bad-format'), fault: ONESIGNAL_BAD_FORMAT }],
+      },
     },
   });
   // expo-server-sdk reads EXPO_BASE_URL once, when first imported.
@@ -533,8 +583,9 @@ before(async () => {
     tracerProvider: tracing.tracerProvider,
     tokenHash: { secret: SECRET },
     exemplars: true,
+    ...failureLog,
   });
-  plainTelemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider });
+  plainTelemetry = new PushTelemetry({ tracerProvider: tracing.tracerProvider, ...failureLog });
   const scenarios: Scenario[] = [];
   for (const prepare of [
     prepareFcm,
@@ -543,6 +594,7 @@ before(async () => {
     prepareWebPush,
     prepareExpo,
     prepareSns,
+    prepareOneSignal,
     preparePlain,
   ])
     scenarios.push(await prepare());
@@ -625,6 +677,13 @@ const ADAPTERS: ReadonlyArray<{
       'network',
     ],
     operations: ['publish', 'publish_batch'],
+  },
+  {
+    name: 'onesignal',
+    provider: 'onesignal',
+    app: 'leaks.onesignal',
+    types: ['unregistered', 'invalid_token', 'provider_unavailable', 'auth', 'payload_too_large', 'timeout', 'network'],
+    operations: ['create_notification', 'create_notification_with_retry'],
   },
   {
     name: 'plain',
@@ -745,6 +804,18 @@ describe('no token or payload in any artifact', () => {
 
   it('everything written to the diag logger', () => {
     for (const line of mainDiag) assertClean(line, 'diag');
+  });
+
+  it('every failure log record, pino line and OpenTelemetry record', () => {
+    const records = logExporter.getFinishedLogRecords();
+    assert.ok(logLines.length >= 30, `${logLines.length} pino lines`);
+    assert.equal(records.length, logLines.length, 'one OpenTelemetry record per pino line');
+    assert.ok(
+      logLines.some((line) => line.includes('"reason"')),
+      'some provider reasons',
+    );
+    for (const line of logLines) assertClean(line, 'pino failure log');
+    for (const record of records) assertClean(JSON.stringify([record.body, record.attributes]), 'OTel failure log');
   });
 });
 

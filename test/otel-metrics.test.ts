@@ -33,6 +33,7 @@ import {
   type SettleResult,
 } from '../src/index.js';
 import { DURATION_BUFFER_SIZE, FLUSH_SOON_AT } from '../src/metrics/otel-binding.js';
+import { Registry } from 'prom-client';
 import { codeError, httpError, scrape, type Sample } from './helpers.js';
 
 const APP = 'com.example';
@@ -1019,5 +1020,133 @@ describe('OTLP/HTTP export to a loopback collector', () => {
     const last = Number(point(metrics.get(LAST_SUCCESS), { ...system('aws.sns'), 'push.app': 'billing' }).asDouble);
     assert.ok(Math.abs(last - Date.now() / 1000) < 60, `last success ${last}`);
     assert.equal(metrics.get(LAST_SUCCESS)?.gauge?.dataPoints.length, 2, 'fcm and sns; webpush never succeeded');
+  });
+});
+
+describe('telemetry.metricProducer(): the same metrics, collected by a reader instead of recorded on instruments', () => {
+  interface Described {
+    readonly kind: string;
+    readonly unit: string;
+    readonly description: string;
+    readonly monotonic: boolean | undefined;
+    readonly temporality: AggregationTemporality;
+    readonly scope: string;
+  }
+  interface Collected {
+    readonly points: Point[];
+    readonly described: Map<string, Described>;
+  }
+
+  function collected(resourceMetrics: ResourceMetrics): Collected {
+    const described = new Map<string, Described>();
+    for (const scope of resourceMetrics.scopeMetrics)
+      for (const metric of scope.metrics)
+        described.set(metric.descriptor.name, {
+          kind: DataPointType[metric.dataPointType],
+          unit: metric.descriptor.unit,
+          description: metric.descriptor.description,
+          monotonic: 'isMonotonic' in metric ? metric.isMonotonic : undefined,
+          temporality: metric.aggregationTemporality,
+          scope: `${scope.scope.name}@${scope.scope.version}`,
+        });
+    return { points: pointsOf(resourceMetrics), described };
+  }
+
+  const keyOf = (point: Point) => `${point.name} ${JSON.stringify(Object.entries(point.attributes).sort())}`;
+
+  async function exportOnce(setUp: (exporter: InMemoryMetricExporter) => Promise<MeterProvider>): Promise<Collected> {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const meterProvider = await setUp(exporter);
+    try {
+      await meterProvider.forceFlush();
+      const [last] = exporter.getMetrics().slice(-1);
+      assert.ok(last, 'the reader exported');
+      return collected(last);
+    } finally {
+      await meterProvider.shutdown();
+    }
+  }
+
+  let viaInstruments: Collected;
+  let viaProducer: Collected;
+  let producerTelemetry: PushTelemetry;
+
+  before(async () => {
+    viaInstruments = await exportOnce(async (exporter) => {
+      const meterProvider = new MeterProvider({
+        readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })],
+      });
+      await sendScriptedMix(new PushTelemetry({ meterProvider, app: APP, registry: new Registry() }));
+      return meterProvider;
+    });
+    viaProducer = await exportOnce(async (exporter) => {
+      producerTelemetry = new PushTelemetry({ app: APP, registry: new Registry() });
+      const reader = new PeriodicExportingMetricReader({
+        exporter,
+        exportIntervalMillis: 3_600_000,
+        metricProducers: [producerTelemetry.metricProducer()],
+      });
+      const meterProvider = new MeterProvider({ readers: [reader] });
+      await sendScriptedMix(producerTelemetry);
+      return meterProvider;
+    });
+  });
+
+  it('describes every metric as the instruments do: name, kind, unit, description, monotonicity, scope', () => {
+    assert.deepEqual([...viaProducer.described.entries()].sort(), [...viaInstruments.described.entries()].sort());
+    assert.equal(viaProducer.described.get(SENT)?.temporality, AggregationTemporality.CUMULATIVE);
+  });
+
+  it('reports the same data points with the same values, histograms bucket by bucket', () => {
+    const instruments = new Map(viaInstruments.points.map((point) => [keyOf(point), point.value]));
+    assert.deepEqual(viaProducer.points.map(keyOf).sort(), [...instruments.keys()].sort());
+    for (const point of viaProducer.points) {
+      const expected = instruments.get(keyOf(point));
+      if (typeof point.value === 'number') {
+        if (point.name === LAST_SUCCESS) assert.ok(Math.abs(point.value - (expected as number)) < 60, keyOf(point));
+        else assert.equal(point.value, expected, keyOf(point));
+        continue;
+      }
+      const want = expected as HistogramValue;
+      assert.deepEqual(point.value.buckets, want.buckets, keyOf(point));
+      assert.equal(point.value.count, want.count, keyOf(point));
+      assert.ok(Math.abs((point.value.sum ?? 0) - (want.sum ?? 0)) < 0.05, `${keyOf(point)}: sum`);
+      assert.ok((point.value.min ?? Number.NaN) <= (point.value.max ?? Number.NaN), `${keyOf(point)}: min ≤ max`);
+    }
+    assert.ok(viaProducer.points.some((point) => point.name === DURATION));
+    assert.ok(viaProducer.points.some((point) => point.name === RECEIPTS));
+  });
+
+  it('is one producer per registry, shared by the instances bound to it', () => {
+    const registry = new Registry();
+    const first = new PushTelemetry({ registry });
+    assert.equal(new PushTelemetry({ registry }).metricProducer(), first.metricProducer());
+    assert.notEqual(new PushTelemetry({ registry: new Registry() }).metricProducer(), first.metricProducer());
+  });
+
+  it('reports calls in flight while they hang, and no telemetry problems', async () => {
+    const registry = new Registry();
+    const telemetry = new PushTelemetry({ registry });
+    const producer = telemetry.metricProducer();
+    let release = () => {};
+    const hang = telemetry.wrapSender(() => new Promise<string>((resolve) => (release = () => resolve('late'))), {
+      provider: 'apns',
+    });
+    const pending = hang();
+    const activeOf = async () =>
+      (await producer.collect()).resourceMetrics.scopeMetrics[0]?.metrics
+        .find((metric) => metric.descriptor.name === ACTIVE)
+        ?.dataPoints.map((point) => point.value);
+    assert.deepEqual(await activeOf(), [1]);
+    release();
+    await pending;
+    assert.deepEqual(await activeOf(), [0]);
+    assert.equal(producerTelemetry.health().ok, true);
+  });
+
+  it("uses sdk-metrics' own enum values", () => {
+    // The producer writes them as literals, since sdk-metrics is an optional peer it never imports.
+    assert.equal(AggregationTemporality.CUMULATIVE, 1);
+    assert.deepEqual([DataPointType.HISTOGRAM, DataPointType.GAUGE, DataPointType.SUM], [0, 2, 3]);
   });
 });

@@ -45,3 +45,42 @@ describe('startTelemetry with metrics export', () => {
     }
   });
 });
+
+describe('startTelemetry({ metricExporter }): the push metrics through telemetry.metricProducer()', () => {
+  it('exports them to the exporter without recording them on the SDK instruments', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const started = await startTelemetry({
+      metricsPort: false,
+      metricExporter: exporter,
+      metricExportIntervalMillis: 3_600_000,
+      sdk: { spanProcessors: [] },
+    });
+    const send = started.telemetry.wrapSender(async (_token: string) => 'id', { provider: 'fcm', app: 'producer' });
+    await send('a');
+    await send('b');
+    await send('c');
+    await started.shutdown();
+    const exported = exporter.getMetrics();
+    assert.ok(exported.length > 0, 'the reader exported at shutdown');
+    const scopes = exported.at(-1)?.scopeMetrics.map((scope) => scope.scope.name);
+    assert.deepEqual(scopes, ['push-telemetry'], 'only the producer: the SDK instruments recorded nothing');
+    assert.equal(sumOf(exported, OTEL_METRIC_NAMES.sentMessages), 3);
+    assert.equal(sumOf(exported, OTEL_METRIC_NAMES.duration), 3, 'three durations');
+    assert.equal(exported.at(-1)?.resource.attributes['service.name'], 'push-sender', "under the SDK's resource");
+  });
+
+  it('rejects an exporter without export() and a bad interval, naming the option', async () => {
+    await assert.rejects(
+      startTelemetry({ metricsPort: false, metricExporter: {} as never }),
+      /^TypeError: startTelemetry\(options\): options\.metricExporter must be an OpenTelemetry metric exporter/,
+    );
+    await assert.rejects(
+      startTelemetry({
+        metricsPort: false,
+        metricExporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+        metricExportIntervalMillis: 0,
+      }),
+      /options\.metricExportIntervalMillis must be a positive integer of ms, got number 0/,
+    );
+  });
+});

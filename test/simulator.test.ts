@@ -10,6 +10,7 @@ import {
   instrumentApns,
   instrumentExpo,
   instrumentFcm,
+  instrumentOneSignal,
   instrumentSns,
   instrumentWebPush,
   PushTelemetry,
@@ -24,9 +25,10 @@ import {
   type Simulator,
 } from '../src/simulator/index.js';
 import { scrape, valueOf } from './helpers.js';
+import { notificationTo, oneSignalClient } from './onesignal-client.js';
 
 describe('startSimulator', () => {
-  it('starts all five fakes on loopback, on distinct free ports, and stops them', async () => {
+  it('starts every fake on loopback, on distinct free ports, and stops them', async () => {
     const simulator = await startSimulator({
       faults: { expo: { rules: [{ fault: 'unregistered', match: 'ExponentPushToken[gone*' }] } },
     });
@@ -36,7 +38,7 @@ describe('startSimulator', () => {
         fakes.map((fake) => fake.provider),
         [...SIMULATED_PROVIDERS],
       );
-      assert.equal(new Set(fakes.map((fake) => fake.port)).size, 5);
+      assert.equal(new Set(fakes.map((fake) => fake.port)).size, 6);
       for (const fake of fakes) assert.match(fake.url, /^https?:\/\/127\.0\.0\.1:\d+$/);
       // The Expo fake is plain HTTP and its faults came from the options: one request proves both.
       const response = await fetch(`${simulator.fake('expo').url}/--/api/v2/push/send`, {
@@ -316,6 +318,14 @@ const SDKS: Readonly<Record<SimulatedProvider, SdkFactory>> = {
       send: (token) => sns.send(new PublishCommand({ TargetArn: arn(token), Message: 'hi' })),
       close: async () => raw.destroy(),
     };
+  },
+  async onesignal(fake, telemetry, timeoutMs) {
+    // The SDK's fetch has no timeout of its own (undici waits 300 s for headers); a timeout is an httpApi of yours.
+    const client = instrumentOneSignal(
+      oneSignalClient(fake.url, timeoutMs === undefined ? {} : { timeoutMs }),
+      telemetry,
+    );
+    return { send: (token) => client.createNotification(notificationTo([token])), close: async () => undefined };
   },
 };
 

@@ -26,6 +26,7 @@ import {
   instrumentApns2,
   instrumentExpo,
   instrumentFcm,
+  instrumentOneSignal,
   instrumentSns,
   instrumentWebPush,
   PushTelemetry,
@@ -38,6 +39,7 @@ import { loopbackIdentity } from '../src/simulator/tls.js';
 import { webPushSubscription } from '../src/simulator/webpush.js';
 import { startWholeCallServer, type CannedAnswer, type WholeCallServer } from './fixtures/whole-call-no-prune.js';
 import { parseExposition } from './helpers.js';
+import { notificationTo, oneSignalClient } from './onesignal-client.js';
 
 type ExpoClass = typeof import('expo-server-sdk')['Expo'];
 type ExpoClient = InstanceType<ExpoClass>;
@@ -160,6 +162,30 @@ const SNS_SCENARIOS: readonly Scenario[] = [
       'SignatureDoesNotMatch',
       'The request signature we calculated does not match the signature you provided.',
     ),
+  },
+];
+
+/** OneSignal's own whole-request answers, as ApiExceptions, and its 200 that created nothing. */
+const ONESIGNAL_SCENARIOS: readonly Scenario[] = [
+  ...GENERIC,
+  {
+    name: '403 {"errors":["Access denied. …"]}',
+    answer: json(403, {
+      errors: [
+        "Access denied.  Please include an 'Authorization: ...' header with a valid API key (https://documentation.onesignal.com/docs/en/keys-and-ids#api-keys).",
+      ],
+    }),
+  },
+  { name: '404 {"errors":["Not Found"]}', answer: json(404, { errors: ['Not Found'] }) },
+  {
+    name: '400 {"errors":["Incorrect player_id format … (not a valid UUID): …"]}',
+    answer: json(400, {
+      errors: ['Incorrect player_id format in include_player_ids (not a valid UUID): ["sub-a", "sub-b", "sub-c"]'],
+    }),
+  },
+  {
+    name: '200 {"id":"","errors":["All included players are not subscribed"]}',
+    answer: json(200, { id: '', errors: ['All included players are not subscribed'] }),
   },
 ];
 
@@ -326,7 +352,7 @@ const webPushOptions = {
   vapidDetails: { subject: 'mailto:ops@example.com', publicKey: vapid.publicKey, privateKey: vapid.privateKey },
 };
 
-type ServerName = 'fcm' | 'apns' | 'webpush' | 'expo' | 'sns';
+type ServerName = 'fcm' | 'apns' | 'webpush' | 'expo' | 'sns' | 'onesignal';
 const servers = {} as Record<ServerName, WholeCallServer>;
 let fcmFake: FakeProvider;
 let Expo: ExpoClass;
@@ -342,6 +368,7 @@ before(async () => {
   servers.webpush = await startWholeCallServer(identity);
   servers.expo = await startWholeCallServer();
   servers.sns = await startWholeCallServer();
+  servers.onesignal = await startWholeCallServer();
   fcmFake = await startFakeFcm({ host: '127.0.0.1', port: 0, identity, faults: new FaultPlan() });
   // expo-server-sdk reads EXPO_BASE_URL once, when its module is first evaluated: set it, then import.
   process.env.EXPO_BASE_URL = servers.expo.url;
@@ -624,6 +651,40 @@ describe('SNS (@aws-sdk/client-sns): Publish to an endpoint and PublishBatch, th
       assertNoPrune(t, run, 3);
       assert.ok('rejected' in run.wrapped, 'the SDK rejects');
     });
+  }
+});
+
+describe('OneSignal (@onesignal/node-onesignal): createNotification to three recipients, the request answered', () => {
+  type OneSignalClient = ReturnType<typeof oneSignalClient>;
+  type Response = { id?: string; errors?: unknown };
+  const ONESIGNAL_IDS = ['sub-a', 'sub-b', 'sub-c'];
+  let bare: OneSignalClient;
+  before(() => {
+    bare = oneSignalClient(servers.onesignal.url, { timeoutMs: 2_000 });
+  });
+  const instrument = (client: OneSignalClient, telemetry: PushTelemetry, onInvalidToken: OnInvalidToken) =>
+    instrumentOneSignal(client, telemetry, { onInvalidToken });
+  const summary = (response: Response) => ({ id: response.id, errors: response.errors });
+  const targets = {
+    'include_subscription_ids of three': { ids: ONESIGNAL_IDS, recipients: 3 },
+    'include_aliases.external_id of three': { ids: { aliases: { external_id: ONESIGNAL_IDS } }, recipients: 3 },
+    'a segment (no recipient listed)': { ids: { segments: ['Subscribed Users'] }, recipients: 1 },
+  } as const;
+  for (const [target, { ids, recipients }] of Object.entries(targets)) {
+    for (const scenario of ONESIGNAL_SCENARIOS) {
+      it(`instrumentOneSignal createNotification, ${target}: ${scenario.name}`, async (t) => {
+        const run = await record({
+          server: servers.onesignal,
+          answer: scenario.answer,
+          provider: 'onesignal',
+          bare,
+          instrument,
+          call: (client) => outcomeOf(() => client.createNotification(notificationTo(ids)), summary),
+        });
+        assertNoPrune(t, run, recipients);
+        assert.equal('rejected' in run.wrapped, scenario.answer.status !== 200, 'the SDK rejects what is not a 200');
+      });
+    }
   }
 });
 

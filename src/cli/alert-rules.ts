@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { generateAlertRules, toPrometheusRulesYaml } from '../monitoring/alerts/index.js';
+import { PACKAGE_ROOT } from '../version.js';
 
 /**
  * The rules the demo loads into Prometheus: the shipped alerts/push-alerts.yaml, else what src/monitoring/alerts generates, and
  * with `for:` capped so alerts go pending and fire within a demo rather than after the production hold times.
  */
 
-/** The package root, from src/cli (tsx) and dist/cli (built) alike. */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { PACKAGE_ROOT };
 export const SHIPPED_RULES = `${PACKAGE_ROOT}alerts/push-alerts.yaml`;
 export const SHIPPED_ROUTING = `${PACKAGE_ROOT}alerts/alertmanager.example.yml`;
 

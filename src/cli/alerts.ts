@@ -46,7 +46,7 @@ export const ALERTS_SPEC: CommandSpec = {
 
 const FORMATS = ['rules', 'prometheus-rule'] as const;
 
-function alertFlags(flags: Flags): MonitoringConfig {
+export function alertFlags(flags: Flags): MonitoringConfig {
   const slo = stringFlag(flags, 'slo');
   const period = stringFlag(flags, 'slo-period');
   const minRate = stringFlag(flags, 'min-rate');

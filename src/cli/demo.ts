@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { PushTelemetry } from '../core/telemetry.js';
+import { RECEIPTS_PATH } from '../delivery/receipts-handler.js';
+import { DeviceFleet } from '../simulator/devices.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
 import {
   parseChoice,
@@ -11,13 +14,17 @@ import {
   type Flags,
 } from './args.js';
 import { createClients, DEMO_PROVIDERS, type DemoClients, type DemoProvider } from './clients/index.js';
+import { DEMO_APP } from './clients/types.js';
+import { DeviceFunnel } from './device-funnel.js';
+import { stampedSend } from './stamped-send.js';
 import { Lifecycle } from './lifecycle.js';
 import { LiveStats } from './live-stats.js';
 import { LiveView } from './live-view.js';
 import { monitoringBinaries, startMonitoring, type Monitoring } from './monitoring.js';
 import { describeRules, SCENARIO_NAMES, SCENARIOS, Timeline, type Scenario } from './scenarios.js';
-import { startSenderService, type SenderService } from './sender-service.js';
+import { startSenderService, type SendFunction, type SenderService } from './sender-service.js';
 import { TokenStore } from './tokens.js';
+import { campaignFor, steadyGroup, strategyOptions, type Campaign } from './campaign.js';
 import { Traffic } from './traffic.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -132,8 +139,13 @@ interface Started {
   readonly telemetry: PushTelemetry;
   readonly tokens: TokenStore;
   readonly clients: DemoClients;
+  /** clients.send with the receipt stamp in each message, and the fake devices told what the provider accepted. */
+  readonly send: SendFunction;
+  readonly devices: DeviceFleet;
   readonly service: SenderService;
   readonly monitoring: Monitoring | undefined;
+  /** The scenario's marketing sender, when it has a campaign. */
+  readonly campaign?: Campaign;
 }
 
 /** Everything but the traffic: the fakes, the SDK clients, the sender service, and Prometheus when wanted. */
@@ -146,23 +158,33 @@ async function startParts(
 ): Promise<Started> {
   const simulator = await startSimulator({ providers: DEMO_PROVIDERS });
   life.defer(() => simulator.close());
-  const telemetry = new PushTelemetry();
+  const telemetry = new PushTelemetry(strategyOptions(scenario));
   const tokens = new TokenStore();
   // onInvalidToken does what it does in a real sender: the token leaves the store (and a new install replaces it).
   const onInvalidToken = (provider: DemoProvider, token: string) => tokens.prune(provider, token);
   const clients = await createClients(
     simulator,
-    { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken },
+    { telemetry, timeoutMs: SDK_TIMEOUT_MS, onInvalidToken, ...steadyGroup(scenario) },
     scenario.clientTimeoutMs,
   );
   life.defer(() => clients.close());
+  const marketing = await campaignFor(simulator, telemetry, scenario, SDK_TIMEOUT_MS);
+  if (marketing !== undefined) life.defer(() => marketing.close());
+  const campaign = marketing === undefined ? {} : { campaign: marketing.campaign };
+  const secret = randomBytes(32).toString('base64url');
+  let devices: DeviceFleet | undefined;
+  const send = stampedSend(clients, secret, () => devices);
+  const receipts = { apps: [DEMO_APP], secret };
   const service = await listen(
-    (port) =>
-      startSenderService({ telemetry, send: clients.send, providers: DEMO_PROVIDERS, port, host: options.host }),
+    (port) => startSenderService({ telemetry, send, receipts, providers: DEMO_PROVIDERS, port, host: options.host }),
     options.port,
     say,
   );
   life.defer(() => service.close());
+  // Providers hold a push for an offline device up to its TTL; two minutes, so a long outage loses some for good.
+  const fleet = new DeviceFleet({ endpoint: `${service.url}${RECEIPTS_PATH}`, ttlMs: 2 * 60_000 });
+  devices = fleet;
+  life.defer(() => fleet.close());
   say(`metrics: ${service.url}/metrics`);
   say(
     `send:    curl -s ${service.url}/send -d '{"provider":"fcm","tokens":["t1"],"notification":{"title":"Hi","body":"there"}}'`,
@@ -171,7 +193,7 @@ async function startParts(
   if (options.prometheus === 'off' || (options.prometheus === 'auto' && monitoringBinaries() === undefined)) {
     if (options.prometheus === 'auto')
       say('Prometheus and Alertmanager are not on PATH: running without alerts (install them to see alerts fire)');
-    return { simulator, telemetry, tokens, clients, service, monitoring: undefined };
+    return { simulator, telemetry, tokens, clients, send, devices: fleet, service, monitoring: undefined, ...campaign };
   }
   say('starting Prometheus and Alertmanager…');
   const monitoring = await startMonitoring({
@@ -184,7 +206,7 @@ async function startParts(
   life.defer(monitoring.close);
   say(`prometheus: ${monitoring.prometheusUrl}/alerts   alertmanager: ${monitoring.alertmanagerUrl}`);
   for (const note of monitoring.notes) say(`  ${note}`);
-  return { simulator, telemetry, tokens, clients, service, monitoring };
+  return { simulator, telemetry, tokens, clients, send, devices: fleet, service, monitoring, ...campaign };
 }
 
 const byProvider = <T>(value: (provider: DemoProvider) => T) =>
@@ -199,16 +221,19 @@ async function play(
   view: LiveView,
   say: (text: string) => void,
 ): Promise<void> {
-  const { simulator, telemetry, tokens, clients, service, monitoring } = parts;
+  const { simulator, telemetry, tokens, send, devices, service, monitoring } = parts;
   // The clock (and the scenario's timeline) starts with the traffic, once everything is up.
   const start = Date.now();
   view.startClock(start);
-  const traffic = new Traffic({ rate: options.rate, tokens, send: clients.send });
+  const traffic = new Traffic({ rate: options.rate, tokens, send });
   const timeline = new Timeline(scenario, simulator, (phase) => {
     traffic.paused = phase.stalled === true;
+    devices.offline = phase.devicesOffline ?? 0;
+    if (parts.campaign !== undefined) parts.campaign.plan = phase.campaign;
     view.event(`phase: ${phase.label}`);
   });
   const stats = new LiveStats(telemetry);
+  const funnel = new DeviceFunnel(telemetry);
   life.defer(() => traffic.stop(SDK_TIMEOUT_MS + 1_000));
   const header = [
     `push-telemetry demo · scenario ${scenario.name} · ${options.rate} msg/s · metrics ${service.url}/metrics · POST ${service.url}/send`,
@@ -220,6 +245,7 @@ async function play(
     const elapsedMs = Date.now() - start;
     timeline.advance(elapsedMs);
     await stats.sample();
+    await funnel.sample();
     const alerts = monitoring?.alerts();
     view.render({
       elapsedMs,
@@ -229,6 +255,7 @@ async function play(
       faults: byProvider((provider) => describeRules(timeline.activeRules(provider))),
       pruned: byProvider((provider) => tokens.pruned(provider)),
       stalled: timeline.stalled,
+      funnel: funnel.lines(),
       ...(alerts !== undefined && { alerts }),
     });
   };
@@ -252,10 +279,13 @@ async function play(
   say(reason === 'signal' ? 'stopping…' : '--duration reached; stopping…');
   await traffic.stop(SDK_TIMEOUT_MS + 1_000);
   await stats.sample();
+  await funnel.sample();
+  const receipts = funnel.totals();
   say(`summary after ${Math.round(ranFor / 1000)} s (${traffic.sent} messages sent):`);
   for (const row of stats.rows())
     say(
-      `  ${row.provider.padEnd(8)} accepted ${row.totalAccepted}, failed ${row.totalFailed}, tokens pruned ${tokens.pruned(row.provider)}`,
+      `  ${row.provider.padEnd(8)} accepted ${row.totalAccepted}, failed ${row.totalFailed}, tokens pruned ${tokens.pruned(row.provider)}; ` +
+        `devices: delivered ${receipts[row.provider].delivered}, displayed ${receipts[row.provider].displayed}, opened ${receipts[row.provider].opened}`,
     );
 }
 

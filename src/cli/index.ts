@@ -4,6 +4,7 @@ import { helpText, parseFlags, UsageError, type CommandSpec, type Flags } from '
 import { ALERTS_SPEC, runAlerts } from './alerts.js';
 import { DASHBOARDS_SPEC, runDashboards } from './dashboards.js';
 import { DEMO_SPEC, runDemo } from './demo.js';
+import { KUBERNETES_SPEC, runKubernetes } from './kubernetes.js';
 import { runSimulate, SIMULATE_SPEC } from './simulate.js';
 
 /** `push-telemetry <command> [flags]`. Exit codes: 0 done, 1 failed, 2 bad command line. */
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   simulate: { spec: SIMULATE_SPEC, run: runSimulate },
   alerts: { spec: ALERTS_SPEC, run: runAlerts },
   dashboards: { spec: DASHBOARDS_SPEC, run: runDashboards },
+  k8s: { spec: KUBERNETES_SPEC, run: runKubernetes },
 };
 
 function overview(): string {

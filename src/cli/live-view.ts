@@ -28,6 +28,8 @@ export interface ViewState {
   readonly stalled: boolean;
   /** Undefined when the demo runs without Prometheus; a string while it has nothing to say yet. */
   readonly alerts?: readonly AlertLine[] | string;
+  /** Lines under the table: the device receipts funnel (cli/device-funnel.ts). */
+  readonly funnel?: readonly string[];
 }
 
 const MAX_EVENTS = 8;
@@ -102,11 +104,14 @@ export class LiveView {
 
   #plain(state: ViewState): string[] {
     const at = `[${clock(state.elapsedMs)}]`;
-    return state.rows.map(
-      (row) =>
-        `${at} ${row.provider.padEnd(7)} ${row.perSecond.toFixed(1).padStart(5)} msg/s  accepted ${percent(row.acceptance).padStart(6)}  p95 ${latency(row.p95).padStart(7)}  ` +
-        `in flight ${String(row.inFlight).padStart(3)}  ${senderState(row, state.stalled).padEnd(7)}  errors ${errors(row)}  fault ${state.faults[row.provider]}`,
-    );
+    return [
+      ...state.rows.map(
+        (row) =>
+          `${at} ${row.provider.padEnd(7)} ${row.perSecond.toFixed(1).padStart(5)} msg/s  accepted ${percent(row.acceptance).padStart(6)}  p95 ${latency(row.p95).padStart(7)}  ` +
+          `in flight ${String(row.inFlight).padStart(3)}  ${senderState(row, state.stalled).padEnd(7)}  errors ${errors(row)}  fault ${state.faults[row.provider]}`,
+      ),
+      ...(state.funnel ?? []).map((line) => `${at} ${line}`),
+    ];
   }
 
   #table(state: ViewState): string[] {
@@ -130,6 +135,7 @@ export class LiveView {
         .join('  ')
         .trimEnd();
     const lines = [...state.header, `${clock(state.elapsedMs)}  ${state.phase}`, '', line(head), ...body.map(line), ''];
+    if (state.funnel !== undefined) lines.push(...state.funnel, '');
     if (state.alerts !== undefined) {
       lines.push('alerts (Prometheus /api/v1/alerts, Alertmanager webhook):');
       if (typeof state.alerts === 'string') lines.push(`  ${state.alerts}`);

@@ -1,6 +1,7 @@
 import type { FaultRule } from '../simulator/faults.js';
 import type { Simulator } from '../simulator/index.js';
 import { DEMO_PROVIDERS, type DemoProvider } from './clients/index.js';
+import { CAMPAIGN_TOKEN_PREFIX, type CampaignPlan } from './campaign.js';
 
 /**
  * Game-day scenarios: timelines of FaultPlan scripts. Each phase replaces every fake's rules at once, the way an
@@ -16,6 +17,10 @@ export interface Phase {
   readonly faults: Readonly<Partial<Record<DemoProvider, readonly FaultRule[]>>>;
   /** The sender itself stops: its traffic loop sends nothing for the phase, while the process runs and is scraped. */
   readonly stalled?: boolean;
+  /** Share of the demo's fake devices offline (0 to 1): providers accept, devices confirm nothing. Default 0. */
+  readonly devicesOffline?: number;
+  /** A marketing campaign runs beside the steady (transactional) traffic: pushes/s to a small FCM audience. */
+  readonly campaign?: CampaignPlan;
 }
 
 export interface Scenario {
@@ -31,6 +36,10 @@ export interface Scenario {
    * demo otherwise keeps windows as shipped and caps only `for:`).
    */
   readonly alertWindowScale?: number;
+  /** The demo's telemetry estimates pushes per recipient (PushTelemetry's sendFrequency) with this cap. */
+  readonly sendFrequency?: { readonly cap: number };
+  /** The demo's telemetry declares these groups: the steady traffic is the first, the campaign the second. */
+  readonly groups?: readonly [transactional: string, marketing: string];
 }
 
 const S = 1000;
@@ -105,6 +114,12 @@ const INCIDENTS = {
     faults: {},
     stalled: true,
   },
+  'devices-offline': {
+    label:
+      'devices offline: 80% of devices lose their connection; every provider still accepts 100%, delivery receipts fall',
+    faults: {},
+    devicesOffline: 0.8,
+  },
 } satisfies Record<string, Omit<Phase, 'at'>>;
 
 type IncidentName = keyof typeof INCIDENTS;
@@ -117,6 +132,7 @@ const RECOVERED: Readonly<Record<IncidentName, string>> = {
   'token-churn': 'token churn back to normal',
   'fcm-hang': 'FCM answers again; the requests it held are dropped (connection reset) and firebase-admin retries them',
   stall: 'sender resumed: traffic back to normal',
+  'devices-offline': 'devices back online: what the providers held arrives late (latency spikes), the rest expired',
 };
 
 interface Timing {
@@ -154,6 +170,46 @@ function clockText(ms: number): string {
   const minutes = Math.floor(ms / M);
   const seconds = Math.round((ms % M) / S);
   return [minutes > 0 ? `${minutes} min` : '', seconds > 0 ? `${seconds} s` : ''].filter(Boolean).join(' ');
+}
+
+/**
+ * Pushes per recipient in the demo's compressed day. The steady traffic gives each of its 200 FCM recipients about 3
+ * pushes a minute at the default 50 messages/s, so it stays under this for 20 minutes; the blast gives each of its 20
+ * recipients 90 a minute.
+ */
+const DEMO_SEND_CAP = 60;
+const BLAST: CampaignPlan = { rate: 30, audience: 20 };
+
+/**
+ * A marketing blast: a second sender (group `marketing`) pushes a small FCM audience far past the cap while the
+ * steady traffic (group `transactional`) goes on. The over-sent users uninstall more and more (unregistered on their
+ * tokens only, climbing), the share of recipients over the cap crosses PushRecipientsOverSendCap's threshold, and the
+ * transactional pushes stay healthy throughout.
+ */
+function campaignBlast(): Scenario {
+  const uninstalls = (rate: number) =>
+    ({ fcm: [{ fault: 'unregistered', match: `${CAMPAIGN_TOKEN_PREFIX}*`, rate }] }) as const;
+  const blast = (share: number) =>
+    `campaign blast: marketing pushes ${BLAST.rate}/s to ${BLAST.audience} FCM users (90 a minute each); ${share}% of them uninstalled by now`;
+  return {
+    name: 'campaign-blast',
+    summary:
+      'a marketing campaign over-sends a small audience from 10 s: its unregistered rate climbs, transactional stays healthy',
+    phases: [
+      { ...HEALTHY, label: 'transactional traffic only, every provider healthy' },
+      { at: WARM_UP, label: blast(5), faults: uninstalls(0.05), campaign: BLAST },
+      { at: WARM_UP + M, label: blast(20), faults: uninstalls(0.2), campaign: BLAST },
+      { at: WARM_UP + 2 * M, label: blast(40), faults: uninstalls(0.4), campaign: BLAST },
+      {
+        at: WARM_UP + INCIDENT,
+        label: 'campaign over; its recipients stay over the cap for the rest of the day',
+        faults: {},
+      },
+    ],
+    loopMs: WARM_UP + INCIDENT + M,
+    sendFrequency: { cap: DEMO_SEND_CAP },
+    groups: ['transactional', 'marketing'],
+  };
 }
 
 /** One incident after another, each followed by a recovery. */
@@ -202,6 +258,11 @@ export const SCENARIOS: readonly Scenario[] = [
     { warmUpMs: STALL_WARM_UP, incidentMs: STALL_INCIDENT },
     { alertWindowScale: STALL_WINDOW_SCALE },
   ),
+  single(
+    'devices-offline',
+    '80% of devices go offline from 10 s for 3 minutes: acceptance stays 100%, delivery receipts fall',
+  ),
+  campaignBlast(),
   mixed(),
 ];
 

@@ -1,6 +1,8 @@
 import express, { type ErrorRequestHandler } from 'express';
 import { listen } from '../serve/listen.js';
 import type { PushTelemetry } from '../core/telemetry.js';
+import { createReceiptsHandler, RECEIPTS_PATH } from '../delivery/receipts-handler.js';
+import type { DeviceReceiptsOptions } from '../delivery/receipts-options.js';
 import type { DemoProvider, Notification, SendOutcome } from './clients/index.js';
 
 /**
@@ -18,6 +20,8 @@ export interface SenderServiceOptions {
   readonly telemetry: PushTelemetry;
   readonly send: SendFunction;
   readonly providers: readonly DemoProvider[];
+  /** Serve the receipts endpoint, POST /v1/receipts, for these apps (the demo's fake devices post to it). */
+  readonly receipts?: DeviceReceiptsOptions;
 }
 
 export interface SendRequest {
@@ -69,6 +73,8 @@ export function createSenderApp(options: SenderServiceOptions): express.Express 
   app.disable('x-powered-by');
   const metrics = options.telemetry.metricsHandler();
   app.all('/metrics', (req, res) => void metrics(req, res));
+  if (options.receipts !== undefined)
+    app.all(RECEIPTS_PATH, createReceiptsHandler(options.telemetry, options.receipts));
   app.get('/healthz', (_req, res) => {
     const health = options.telemetry.health();
     res.json({ status: health.ok ? 'ok' : 'degraded', problems: health.problems });

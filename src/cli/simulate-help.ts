@@ -21,6 +21,8 @@ const SNIPPETS: Readonly<Record<SimulatedProvider, (url: string, host: string, p
     EXPO_BASE_URL=${url}   // set before expo-server-sdk is first imported; it reads it once`,
   sns: (url) => `
     new SNSClient({ endpoint: '${url}', region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })`,
+  onesignal: (url) => `
+    new DefaultApi(createConfiguration({ restApiKey: 'test', baseServer: new ServerConfiguration('${url}', {}) }))`,
 };
 
 export function pointingHelp(simulator: Simulator): string {
@@ -28,7 +30,7 @@ export function pointingHelp(simulator: Simulator): string {
   for (const fake of Object.values(simulator.providers)) {
     const url = new URL(fake.url);
     lines.push(
-      `  ${fake.provider.padEnd(8)} ${fake.url}${SNIPPETS[fake.provider](fake.url, url.hostname.replace(/^\[|\]$/g, ''), url.port)}`,
+      `  ${fake.provider.padEnd(9)} ${fake.url}${SNIPPETS[fake.provider](fake.url, url.hostname.replace(/^\[|\]$/g, ''), url.port)}`,
       '',
     );
   }

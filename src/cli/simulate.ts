@@ -7,9 +7,9 @@ import { pointingHelp } from './simulate-help.js';
 
 export const SIMULATE_SPEC: CommandSpec = {
   name: 'simulate',
-  brief: 'fake FCM, APNs, Web Push, Expo and SNS endpoints for your own sender',
+  brief: 'fake FCM, APNs, Web Push, Expo, SNS and OneSignal endpoints for your own sender',
   summary:
-    'Runs the fake providers (FCM, APNs, Web Push, Expo, SNS) on loopback until Ctrl-C, for your own staging sender:\n' +
+    'Runs the fake providers (FCM, APNs, Web Push, Expo, SNS, OneSignal) on loopback until Ctrl-C, for your own staging sender:\n' +
     "a game day on your code. Prints each fake's URL and how to point each SDK at it.",
   flags: {
     config: {
@@ -160,7 +160,7 @@ export async function runSimulate(flags: Flags, out: NodeJS.WriteStream): Promis
   await life.untilStopped(durationMs);
   for (const fake of Object.values(simulator.providers)) {
     out.write(
-      `${fake.provider.padEnd(8)} requests ${fake.stats.requests}, accepted ${fake.stats.accepted}, refused ${fake.stats.refused}\n`,
+      `${fake.provider.padEnd(9)} requests ${fake.stats.requests}, accepted ${fake.stats.accepted}, refused ${fake.stats.refused}\n`,
     );
   }
   await life.close();

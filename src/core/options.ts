@@ -1,4 +1,5 @@
 /** Checking options at construction time, with errors that name the option and never echo a secret. */
+import { readProperty } from './read.js';
 
 /** Describes a value for an error message without echoing it in full (it may be a secret or a token). */
 export function describe(value: unknown): string {
@@ -30,5 +31,16 @@ export function checkLabelValue(value: unknown, pattern: RegExp, option: string,
 export function checkFunction(value: unknown, option: string): void {
   if (value !== undefined && typeof value !== 'function') {
     throw new TypeError(`${option} must be a function, got ${describe(value)}`);
+  }
+}
+
+/** Throws unless `value` is undefined or has every one of `methods`, naming the missing ones. */
+export function checkMethods(value: unknown, methods: readonly string[], option: string, expected: string): void {
+  if (value === undefined) return;
+  const missing = methods.filter((method) => typeof readProperty(value, method) !== 'function');
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${option} must be ${expected} with ${methods.map((m) => `${m}()`).join(', ')}, got ${describe(value)}${missing.length < methods.length ? ` without ${missing.map((m) => `${m}()`).join(', ')}` : ''}`,
+    );
   }
 }

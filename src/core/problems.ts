@@ -3,7 +3,10 @@ import { redactMessage } from './redact.js';
 import { readString } from './read.js';
 
 export interface TelemetryProblem {
-  /** What failed: `classify`, `settle`, `countMessages`, `tokens`, `onInvalidToken`, `tracing`, `metrics`, `collect`. */
+  /**
+   * What failed: `classify`, `settle`, `countMessages`, `tokens`, `onInvalidToken`, `tracing`, `metrics`, `collect`,
+   * `logger` or `loggerProvider` (the failure log's sinks).
+   */
   readonly kind: string;
   /** How many times it has failed since the process started. */
   readonly count: number;

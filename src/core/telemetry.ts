@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
 import { createHmac } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,6 +17,7 @@ import {
 } from '../metrics/exposition.js';
 import { storeFor } from '../metrics/prom-client-binding.js';
 import { otelMetricsFor, type OtelMetrics } from '../metrics/otel-binding.js';
+import { metricProducerFor, type PushMetricProducer } from '../metrics/otel-producer.js';
 import { ProblemLog, type TelemetryProblem } from './problems.js';
 import type { SeriesStore } from '../metrics/counter-store.js';
 import { isErrorType } from './taxonomy.js';
@@ -39,8 +42,12 @@ import type {
 import { VERSION } from '../version.js';
 import { instrumentSender, type SenderRuntime } from './wrap.js';
 import { APP_PATTERN, OPERATION_PATTERN, PROVIDER_PATTERN } from '../metrics/contract.js';
-import { checkFunction, checkLabelValue, describe, rejectUnknownOptions } from './options.js';
+import { checkFunction, checkLabelValue, checkMethods, describe, rejectUnknownOptions } from './options.js';
+import { FailureLog } from './failure-log.js';
+import { logLimit } from './log-limiter.js';
 import { readProperty } from './read.js';
+import { checkGroups, resolveGroup } from './groups.js';
+import { checkSendFrequency, frequencyOf, type SendFrequencySettings } from './send-frequency.js';
 
 const TELEMETRY_OPTIONS = [
   'registry',
@@ -52,6 +59,11 @@ const TELEMETRY_OPTIONS = [
   'recordErrorMessages',
   'invalidTokenGuard',
   'onInvalidTokensHeld',
+  'groups',
+  'sendFrequency',
+  'logger',
+  'loggerProvider',
+  'logRateLimit',
 ] as const;
 const WRAP_HOOKS = [
   'classify',
@@ -62,7 +74,7 @@ const WRAP_HOOKS = [
   'onInvalidToken',
   'onInvalidTokensHeld',
 ] as const;
-const WRAP_OPTIONS = ['provider', 'operation', 'app', ...WRAP_HOOKS] as const;
+const WRAP_OPTIONS = ['provider', 'operation', 'app', 'group', ...WRAP_HOOKS] as const;
 const RECEIPT_OPTIONS = ['provider', 'app', 'delivered', 'failed', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
 
 function checkApp(app: unknown): string {
@@ -124,6 +136,21 @@ function tokenHasher(options: unknown): ((token: string) => string) | undefined 
   return (token) => createHmac('sha256', key).update(token).digest('hex').slice(0, length);
 }
 
+/** The failed-call log, or none when there is neither a `logger` nor any logger provider to look up. */
+function failureLogFor(
+  options: PushTelemetryOptions,
+  problems: ProblemLog,
+  recordErrorMessages: boolean,
+): FailureLog | undefined {
+  const { logger, loggerProvider } = options;
+  checkMethods(logger, ['info', 'warn', 'error'], 'options.logger', 'a pino-compatible logger');
+  if (loggerProvider !== undefined && loggerProvider !== false)
+    checkMethods(loggerProvider, ['getLogger'], 'options.loggerProvider', 'an OpenTelemetry LoggerProvider (or false)');
+  const limit = logLimit(options.logRateLimit);
+  if (logger === undefined && loggerProvider === false) return undefined;
+  return new FailureLog(logger, loggerProvider, limit, problems, recordErrorMessages, VERSION);
+}
+
 function otelInstruments(meterProvider: MeterProvider): OtelMetrics {
   try {
     return otelMetricsFor(meterProvider);
@@ -152,6 +179,9 @@ export class PushTelemetry {
   readonly #guards = new Map<string, SurgeGuard>();
   readonly #holds = new Set<HeldInvalidTokens>();
   readonly #onInvalidTokensHeld: HeldHandler | undefined;
+  readonly #groups: readonly string[] | undefined;
+  readonly #sendFrequency: SendFrequencySettings | undefined;
+  readonly #failureLog: FailureLog | undefined;
 
   constructor(options: PushTelemetryOptions = {}) {
     if (options === null || typeof options !== 'object') {
@@ -191,9 +221,12 @@ export class PushTelemetry {
       throw new TypeError(`options.recordErrorMessages must be a boolean, got ${describe(recordErrorMessages)}`);
     checkFunction(options.onInvalidTokensHeld, 'options.onInvalidTokensHeld');
     this.#guardThresholds = guardThresholds(options.invalidTokenGuard);
+    this.#groups = checkGroups(options.groups);
+    this.#sendFrequency = checkSendFrequency(options.sendFrequency);
     this.#onInvalidTokensHeld = options.onInvalidTokensHeld;
     this.#recordErrorMessages = recordErrorMessages;
     this.#problems = new ProblemLog(recordErrorMessages);
+    this.#failureLog = failureLogFor(options, this.#problems, recordErrorMessages);
     if (exemplars && registry === false) {
       throw new TypeError(
         'options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off',
@@ -246,12 +279,19 @@ export class PushTelemetry {
     );
     const app = options.app === undefined ? this.#app : checkApp(options.app);
     for (const hook of WRAP_HOOKS) checkFunction(options[hook], `options.${hook}`);
+    const group = resolveGroup(options.group, this.#groups, this.#store, provider, app, operation);
+    const sender = this.#store.sender(provider, app);
+    const frequency = this.#sendFrequency === undefined ? undefined : frequencyOf(sender, this.#sendFrequency);
 
     const runtime: SenderRuntime = {
       provider,
       app,
-      sender: this.#store.sender(provider, app),
-      operation: this.#store.operation(provider, app, operation),
+      sender,
+      operation:
+        group !== undefined && 'fixed' in group ? group.fixed : this.#store.operation(provider, app, operation),
+      groupOf: group !== undefined && 'hook' in group ? group.hook : undefined,
+      groups: group !== undefined && 'hook' in group ? group.series : undefined,
+      frequency,
       span: spanTemplate(this.#tracerProvider, VERSION, {
         provider,
         operation,
@@ -267,11 +307,22 @@ export class PushTelemetry {
       countMessages: options.countMessages as SenderRuntime['countMessages'],
       tokens: options.tokens as SenderRuntime['tokens'],
       settle: options.settle as SenderRuntime['settle'],
+      failureLog: this.#failureLog?.forSender(provider, app, operation),
       onInvalidToken: options.onInvalidToken,
       guard: options.onInvalidToken === undefined ? undefined : this.#guard(provider, app),
       onInvalidTokensHeld: options.onInvalidTokensHeld ?? this.#onInvalidTokensHeld,
     };
     return instrumentSender(fn, runtime);
+  }
+
+  /**
+   * The push metrics as an OpenTelemetry `MetricProducer`, for a reader's `metricProducers` (sdk-metrics): the OTLP
+   * path that costs a send no more than /metrics does. Instances sharing a registry share one producer; give it to a
+   * reader once, and not together with `meterProvider` on the same reader, or every count is exported twice.
+   * Durations are aggregated from the first call, so ask for it before sending.
+   */
+  metricProducer(): PushMetricProducer {
+    return metricProducerFor(this.#store);
   }
 
   /** Counts second-phase delivery receipts (Expo's getReceipts) into `push_receipts_total`. */
@@ -329,6 +380,14 @@ export class PushTelemetry {
    */
   heldInvalidTokens(): readonly HeldInvalidTokens[] {
     return [...this.#holds];
+  }
+
+  /**
+   * Writes the pending "N push failure records suppressed" summaries of the log rate limit now, instead of at the end
+   * of their interval: call it before the process exits, or the counts of its last interval are lost.
+   */
+  flushFailureLog(): void {
+    this.#failureLog?.flush();
   }
 
   /** The surge guard of a (provider, app), shared by every sender and receipts call of this instance; none when off. */

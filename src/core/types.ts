@@ -1,4 +1,4 @@
-import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { Context, MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
 
 /** A prom-client registry of either exposition format (an AggregatorRegistry included). */
@@ -56,7 +56,82 @@ export interface PushTelemetryOptions {
   readonly invalidTokenGuard?: InvalidTokenGuardOptions | false;
   /** Told when the surge guard starts holding verdicts back (once per hold); the default for every wrapped sender. */
   readonly onInvalidTokensHeld?: (held: HeldInvalidTokens) => void | Promise<void>;
+  /**
+   * The values of the opt-in `group` label (`['transactional', 'marketing']`), which a wrapped sender picks with its
+   * `group` option; anything else counts as `other`. On push_messages_total and push_request_duration_seconds only.
+   * Up to 20 names matching [a-z][a-z0-9_]{0,31}. Default none: no group label anywhere.
+   */
+  readonly groups?: readonly string[];
+  /**
+   * Estimate how many pushes each recipient received in the last 24 h, per (provider, app), in fixed memory and
+   * without keeping tokens (push_recipient_daily_sends, push_recipients_over_send_cap_ratio). Reads recipients from
+   * the senders' `tokens` hook. Default off.
+   */
+  readonly sendFrequency?: SendFrequencyOptions | boolean;
+  /**
+   * A pino logger (or a child of one, or anything with pino's `info/warn/error(object, message)`): one structured
+   * record per failed call, never a token or payload, rate-limited by `logRateLimit` (docs/logging.md). Default none.
+   */
+  readonly logger?: PinoCompatibleLogger;
+  /**
+   * Where the OpenTelemetry log record of each failed call goes. Default: the global logger provider registered with
+   * @opentelemetry/api-logs (NodeSDK registers one when given log record processors), looked up at each failure, and
+   * no records while none is registered. `false`: no OpenTelemetry log records.
+   */
+  readonly loggerProvider?: OtelLoggerProviderLike | false;
+  /** How many failure records each (provider, app, error_type) may write per interval; the rest are summed up. */
+  readonly logRateLimit?: LogRateLimitOptions;
 }
+
+/**
+ * The part of a pino logger the failure log calls, pino's `logger.warn(fields, message)`. Audience- and caller-owned
+ * failures are logged at info, sender-owned ones (auth, config, payload) at error, the rest at warn.
+ */
+export interface PinoCompatibleLogger {
+  info(fields: object, message?: string): void;
+  warn(fields: object, message?: string): void;
+  error(fields: object, message?: string): void;
+}
+
+/** A value of an OpenTelemetry log attribute, as the failure log writes them. */
+export type OtelLogAttributeValue = string | number | boolean;
+
+/** The fields of an OpenTelemetry log record the failure log sets (a subset of @opentelemetry/api-logs' LogRecord). */
+export interface OtelLogRecordLike {
+  readonly eventName?: string;
+  readonly timestamp?: number;
+  readonly severityNumber?: number;
+  readonly severityText?: string;
+  readonly body?: string;
+  readonly attributes?: Readonly<Record<string, OtelLogAttributeValue>>;
+  /** Carries the failed call's span, so the record gets its trace and span id. */
+  readonly context?: Context;
+}
+
+/** An OpenTelemetry LoggerProvider (@opentelemetry/sdk-logs), typed by the one method used, so no import is needed. */
+export interface OtelLoggerProviderLike {
+  getLogger(name: string, version?: string): { emit(record: OtelLogRecordLike): void };
+}
+
+export interface LogRateLimitOptions {
+  /** Records per (provider, app, error_type) per interval. Default 10. */
+  readonly burst?: number;
+  /** The interval, in seconds; at its end one record says how many were suppressed. Default 60. */
+  readonly intervalSeconds?: number;
+}
+
+export interface SendFrequencyOptions {
+  /** Pushes per recipient in 24 h above which a recipient counts as over the cap. Default 5. */
+  readonly cap?: number;
+  /**
+   * Recipients the sample holds per (provider, app), 256 to 1,048,576; memory is 40 bytes each (160 KiB at the
+   * default 4096), and the error of the estimates shrinks with its square root (docs/metrics.md).
+   */
+  readonly sampleSize?: number;
+}
+
+/** Which group a call belongs to: one of PushTelemetryOptions.groups, or a function of the call's arguments. */
+export type GroupOption<F extends PushSender> = string | ((args: SenderArgs<F>) => string | undefined);
 
 /**
  * When one call or one window of calls says most of its recipients are gone, that is far likelier a bad key, the
@@ -130,6 +205,12 @@ export interface WrapSenderOptions<F extends PushSender> {
   readonly operation?: string;
   /** The `app` label for this sender; overrides the instance's `app`. */
   readonly app?: string;
+  /**
+   * The `group` label of this sender's calls: a declared group, or a function of the call's arguments returning one
+   * (`([message]) => message.data?.kind`). Anything undeclared, and a function that throws, counts as `other`.
+   * Needs `new PushTelemetry({ groups })`.
+   */
+  readonly group?: GroupOption<F>;
   /** Maps a thrown or rejected error onto the taxonomy. Falls back to classifyError when it throws or returns something else. */
   readonly classify?: (error: unknown) => ErrorType;
   /** The provider's raw code for an error, for `push.provider.reason`. Default: the error's string `code`, HTTP status or name. */

@@ -25,6 +25,9 @@ import { isErrorType, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult } from './types.js';
 import { readProperty } from './read.js';
 import type { Exemplar } from '../metrics/exposition-model.js';
+import type { GroupSeries } from './groups.js';
+import type { RecipientFrequency } from '../metrics/recipient-frequency.js';
+import type { SenderFailureLog } from './failure-log.js';
 
 type Args = readonly unknown[];
 
@@ -39,6 +42,13 @@ export interface SenderRuntime extends TokenSource {
   readonly countMessages: ((args: Args) => number) | undefined;
   readonly tokens: ((args: Args) => readonly string[]) | undefined;
   readonly settle: ((result: unknown, args: Args) => SettleResult) | undefined;
+  /** The per-call `group` hook and the series of each group; both undefined when the group is fixed or absent. */
+  readonly groupOf: ((args: Args) => unknown) | undefined;
+  readonly groups: GroupSeries | undefined;
+  /** The (provider, app)'s send-frequency sample, when sendFrequency is on. */
+  readonly frequency: RecipientFrequency | undefined;
+  /** Where failed calls are logged; undefined when there is no logger and no logger provider can be. */
+  readonly failureLog: SenderFailureLog | undefined;
 }
 
 const NO_FAILURES: readonly FailedMessage[] = Object.freeze([]);
@@ -90,6 +100,32 @@ function countOf(rt: SenderRuntime, args: Args): number {
   return tokensOf(rt, args)?.length ?? 1;
 }
 
+/** The series of the call's group: a hook that throws or names an undeclared group counts as `other`. */
+function groupSeries(rt: SenderRuntime, args: Args): OperationSeries {
+  const groups = rt.groups as GroupSeries;
+  const name = hook(rt, 'group', (a: Args) => rt.groupOf?.(a), args, args, undefined);
+  return (typeof name === 'string' ? groups.byName.get(name) : undefined) ?? groups.other;
+}
+
+/** One push to each recipient the provider took: a refused message's recipient received nothing. */
+function countRecipients(
+  frequency: RecipientFrequency,
+  tokens: readonly string[] | undefined,
+  failed: readonly FailedMessage[],
+  now: number,
+): void {
+  if (tokens === undefined) return;
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i];
+    if (typeof token === 'string') frequency.record(token, now);
+  }
+  // The refused few are taken back, rather than every recipient looked up among them.
+  for (let i = 0; i < failed.length; i++) {
+    const token = readProperty(failed[i], 'token');
+    if (typeof token === 'string') frequency.unrecord(token, now);
+  }
+}
+
 function classifyWith(rt: SenderRuntime, error: unknown): ErrorType {
   if (rt.classify !== undefined) {
     const type = hook(rt, 'classify', (e: unknown) => rt.classify?.(e), error, [], undefined);
@@ -113,6 +149,7 @@ function succeed(
   start: number,
   span: Span | undefined,
   result: unknown,
+  recipients: readonly string[] | undefined,
 ): void {
   const end = performance.now();
   try {
@@ -137,7 +174,7 @@ function succeed(
     }
     const failedTypes = failed.length === 0 ? NO_TYPES : failed.map(errorTypeOf);
 
-    const operation = rt.operation;
+    const operation = rt.groupOf === undefined ? rt.operation : groupSeries(rt, args);
     operation.countAccepted(accepted);
     for (const type of failedTypes) operation.countFailed(type, 1);
     if (accepted > 0) rt.sender.lastSuccess.stamp(end);
@@ -149,7 +186,10 @@ function succeed(
 
     const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
+    if (outcome !== OUTCOME_SUCCESS && rt.failureLog !== undefined)
+      rt.failureLog.callSettled(accepted, failed, failedTypes, seconds, span, () => tokens ?? tokensOf(rt, args));
     if (rt.onInvalidToken !== undefined) judgeInvalidTokens(rt, accepted + failed.length, failed, failedTypes, end);
+    if (rt.frequency !== undefined && accepted > 0) countRecipients(rt.frequency, recipients, failed, end);
   } catch (error) {
     rt.problems.report('metrics', error);
   }
@@ -170,7 +210,7 @@ function fail(
     // A call with several recipients that fails as a whole says nothing about any one of them: a 404 or 410 there
     // is a wrong URL, project or environment, the sender's to fix, and must never prune a token store.
     if (count > 1 && isInvalidTokenType(errorType)) errorType = 'config';
-    const operation = rt.operation;
+    const operation = rt.groupOf === undefined ? rt.operation : groupSeries(rt, args);
     operation.countFailed(errorType, count);
     const seconds = (end - start) / 1000;
     operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
@@ -182,6 +222,10 @@ function fail(
     // The reason is bounded only after the tokens are cut out of it, or a token at the cut would survive in part.
     if (span !== undefined)
       endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason : undefined, count, tokens);
+    if (rt.failureLog !== undefined) {
+      const code = typeof reason === 'string' ? reason : undefined;
+      rt.failureLog.callFailed(error, errorType, code, count, seconds, span, () => tokens ?? tokensOf(rt, args));
+    }
     if (rt.onInvalidToken !== undefined) {
       // Only a single-recipient call's answer is evidence about its recipient (Web Push's 404/410 for a subscription).
       const single = count === 1 && tokens?.length === 1;
@@ -243,13 +287,14 @@ function observeAside(
   span: Span | undefined,
   result: PromiseLike<unknown>,
   kind: number,
+  recipients: readonly string[] | undefined,
 ): void {
   // A foreign then() may call back twice, or call both callbacks: the books are settled once.
   let settled = false;
   const onValue = (value: unknown): void => {
     if (settled) return;
     settled = true;
-    succeed(rt, args, count, start, span, value);
+    succeed(rt, args, count, start, span, value, recipients);
   };
   const onError = (error: unknown): void => {
     if (settled) return;
@@ -274,7 +319,9 @@ function observeAside(
  */
 export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime): F {
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-    const count = countOf(rt, args);
+    // With send frequency on, the tokens hook runs once, here, for the count and for the recipients at settle time.
+    const recipients = rt.frequency === undefined ? undefined : tokensOf(rt, args);
+    const count = recipients !== undefined && rt.countMessages === undefined ? recipients.length : countOf(rt, args);
     const span = startSpan(rt, count);
     let manager: SpanContextCarrier | undefined;
     let active: Context | undefined;
@@ -300,14 +347,14 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
     }
     const kind = thenableKind(result);
     if (kind === NOT_THENABLE) {
-      succeed(rt, args, count, start, span, result);
+      succeed(rt, args, count, start, span, result, recipients);
       return result;
     }
     if (kind === PLAIN_PROMISE) {
       try {
         return (result as Promise<unknown>).then(
           (value: unknown) => {
-            succeed(rt, args, count, start, span, value);
+            succeed(rt, args, count, start, span, value, recipients);
             return value;
           },
           (error: unknown) => {
@@ -321,7 +368,7 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
         return result;
       }
     }
-    observeAside(rt, args, count, start, span, result as PromiseLike<unknown>, kind);
+    observeAside(rt, args, count, start, span, result as PromiseLike<unknown>, kind, recipients);
     return result;
   };
   Object.defineProperty(wrapped, 'name', { value: fn.name, configurable: true });

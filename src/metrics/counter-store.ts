@@ -2,6 +2,7 @@ import { ERROR_TYPES, type ErrorType, errorTypeIndex } from '../core/taxonomy.js
 import type { Exemplar, Labels, Sample } from './exposition-model.js';
 import { DURATION_BUCKETS, REQUEST_OUTCOMES } from './contract.js';
 import { SuccessClock } from './success-clock.js';
+import type { RecipientFrequency } from './recipient-frequency.js';
 
 /**
  * The hot-path side of the metrics, and the one place they are kept. A send touches only preallocated typed arrays
@@ -15,7 +16,15 @@ export const OUTCOME_SUCCESS = 0;
 export const OUTCOME_PARTIAL = 1;
 export const OUTCOME_FAILURE = 2;
 
-const BUCKET_COUNT = DURATION_BUCKETS.length + 1; // + the +Inf bucket
+/** Duration buckets per histogram row: DURATION_BUCKETS and +Inf. */
+export const BUCKET_COUNT = DURATION_BUCKETS.length + 1;
+
+/** The bucket of a duration: the first upper bound it does not exceed (Prometheus `le` and OTel explicit buckets). */
+export function durationBucket(seconds: number): number {
+  let bucket = 0;
+  while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket++;
+  return bucket;
+}
 
 function senderLabels(provider: string, app: string | undefined): Labels {
   const labels: Record<string, string> = { provider };
@@ -48,7 +57,7 @@ export interface DurationReader {
 // every scrape, which is synchronous.
 const MESSAGE_TOTALS = new Float64Array(COUNT_SLOTS);
 
-/** Per (provider, app): receipt counts, calls in flight, last success, held invalid-token verdicts. */
+/** Per (provider, app): receipt counts, calls in flight, last success, held invalid-token verdicts, send frequency. */
 export class SenderSeries {
   readonly key: string;
   readonly provider: string;
@@ -63,8 +72,12 @@ export class SenderSeries {
   readonly lastSuccess = new SuccessClock();
   /** Invalid-token verdicts the surge guard held back from onInvalidToken. */
   invalidTokensHeld = 0;
+  /** Pushes per recipient over 24 h, when sendFrequency is on. */
+  frequency: RecipientFrequency | undefined;
   readonly #outcomeLabels: readonly Labels[];
   readonly #receiptLabels: readonly Labels[];
+  /** push_messages_total's label sets per group, once any operation of this sender has one. */
+  #groupLabels: Map<string | undefined, readonly Labels[]> | undefined;
 
   constructor(provider: string, app: string | undefined) {
     this.key = senderKey(provider, app);
@@ -83,11 +96,43 @@ export class SenderSeries {
     for (const errorType of failed) add(receipts, 1 + errorTypeIndex(errorType), 1);
   }
 
-  /** push_messages_total: this (provider, app)'s operations summed, every slot even with no operation yet. */
+  addOperation(series: OperationSeries): void {
+    this.operations.push(series);
+    let groups = this.#groupLabels;
+    if (groups === undefined) {
+      if (series.group === undefined) return;
+      // Senders of this (provider, app) wrapped without a group keep their row, without the label.
+      groups = this.#groupLabels = new Map();
+      if (this.operations.some((operation) => operation.group === undefined))
+        groups.set(undefined, this.#outcomeLabels);
+    }
+    if (groups.has(series.group)) return;
+    if (series.group === undefined) {
+      groups.set(undefined, this.#outcomeLabels);
+      return;
+    }
+    const base = { ...this.labels, group: series.group };
+    const failed = ERROR_TYPES.map((error_type) => Object.freeze({ ...base, outcome: 'failed', error_type }));
+    groups.set(series.group, [Object.freeze({ ...base, outcome: 'accepted' }), ...failed]);
+  }
+
+  /** push_messages_total: this (provider, app)'s operations summed (per group), every slot even with no operation yet. */
   messageSamples(into: Sample[]): void {
+    const groups = this.#groupLabels;
+    if (groups === undefined) {
+      this.#sumMessages(undefined, false, this.#outcomeLabels, into);
+      return;
+    }
+    for (const [group, labels] of groups) this.#sumMessages(group, true, labels, into);
+  }
+
+  #sumMessages(group: string | undefined, grouped: boolean, labels: readonly Labels[], into: Sample[]): void {
     MESSAGE_TOTALS.fill(0);
-    for (const operation of this.operations) operation.messages.forEach((value, i) => add(MESSAGE_TOTALS, i, value));
-    MESSAGE_TOTALS.forEach((value, i) => into.push({ labels: this.#outcomeLabels[i] as Labels, value }));
+    for (const operation of this.operations) {
+      if (grouped && operation.group !== group) continue;
+      operation.messages.forEach((value, i) => add(MESSAGE_TOTALS, i, value));
+    }
+    MESSAGE_TOTALS.forEach((value, i) => into.push({ labels: labels[i] as Labels, value }));
   }
 
   receiptSamples(into: Sample[]): void {
@@ -95,12 +140,16 @@ export class SenderSeries {
   }
 }
 
-/** Per (provider, app, operation): message counts, and the request duration histogram, one row of buckets per request outcome. */
+/**
+ * Per (provider, app, operation, group): message counts, and the request duration histogram, one row of buckets per
+ * request outcome. `group` only when the telemetry declares groups; a grouped sender has one per group and `other`.
+ */
 export class OperationSeries {
   readonly key: string;
   readonly provider: string;
   readonly app: string | undefined;
   readonly operation: string;
+  readonly group: string | undefined;
   readonly labels: Labels;
   /** [accepted, failed by ERROR_TYPES order...]: per operation because OTel's sent-messages counter carries it. */
   readonly messages = new Float64Array(COUNT_SLOTS);
@@ -114,13 +163,14 @@ export class OperationSeries {
   readonly #bucketLabels: readonly Labels[];
   readonly #outcomeLabels: readonly Labels[];
 
-  constructor(provider: string, app: string | undefined, operation: string) {
-    this.key = operationKey(provider, app, operation);
+  constructor(provider: string, app: string | undefined, operation: string, group?: string) {
+    this.key = operationKey(provider, app, operation, group);
     this.provider = provider;
     this.app = app;
     this.operation = operation;
+    this.group = group;
     const base = senderLabels(provider, app);
-    this.labels = Object.freeze({ ...base, operation });
+    this.labels = Object.freeze(group === undefined ? { ...base, operation } : { ...base, operation, group });
     this.#outcomeLabels = REQUEST_OUTCOMES.map((outcome) => Object.freeze({ ...this.labels, outcome }));
     this.#bucketLabels = this.#outcomeLabels.flatMap((labels) =>
       [...DURATION_BUCKETS, '+Inf' as const].map((le) => Object.freeze({ ...labels, le })),
@@ -136,9 +186,7 @@ export class OperationSeries {
   }
 
   observe(outcome: number, seconds: number, exemplar?: Exemplar): void {
-    let bucket = 0;
-    while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket++;
-    const slot = outcome * BUCKET_COUNT + bucket;
+    const slot = outcome * BUCKET_COUNT + durationBucket(seconds);
     add(this.#buckets, slot, 1);
     add(this.#sums, outcome, seconds);
     add(this.#counts, outcome, 1);
@@ -171,8 +219,9 @@ function senderKey(provider: string, app: string | undefined): string {
   return `${provider}\u0000${app ?? ''}`;
 }
 
-function operationKey(provider: string, app: string | undefined, operation: string): string {
-  return `${provider}\u0000${app ?? ''}\u0000${operation}`;
+function operationKey(provider: string, app: string | undefined, operation: string, group?: string): string {
+  const key = `${provider}\u0000${app ?? ''}\u0000${operation}`;
+  return group === undefined ? key : `${key}\u0000${group}`;
 }
 
 /**
@@ -180,6 +229,8 @@ function operationKey(provider: string, app: string | undefined, operation: stri
  * `registry: false`, of one meter provider). Readers attach to it; the store never knows what they render.
  */
 export class SeriesStore {
+  /** When counting began, in ms since the epoch: the start of every cumulative count. */
+  readonly startedAt = Date.now();
   readonly senders = new Map<string, SenderSeries>();
   readonly operations = new Map<string, OperationSeries>();
   readonly #durationReaders: DurationReader[] = [];
@@ -191,12 +242,12 @@ export class SeriesStore {
     return series;
   }
 
-  operation(provider: string, app: string | undefined, operation: string): OperationSeries {
-    const key = operationKey(provider, app, operation);
+  operation(provider: string, app: string | undefined, operation: string, group?: string): OperationSeries {
+    const key = operationKey(provider, app, operation, group);
     let series = this.operations.get(key);
     if (series === undefined) {
-      this.operations.set(key, (series = new OperationSeries(provider, app, operation)));
-      this.sender(provider, app).operations.push(series);
+      this.operations.set(key, (series = new OperationSeries(provider, app, operation, group)));
+      this.sender(provider, app).addOperation(series);
       for (const reader of this.#durationReaders) series.durationSinks.push(reader.durationSink(series));
     }
     return series;

@@ -10,27 +10,27 @@ import type {
   ObservableUpDownCounter,
 } from '@opentelemetry/api';
 import type { ProblemLog } from '../core/problems.js';
-import {
-  ATTR_ERROR_TYPE,
-  ATTR_MESSAGING_OPERATION_NAME,
-  ATTR_MESSAGING_OPERATION_TYPE,
-  MESSAGING_OPERATION_TYPE_VALUE_SEND,
-  METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
-  METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
-} from '../tracing/semconv.js';
 import { DURATION_BUCKETS } from './contract.js';
 import {
   COUNT_SLOTS,
-  OUTCOME_PARTIAL,
-  OUTCOME_SUCCESS,
   SeriesStore,
   type DurationReader,
   type DurationSink,
   type OperationSeries,
   type SenderSeries,
 } from './counter-store.js';
-import { ERROR_TYPES, errorTypeIndex, type ErrorType } from '../core/taxonomy.js';
-import { PUSH_ATTRIBUTES, systemAttributes } from '../tracing/spans.js';
+import type { ErrorType } from '../core/taxonomy.js';
+import {
+  OTEL_METRIC_DESCRIPTIONS,
+  OTEL_METRIC_NAMES,
+  OTEL_METRIC_UNITS,
+  durationAttributeSets,
+  failedDurationSet,
+  outcomeAttributes,
+  senderAttributes,
+  sentAttributeSets,
+  settledDurationSet,
+} from './otel-instruments.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -50,30 +50,6 @@ import { VERSION } from '../version.js';
  * time. That last flush bounds the memory at DURATION_BUFFER_SIZE values per meter provider.
  */
 
-export const OTEL_METRIC_NAMES = {
-  /** Counter `{message}` (asynchronous): the twin of `push_messages_total`. */
-  sentMessages: METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
-  /** Histogram `s`: the twin of `push_request_duration_seconds`. */
-  duration: METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
-  /** UpDownCounter `{request}` (asynchronous): the twin of `push_requests_in_flight`. */
-  activeRequests: 'push.client.active_requests',
-  /** Gauge `s` (asynchronous): the twin of `push_last_success_timestamp_seconds`. */
-  lastSuccess: 'push.client.last_success.timestamp',
-  /** Counter `{receipt}` (asynchronous): the twin of `push_receipts_total`. */
-  receipts: 'push.client.receipts',
-  /** Counter `{verdict}` (asynchronous): the twin of `push_invalid_tokens_held_total`. */
-  invalidTokensHeld: 'push.client.invalid_tokens.held',
-} as const;
-
-const DESCRIPTIONS = {
-  sentMessages: 'Number of messages producer attempted to send to the broker.',
-  duration: 'Duration of messaging operation initiated by a producer or consumer client.',
-  activeRequests: 'Push provider API calls started and not yet settled.',
-  lastSuccess: 'Unix time in seconds of the last message a push provider accepted.',
-  receipts: 'Second-phase delivery receipts (Expo), by push.outcome (delivered|failed) and error.type (failed only).',
-  invalidTokensHeld: 'Invalid-token verdicts the surge guard held back from onInvalidToken for a person to confirm.',
-} as const;
-
 /** Durations a meter provider holds before a send has to flush them itself (12 bytes each). */
 export const DURATION_BUFFER_SIZE = 1024;
 /** Durations waiting when a flush is scheduled for the next event-loop turn. */
@@ -86,37 +62,6 @@ function add(slots: Float64Array, index: number, count: number): void {
 
 // The class of the API's no-op meter: what metrics.getMeterProvider() hands out before an SDK registers a provider.
 const NoopMeter = createNoopMeter().constructor;
-
-const TALLY = new Uint32Array(ERROR_TYPES.length);
-
-/** The most frequent error type's index, ties going to the one that appears first: the span's `error.type` rule. */
-function dominantErrorType(failedTypes: readonly ErrorType[]): number {
-  // The send path is synchronous, so one scratch array serves every call.
-  TALLY.fill(0);
-  let dominant = errorTypeIndex(failedTypes[0] as ErrorType);
-  for (const type of failedTypes) {
-    const index = errorTypeIndex(type);
-    TALLY[index] = (TALLY[index] as number) + 1;
-  }
-  for (const type of failedTypes) {
-    const index = errorTypeIndex(type);
-    if ((TALLY[index] as number) > (TALLY[dominant] as number)) dominant = index;
-  }
-  return dominant;
-}
-
-function withAttributes(base: Attributes, extra: Attributes): Attributes {
-  return Object.freeze({ ...base, ...extra });
-}
-
-/** `[outcome=<first>, outcome=<failed> + error.type=<each of ERROR_TYPES>]`, matching the count slots. */
-function outcomeAttributes(base: Attributes, first: string, failed: string): readonly Attributes[] {
-  const outcome = PUSH_ATTRIBUTES.outcome;
-  return [
-    withAttributes(base, { [outcome]: first }),
-    ...ERROR_TYPES.map((type) => withAttributes(base, { [outcome]: failed, [ATTR_ERROR_TYPE]: type })),
-  ];
-}
 
 /**
  * Problem logs of the PushTelemetry instances given one meter provider, held weakly: a flush runs for all of them at
@@ -225,13 +170,11 @@ class OperationDuration implements DurationSink {
   }
 
   settled(outcome: number, failedTypes: readonly ErrorType[], seconds: number): void {
-    // error.type only when the call failed as a whole: a partial batch is a call that worked.
-    const set = outcome === OUTCOME_SUCCESS ? 0 : outcome === OUTCOME_PARTIAL ? 1 : 2 + dominantErrorType(failedTypes);
-    this.#buffer.append(this.#first + set, seconds);
+    this.#buffer.append(this.#first + settledDurationSet(outcome, failedTypes), seconds);
   }
 
   failed(errorType: ErrorType, seconds: number): void {
-    this.#buffer.append(this.#first + 2 + errorTypeIndex(errorType), seconds);
+    this.#buffer.append(this.#first + failedDurationSet(errorType), seconds);
   }
 }
 
@@ -250,9 +193,7 @@ class SenderView {
   hasReceipts = false;
 
   constructor(provider: string, app: string | undefined) {
-    const attributes: Attributes = systemAttributes(provider);
-    if (app !== undefined) attributes[PUSH_ATTRIBUTES.app] = app;
-    this.attributes = Object.freeze(attributes);
+    this.attributes = senderAttributes(provider, app);
   }
 
   get receiptAttributes(): readonly Attributes[] {
@@ -289,20 +230,8 @@ class OperationView {
   readonly messages = new Float64Array(COUNT_SLOTS);
 
   constructor(series: OperationSeries, buffer: DurationBuffer) {
-    const base: Attributes = {
-      ...systemAttributes(series.provider),
-      [ATTR_MESSAGING_OPERATION_NAME]: series.operation,
-    };
-    const durationBase: Attributes = { ...base, [ATTR_MESSAGING_OPERATION_TYPE]: MESSAGING_OPERATION_TYPE_VALUE_SEND };
-    if (series.app !== undefined) base[PUSH_ATTRIBUTES.app] = durationBase[PUSH_ATTRIBUTES.app] = series.app;
-    const [success, ...failure] = outcomeAttributes(durationBase, 'success', 'failure');
-    const durationSets = [
-      success as Attributes,
-      withAttributes(durationBase, { [PUSH_ATTRIBUTES.outcome]: 'partial' }),
-      ...failure,
-    ];
-    this.sentAttributes = outcomeAttributes(base, 'accepted', 'failed');
-    this.duration = new OperationDuration(buffer, buffer.register(durationSets));
+    this.sentAttributes = sentAttributeSets(series);
+    this.duration = new OperationDuration(buffer, buffer.register(durationAttributeSets(series)));
   }
 
   reset(collection: number): void {
@@ -338,30 +267,30 @@ export class OtelMetrics implements DurationReader {
       );
     }
     const duration = meter.createHistogram(OTEL_METRIC_NAMES.duration, {
-      description: DESCRIPTIONS.duration,
-      unit: 's',
+      description: OTEL_METRIC_DESCRIPTIONS.duration,
+      unit: OTEL_METRIC_UNITS.duration,
       advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
     });
     this.#durations = new DurationBuffer(duration, this.#problems);
     this.#sent = meter.createObservableCounter(OTEL_METRIC_NAMES.sentMessages, {
-      description: DESCRIPTIONS.sentMessages,
-      unit: '{message}',
+      description: OTEL_METRIC_DESCRIPTIONS.sentMessages,
+      unit: OTEL_METRIC_UNITS.sentMessages,
     });
     this.#receipts = meter.createObservableCounter(OTEL_METRIC_NAMES.receipts, {
-      description: DESCRIPTIONS.receipts,
-      unit: '{receipt}',
+      description: OTEL_METRIC_DESCRIPTIONS.receipts,
+      unit: OTEL_METRIC_UNITS.receipts,
     });
     this.#activeRequests = meter.createObservableUpDownCounter(OTEL_METRIC_NAMES.activeRequests, {
-      description: DESCRIPTIONS.activeRequests,
-      unit: '{request}',
+      description: OTEL_METRIC_DESCRIPTIONS.activeRequests,
+      unit: OTEL_METRIC_UNITS.activeRequests,
     });
     this.#lastSuccess = meter.createObservableGauge(OTEL_METRIC_NAMES.lastSuccess, {
-      description: DESCRIPTIONS.lastSuccess,
-      unit: 's',
+      description: OTEL_METRIC_DESCRIPTIONS.lastSuccess,
+      unit: OTEL_METRIC_UNITS.lastSuccess,
     });
     this.#held = meter.createObservableCounter(OTEL_METRIC_NAMES.invalidTokensHeld, {
-      description: DESCRIPTIONS.invalidTokensHeld,
-      unit: '{verdict}',
+      description: OTEL_METRIC_DESCRIPTIONS.invalidTokensHeld,
+      unit: OTEL_METRIC_UNITS.invalidTokensHeld,
     });
     meter.addBatchObservableCallback(
       (result) => this.#observe(result),

@@ -2,7 +2,14 @@ import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-c
 import { Counter, Gauge, Histogram } from '../core/peers.js';
 
 type Registry = PromClientRegistry<RegistryContentType>;
-import { DURATION_BUCKETS, METRIC_HELP as HELP, METRIC_LABELS, METRIC_NAMES } from './contract.js';
+import {
+  DURATION_BUCKETS,
+  METRIC_HELP as HELP,
+  METRIC_LABELS,
+  METRIC_NAMES,
+  RECIPIENT_SENDS_BUCKETS,
+} from './contract.js';
+import { frequencySamples, overCapSamples } from './frequency-samples.js';
 import { SeriesStore } from './counter-store.js';
 import type { MetricFamily, Sample } from './exposition-model.js';
 import { VERSION } from '../version.js';
@@ -103,6 +110,31 @@ function register(registry: Registry, store: SeriesStore): void {
     }),
     family(METRIC_NAMES.invalidTokensHeld, HELP.invalidTokensHeld, 'counter', 'sum', (into) => {
       for (const s of senders()) into.push({ labels: s.labels, value: s.invalidTokensHeld });
+    }),
+  );
+  readFrom(
+    new Histogram({
+      name: METRIC_NAMES.recipientDailySends,
+      help: HELP.recipientDailySends,
+      labelNames: [...METRIC_LABELS.recipientDailySends],
+      buckets: [...RECIPIENT_SENDS_BUCKETS],
+      registers,
+    }),
+    // A snapshot per scrape: summing it over cluster workers counts each worker's recipients, as it should.
+    family(METRIC_NAMES.recipientDailySends, HELP.recipientDailySends, 'histogram', 'sum', (into) => {
+      for (const s of senders()) frequencySamples(s, METRIC_NAMES.recipientDailySends, into);
+    }),
+  );
+  readFrom(
+    new Gauge({
+      name: METRIC_NAMES.recipientsOverSendCap,
+      help: HELP.recipientsOverSendCap,
+      labelNames: [...METRIC_LABELS.recipientsOverSendCap],
+      registers,
+      aggregator: 'average',
+    }),
+    family(METRIC_NAMES.recipientsOverSendCap, HELP.recipientsOverSendCap, 'gauge', 'average', (into) => {
+      for (const s of senders()) overCapSamples(s, into);
     }),
   );
   const infoLabels = Object.freeze({ version: VERSION });

@@ -13,6 +13,8 @@ export const ALERT_NAMES = [
   'PushInvalidTokenSurge',
   'PushInvalidTokensHeld',
   'PushLatencyHigh',
+  'PushConfirmedDeliveryLow',
+  'PushRecipientsOverSendCap',
   'PushErrorBudgetBurn',
 ] as const;
 export type AlertName = (typeof ALERT_NAMES)[number];

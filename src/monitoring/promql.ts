@@ -71,6 +71,11 @@ export const RECORDED = {
    * and has lasted since.
    */
   steadyStop: 'push:messages:steady_stop',
+  /**
+   * Delivered device receipts / accepted messages over 1h, only for senders with receipt series and messages in the
+   * hour: PushConfirmedDeliveryLow's now, and (averaged over a day) its usual.
+   */
+  confirmedDeliveryRatio: 'push:confirmed_delivery:ratio_rate1h',
 } as const;
 
 /**
@@ -81,6 +86,9 @@ export const RECORDED = {
  * campaign schedule (silence between bursts) never is, and neither is a sender with less than 3 h of series.
  */
 export const STEADY = { history: '3h', historyReached: '2h45m', minRate: 0.02 } as const;
+
+/** PushRecipientsOverSendCap's default: the share of the last 24 h's recipients over sendFrequency.cap. */
+export const OVER_SEND_CAP_SHARE = 0.05;
 
 export const AUDIENCE_WINDOWS = ['15m', '1d'] as const;
 export type AudienceWindow = (typeof AUDIENCE_WINDOWS)[number];
@@ -129,6 +137,7 @@ export function recordingRules(config: ResolvedMonitoringConfig): RecordingRule[
       record: RECORDED.audienceErrorRatio(window),
       expr: `${messageRate(config, window, 'outcome="failed"', `error_type=~"${AUDIENCE_ERRORS}"`)}\n/\n${messageRate(config, window)}`,
     })),
+    { record: RECORDED.confirmedDeliveryRatio, expr: confirmedDeliveryRatio(config, CONFIRMED_DELIVERY_WINDOWS.now) },
     ...steadyRules(config),
   ];
 }
@@ -243,3 +252,19 @@ export function burnRateFactor(config: ResolvedMonitoringConfig, tier: BurnRateT
 export function runbookUrl(config: ResolvedMonitoringConfig, alert: string): string {
   return `${config.runbookUrlBase}${alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}.md`;
 }
+
+/**
+ * The confirmed-delivery ratio: delivered receipts devices posted over messages the providers accepted, per (job,
+ * provider, app) over `window`. No series for a sender whose app sends no receipts, nor for a window with nothing
+ * accepted (receipts still arriving for earlier sends would make it +Inf).
+ */
+export function confirmedDeliveryRatio(config: ResolvedMonitoringConfig, window: string): string {
+  const by = `sum ${BY}`;
+  return (
+    `${by} (increase(${METRIC_NAMES.deviceReceipts}${matchers(config, 'event="delivered"')}[${window}]))\n/\n` +
+    `(${by} (increase(${MESSAGES}${matchers(config, 'outcome="accepted"')}[${window}])) > 0)`
+  );
+}
+
+/** PushConfirmedDeliveryLow compares the last hour (now) against the mean of the past day's hourly ratios (usual). */
+export const CONFIRMED_DELIVERY_WINDOWS = { now: '1h', usual: '1d' } as const;

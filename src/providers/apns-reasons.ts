@@ -76,6 +76,10 @@ const NODE_APN_MESSAGES: ReadonlyArray<readonly [RegExp, ErrorType]> = [
   [/^apn write (failed|aborted)/, 'network'],
   [/^Request frame error/, 'network'],
   [/^client session is either closed or destroyed/, 'network'],
+  // The original `apn` (3.0.0-alpha1) reports a 500 InternalServerError without its status, and a non-200 answer
+  // without a body (or a stream closed before any headers) as this bare message.
+  [/^Error 500, stream ended unexpectedly/, 'provider_unavailable'],
+  [/^stream ended unexpectedly$/, 'network'],
   // The caller shut the provider down and kept sending.
   [/^client is destroyed/, 'canceled'],
 ];
@@ -151,10 +155,11 @@ export function apnsReasonOf(error: unknown): string | undefined {
 
 /** The wrapSender options both APNs adapters share: one provider label, one classifier, the user's token hooks. */
 export function apnsSenderOptions(options: AdapterOptions | undefined, adapter: string) {
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, adapter);
+  const { app, group, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, adapter);
   return {
     provider: 'apns',
     app,
+    group,
     classify: classifyApnsError,
     reason: apnsReasonOf,
     onInvalidToken,

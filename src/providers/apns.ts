@@ -11,7 +11,8 @@ export type { AdapterOptions } from './client-view.js';
 const ADAPTER = 'instrumentApns';
 
 /**
- * A @parse/node-apn `Provider` or `MultiProvider`, as far as the adapter needs one. Declared here rather than imported
+ * A @parse/node-apn `Provider` or `MultiProvider` (or a `Provider` of the original `apn` package, whose API it
+ * shares), as far as the adapter needs one. Declared here rather than imported
  * so that code compiled against push-telemetry does not need node-apn installed.
  */
 export interface ApnProviderLike {
@@ -70,7 +71,7 @@ export function instrumentApns<T extends ApnProviderLike>(
   telemetry: PushTelemetry,
   options?: AdapterOptions,
 ): T {
-  expectClient(provider, ['send'], ADAPTER, 'a @parse/node-apn Provider or MultiProvider');
+  expectClient(provider, ['send'], ADAPTER, 'a node-apn Provider or MultiProvider (@parse/node-apn, or apn)');
   const common = apnsSenderOptions(options, ADAPTER);
   const methods: Record<string, PushSender> = {
     send: wrapMethod<(...args: SendArgs) => Promise<unknown>>(telemetry, provider, 'send', {

@@ -1,5 +1,11 @@
 import type { PushTelemetry } from '../core/telemetry.js';
-import type { HeldInvalidTokens, InvalidTokenEvent, PushSender, WrapSenderOptions } from '../core/types.js';
+import type {
+  GroupOption,
+  HeldInvalidTokens,
+  InvalidTokenEvent,
+  PushSender,
+  WrapSenderOptions,
+} from '../core/types.js';
 import { describe } from '../core/options.js';
 import { readProperty } from '../core/read.js';
 
@@ -7,13 +13,18 @@ import { readProperty } from '../core/read.js';
 export interface AdapterOptions {
   /** The `app` label for this client's sends (a bundle id, a Firebase project…); default the telemetry's `app`. */
   readonly app?: string;
+  /**
+   * The `group` label of this client's sends: a group declared in `new PushTelemetry({ groups })`, or a function of
+   * each call's arguments (the SDK method's own) returning one; anything else counts as `other`.
+   */
+  readonly group?: GroupOption<PushSender>;
   /** Called once per recipient whose failure is `unregistered` or `invalid_token`, to prune the token store. */
   readonly onInvalidToken?: (event: InvalidTokenEvent) => void | Promise<void>;
   /** Told when the surge guard holds this client's verdicts back; default the telemetry's `onInvalidTokensHeld`. */
   readonly onInvalidTokensHeld?: (held: HeldInvalidTokens) => void | Promise<void>;
 }
 
-export const ADAPTER_OPTIONS = ['app', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
+export const ADAPTER_OPTIONS = ['app', 'group', 'onInvalidToken', 'onInvalidTokensHeld'] as const;
 
 /** Throws a TypeError unless `client` has every method in `methods`; adapters duck-type, never import the SDK. */
 export function expectClient(client: unknown, methods: readonly string[], adapter: string, expected: string): void {

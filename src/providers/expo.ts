@@ -122,7 +122,7 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
     'instrumentExpo',
     "an Expo client (new Expo() from 'expo-server-sdk')",
   );
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentExpo');
+  const { app, group, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentExpo');
   const tokenHooks = {
     ...(onInvalidToken !== undefined && { onInvalidToken }),
     ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }),
@@ -130,6 +130,7 @@ export function instrumentExpo<T extends ExpoLike>(expo: T, telemetry: PushTelem
   const common = {
     provider: 'expo',
     ...(app !== undefined && { app }),
+    ...(group !== undefined && { group }),
     classify: classifyExpoError,
     reason: expoReason,
   };

@@ -18,6 +18,7 @@ export interface FcmMessagingLike {
 /** firebase-admin error codes → error_type. `messaging/invalid-argument` and `messaging/unknown-error` are refined by message. */
 export const FCM_ERROR_TYPES: Readonly<Record<string, ErrorType>> = {
   'messaging/registration-token-not-registered': 'unregistered',
+  'messaging/installation-id-not-registered': 'unregistered',
   'messaging/invalid-registration-token': 'invalid_token',
   'messaging/invalid-argument': 'payload_invalid',
   'messaging/invalid-payload': 'payload_invalid',
@@ -33,6 +34,7 @@ export const FCM_ERROR_TYPES: Readonly<Record<string, ErrorType>> = {
   'messaging/message-rate-exceeded': 'rate_limited',
   'messaging/device-message-rate-exceeded': 'rate_limited',
   'messaging/topics-message-rate-exceeded': 'rate_limited',
+  'messaging/topics-subscription-rate-exceeded': 'rate_limited',
   'messaging/server-unavailable': 'provider_unavailable',
   'messaging/internal-error': 'provider_unavailable',
   'messaging/unknown-error': 'unknown',
@@ -57,22 +59,43 @@ function byMessage(code: string, message: string): ErrorType | undefined {
   return undefined;
 }
 
+// firebase-admin 14 reports an HTTP/2 session failure on every message of the batch (13 rejected the whole call): a
+// messaging/unknown-error whose cause is an AggregateError of the stream's error and the session's own errors.
+const MAX_SESSION_ERRORS = 8;
+
+function sessionErrorsOf(error: unknown): readonly unknown[] {
+  if (readString(error, 'code') !== 'messaging/unknown-error') return [];
+  const errors = readProperty(readProperty(error, 'cause'), 'errors');
+  return Array.isArray(errors) ? errors.slice(0, MAX_SESSION_ERRORS) : [];
+}
+
+function classifyCoded(error: unknown): ErrorType {
+  const raw = readString(error, 'code');
+  if (raw === undefined || !/^(?:messaging|app)\//.test(raw)) return classifyError(error);
+  // An HTTP/2 session failure is a FirebaseMessagingSessionError whose code wraps the app code: messaging/app/network-error.
+  const code = raw.replace(/^messaging\/(?=app\/)/, '');
+  const message = (readString(error, 'message') ?? '').slice(0, 2000);
+  return byMessage(code, message) ?? FCM_ERROR_TYPES[code] ?? 'unknown';
+}
+
+/** The error that says what went wrong: for a session failure, the first of its errors that names a known cause. */
+function telling(error: unknown): unknown {
+  for (const inner of sessionErrorsOf(error)) if (classifyCoded(inner) !== 'unknown') return inner;
+  return error;
+}
+
 /** Maps a firebase-admin error (FirebaseMessagingError, FirebaseAppError) onto the taxonomy. Never throws. */
 export function classifyFcmError(error: unknown): ErrorType {
   try {
-    const raw = readString(error, 'code');
-    if (raw === undefined || !/^(?:messaging|app)\//.test(raw)) return classifyError(error);
-    // An HTTP/2 session failure is a FirebaseMessagingSessionError whose code wraps the app code: messaging/app/network-error.
-    const code = raw.replace(/^messaging\/(?=app\/)/, '');
-    const message = (readString(error, 'message') ?? '').slice(0, 2000);
-    return byMessage(code, message) ?? FCM_ERROR_TYPES[code] ?? 'unknown';
+    return classifyCoded(telling(error));
   } catch {
     return 'unknown';
   }
 }
 
+/** The recipient of a message: its registration token, or (firebase-admin 14) its Firebase installation ID. */
 function tokenOf(message: unknown): string | undefined {
-  const token = readProperty(message, 'token');
+  const token = readProperty(message, 'token') ?? readProperty(message, 'fid');
   return typeof token === 'string' && token !== '' ? token : undefined;
 }
 
@@ -84,17 +107,17 @@ function presentTokens(tokens: readonly (string | undefined)[]): string[] {
 type IndexedTokens = (args: readonly unknown[]) => readonly (string | undefined)[];
 
 const eachTokens: IndexedTokens = ([messages]) => (Array.isArray(messages) ? messages.map(tokenOf) : []);
-const multicastTokens: IndexedTokens = ([message]) => {
-  const tokens = readProperty(message, 'tokens');
-  return Array.isArray(tokens)
-    ? tokens.map((token) => (typeof token === 'string' && token !== '' ? token : undefined))
-    : [];
-};
-const deviceTokens: IndexedTokens = ([tokens]) =>
-  typeof tokens === 'string' ? [tokens] : Array.isArray(tokens) ? multicastTokens([{ tokens }]) : [];
+const recipients = (list: unknown): (string | undefined)[] =>
+  Array.isArray(list) ? list.map((token) => (typeof token === 'string' && token !== '' ? token : undefined)) : [];
+// firebase-admin 14 sends a multicast's tokens first, then its fids, and answers in that order.
+const multicastTokens: IndexedTokens = ([message]) => [
+  ...recipients(readProperty(message, 'tokens')),
+  ...recipients(readProperty(message, 'fids')),
+];
+const deviceTokens: IndexedTokens = ([tokens]) => (typeof tokens === 'string' ? [tokens] : recipients(tokens));
 
 function failure(error: unknown, token: string | undefined): FailedMessage {
-  const reason = readString(error, 'code');
+  const reason = readString(telling(error), 'code');
   return {
     errorType: classifyFcmError(error),
     ...(reason !== undefined && { reason }),
@@ -197,7 +220,7 @@ export function instrumentFcm<T extends FcmMessagingLike>(
     'instrumentFcm',
     'a firebase-admin Messaging (getMessaging(app))',
   );
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentFcm');
+  const { app, group, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentFcm');
   const wrapped: Record<string, PushSender> = {};
   for (const [method, hooks] of Object.entries(METHODS)) {
     if (typeof readProperty(messaging, method) !== 'function') continue;
@@ -207,6 +230,7 @@ export function instrumentFcm<T extends FcmMessagingLike>(
       classify: classifyFcmError,
       ...hooks,
       ...(app !== undefined && { app }),
+      ...(group !== undefined && { group }),
       ...(onInvalidToken !== undefined && { onInvalidToken }),
       ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }),
     });

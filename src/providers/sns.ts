@@ -167,10 +167,11 @@ export function instrumentSns<T extends SnsClientLike>(
   options?: AdapterOptions,
 ): T {
   expectClient(client, ['send'], 'instrumentSns', 'an SNSClient (or SNS) from @aws-sdk/client-sns');
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentSns');
+  const { app, group, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentSns');
   const common = {
     provider: 'sns',
     app,
+    group,
     classify: classifySnsError,
     reason: snsReason,
     onInvalidToken,

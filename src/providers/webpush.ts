@@ -158,11 +158,12 @@ export function instrumentWebPush<T extends WebPushLike>(
     'instrumentWebPush',
     "the web-push module (import webpush from 'web-push')",
   );
-  const { app, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentWebPush');
+  const { app, group, onInvalidToken, onInvalidTokensHeld } = checkAdapterOptions(options, 'instrumentWebPush');
   const sendNotification = wrapMethod<WebPushLike['sendNotification']>(telemetry, webpush, 'sendNotification', {
     provider: 'webpush',
     operation: 'send_notification',
     app,
+    group,
     classify: classifyWebPushError,
     reason: webPushReason,
     tokens: ([subscription]) => endpointOf(subscription),

@@ -1,6 +1,7 @@
-import type { Server } from 'node:http';
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type express from 'express';
 
 export interface ListeningApp {
   readonly server: Server;
@@ -10,9 +11,15 @@ export interface ListeningApp {
   readonly port: number;
 }
 
-/** Starts `app` on host:port and resolves once it listens, or rejects with the bind error (EADDRINUSE…). */
-export async function listen(app: express.Express, port: number, host: string): Promise<ListeningApp> {
-  const server = app.listen(port, host);
+/** Starts `app` (an express app or any request listener) on host:port and resolves once it listens, or rejects with the bind error (EADDRINUSE…). */
+export async function listen(
+  app: (req: IncomingMessage, res: ServerResponse) => void,
+  port: number,
+  host: string,
+): Promise<ListeningApp> {
+  // Loaded when a server starts, like express: the root import never pays for node:http.
+  const { createServer } = await import('node:http');
+  const server = createServer(app).listen(port, host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
@@ -5,6 +7,8 @@ import { listen } from './listen.js';
 import type { TelemetryProblem } from '../core/problems.js';
 import type { PushTelemetry } from '../core/telemetry.js';
 import { describe, rejectUnknownOptions } from '../core/options.js';
+import { receiptsHandler, RECEIPTS_PATH, type ReceiptsHandler } from '../delivery/receipts-handler.js';
+import type { DeviceReceiptsOptions } from '../delivery/receipts-options.js';
 
 /** Credentials a scraper must present; compared in constant time. */
 export type MetricsServerAuth =
@@ -19,6 +23,11 @@ export interface MetricsServerOptions {
   readonly host?: string;
   /** Require a bearer token or basic auth on every route. Default none. */
   readonly auth?: MetricsServerAuth;
+  /**
+   * Serve `POST /v1/receipts` for receipts posted by devices (docs/delivery.md). Off by default. The endpoint takes no
+   * `auth` (devices hold no secrets): its guards are the allow-lists, the sentAt window and the optional `secret`.
+   */
+  readonly receipts?: DeviceReceiptsOptions;
 }
 
 export interface MetricsServer {
@@ -71,6 +80,15 @@ export interface MetricsRoutes {
   readonly metrics: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** The JSON body of GET /healthz. */
   readonly health: () => object;
+  /** Answers /v1/receipts ahead of express and of `auth`, when receipts are on. */
+  readonly receipts?: ReceiptsHandler;
+}
+
+function isReceiptsPath(url: string | undefined): boolean {
+  return (
+    url?.startsWith(RECEIPTS_PATH) === true &&
+    (url.length === RECEIPTS_PATH.length || url[RECEIPTS_PATH.length] === '?')
+  );
 }
 
 /**
@@ -87,7 +105,7 @@ export async function serveMetrics(
   if (typeof host !== 'string' || host === '')
     throw new TypeError(`options.host must be a host name or address, got ${describe(host)}`);
   const authorized = authorizer(options.auth);
-  const { metrics, health } = routes();
+  const { metrics, health, receipts } = routes();
 
   // Loaded when a server starts, not with the library: a user who only wraps a sender never pays for express.
   const { default: express } = await import('express');
@@ -114,7 +132,13 @@ export async function serveMetrics(
     plain(res, status, status < 500 ? 'bad request' : 'internal error');
   });
 
-  const { server, url, port: boundPort } = await listen(app, port, host);
+  // Receipts skip express: devices post them at rates no scraper reaches, and express's routing would cost a large
+  // share of what the endpoint can serve (docs/performance.md).
+  const dispatch =
+    receipts === undefined
+      ? app
+      : (req: IncomingMessage, res: ServerResponse) => (isReceiptsPath(req.url) ? receipts(req, res) : app(req, res));
+  const { server, url, port: boundPort } = await listen(dispatch, port, host);
   // Scrapers send small requests: cap how long a slow client may hold a connection open.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -133,13 +157,16 @@ export async function serveMetrics(
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
   if (options === null || typeof options !== 'object')
     throw new TypeError(`startMetricsServer(options): options must be an object, got ${describe(options)}`);
-  rejectUnknownOptions(options, ['telemetry', 'port', 'host', 'auth'], 'startMetricsServer(options)');
+  rejectUnknownOptions(options, ['telemetry', 'port', 'host', 'auth', 'receipts'], 'startMetricsServer(options)');
   const { telemetry } = options;
   if (telemetry === null || typeof telemetry !== 'object' || typeof telemetry.metricsHandler !== 'function') {
     throw new TypeError(`options.telemetry must be a PushTelemetry instance, got ${describe(telemetry)}`);
   }
   return serveMetrics(options, () => ({
     metrics: telemetry.metricsHandler(),
+    ...(options.receipts !== undefined && {
+      receipts: receiptsHandler(telemetry, options.receipts, 'startMetricsServer(options)', 'options.receipts'),
+    }),
     health: () => {
       // Telemetry trouble is reported, never turned into a failing probe: the sender itself is fine.
       const health = telemetry.health();

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
 /**
  * A fake Expo push service over plain HTTP; expo-server-sdk reaches it when EXPO_BASE_URL is set before the SDK is
  * first imported (the SDK reads it once, at import).

@@ -1,9 +1,11 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
 import type { FaultPlan } from './faults.js';
 import type { TlsIdentity } from './tls.js';
 
-export const SIMULATED_PROVIDERS = ['fcm', 'apns', 'webpush', 'expo', 'sns'] as const;
+export const SIMULATED_PROVIDERS = ['fcm', 'apns', 'webpush', 'expo', 'sns', 'onesignal'] as const;
 export type SimulatedProvider = (typeof SIMULATED_PROVIDERS)[number];
 
 export interface FakeProviderStats {
@@ -18,7 +20,7 @@ export interface FakeProviderStats {
 /** One running fake provider. */
 export interface FakeProvider {
   readonly provider: SimulatedProvider;
-  /** Base URL, e.g. https://127.0.0.1:43123 (http:// for Expo and SNS, which the SDKs let you point anywhere). */
+  /** Base URL, e.g. https://127.0.0.1:43123 (http:// for Expo, SNS and OneSignal, which the SDKs let you point anywhere). */
   readonly url: string;
   readonly port: number;
   /** The scripted faults; `faults.set({ rules })` changes them while the fake runs. */

@@ -1,3 +1,5 @@
+/// <reference types="node" preserve="true" />
+// Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -116,12 +118,12 @@ function readBody(req: Request): Promise<string | undefined> {
   });
 }
 
-/** The recipient a send request names: its token, else its topic or condition (faults match on that). */
+/** The recipient a send request names: its token or installation ID, else its topic or condition (faults match on that). */
 function recipientOf(body: unknown): string | undefined {
   const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
   if (typeof message !== 'object' || message === null) return undefined;
-  const { token, topic, condition } = message as Record<string, unknown>;
-  const recipient = [token, topic, condition].find((value) => typeof value === 'string' && value !== '');
+  const { token, fid, topic, condition } = message as Record<string, unknown>;
+  const recipient = [token, fid, topic, condition].find((value) => typeof value === 'string' && value !== '');
   return recipient as string | undefined;
 }
 
@@ -147,8 +149,8 @@ function answer(res: Response, { status, body, type, headers = {} }: FcmAnswer):
 
 /**
  * A fake FCM HTTP v1 endpoint: `POST /v1/projects/{project}/messages:send` over TLS, HTTP/2 (what `sendEach*` speak)
- * and HTTP/1.1 (what `send` and the legacy transport speak). Faults match the message's token, else its topic or
- * condition. `{ status, reason }` answers a google.rpc error whose FcmError errorCode is `reason`; a reason with
+ * and HTTP/1.1 (what `send` and the legacy transport speak). Faults match the message's token (or fid), else its
+ * topic or condition. `{ status, reason }` answers a google.rpc error whose FcmError errorCode is `reason`; a reason with
  * spaces or punctuation (`Bad Gateway`) is sent as a raw text body instead, as a load balancer would.
  */
 export async function startFakeFcm(options: FakeProviderOptions): Promise<FakeProvider> {

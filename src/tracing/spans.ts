@@ -35,6 +35,8 @@ export const PUSH_ATTRIBUTES = {
   app: 'push.app',
   /** OTel metrics only: the Prometheus twin's `outcome` label (accepted|failed, success|partial|failure, delivered|failed). */
   outcome: 'push.outcome',
+  /** OTel metrics only: the Prometheus twin's opt-in `group` label. */
+  group: 'push.group',
   reason: 'push.provider.reason',
   accepted: 'push.messages.accepted',
   failed: 'push.messages.failed',

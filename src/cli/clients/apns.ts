@@ -33,6 +33,7 @@ export async function apnsClient(context: ClientContext): Promise<ProviderClient
       ? raw
       : instrumentApns(raw, context.telemetry, {
           app: DEMO_APP,
+          ...(context.group !== undefined && { group: context.group }),
           ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('apns', token) }),
         });
 

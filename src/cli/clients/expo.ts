@@ -22,6 +22,7 @@ export async function expoClient(context: ClientContext): Promise<ProviderClient
       ? raw
       : instrumentExpo(raw, context.telemetry, {
           app: DEMO_APP,
+          ...(context.group !== undefined && { group: context.group }),
           ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('expo', token) }),
         });
 

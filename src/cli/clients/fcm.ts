@@ -31,6 +31,7 @@ export async function fcmClient(context: ClientContext): Promise<ProviderClient>
       ? raw
       : instrumentFcm(raw, context.telemetry, {
           app: DEMO_APP,
+          ...(context.group !== undefined && { group: context.group }),
           ...(onInvalidToken && { onInvalidToken: ({ token }) => onInvalidToken('fcm', token) }),
         });
 

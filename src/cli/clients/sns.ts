@@ -22,6 +22,7 @@ export async function snsClient(context: ClientContext): Promise<ProviderClient>
       ? raw
       : instrumentSns(raw, context.telemetry, {
           app: DEMO_APP,
+          ...(context.group !== undefined && { group: context.group }),
           ...(onInvalidToken && {
             onInvalidToken: ({ token }) =>
               onInvalidToken(

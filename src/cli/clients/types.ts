@@ -40,6 +40,8 @@ export interface ClientContext {
   readonly telemetry: PushTelemetry;
   /** Called with the demo's own token (not the provider's endpoint or ARN) when the provider says it is gone. */
   readonly onInvalidToken?: (provider: DemoProvider, token: string) => void;
+  /** The `group` label of every send of this client; needs the telemetry's `groups` to declare it. Default none. */
+  readonly group?: string;
   /**
    * Per-request timeout given to each SDK, so a `hang` fault ends as a timeout and shutdown never waits long; 0 for
    * none (firebase-admin, node-apn, web-push and the AWS SDK take it; expo-server-sdk has no timeout to set).

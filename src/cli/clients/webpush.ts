@@ -29,6 +29,7 @@ export async function webPushClient(context: ClientContext): Promise<ProviderCli
       ? webpush
       : instrumentWebPush(webpush, context.telemetry, {
           app: DEMO_APP,
+          ...(context.group !== undefined && { group: context.group }),
           // The adapter reports the subscription endpoint; the demo's token is its last path segment.
           ...(onInvalidToken && {
             onInvalidToken: ({ token }) =>

@@ -10,6 +10,7 @@ import {
 import {
   BURN_RATE_TIERS,
   burnRateFactor,
+  CONFIRMED_DELIVERY_WINDOWS,
   CREDENTIAL_ERRORS,
   DURATION,
   durationSeconds,
@@ -19,6 +20,7 @@ import {
   messageRate,
   MESSAGES,
   NOT_SLO_ERRORS,
+  OVER_SEND_CAP_SHARE,
   PAYLOAD_ERRORS,
   PROVIDER_ERRORS,
   RECORDED,
@@ -70,8 +72,19 @@ const SURGE_MIN_RISE = 0.05;
  * bad minute), so a shorter window would resolve and re-open the same ticket between bursts of one incident.
  */
 const HELD_MINUTES = 15;
+/**
+ * PushRecipientsOverSendCap stays quiet below this many recipients in the last 24 h: the share of a handful is no
+ * strategy, and the estimate of a sampled audience needs recipients behind it.
+ */
+export const OVER_CAP_MIN_RECIPIENTS = 100;
 /** `for:` of each burn-rate tier, by long window (kubernetes-mixin's holds). */
 const BURN_FOR: Readonly<Record<string, string>> = { '1h': '2m', '6h': '15m', '1d': '1h', '3d': '3h' };
+
+/**
+ * PushConfirmedDeliveryLow needs this many receipts expected in its hour (accepted × usual ratio): below it, half of
+ * them missing is chance (a Poisson count of 50 falls to 25 with probability under 1 in 10,000).
+ */
+const CONFIRMED_MIN_RECEIPTS = 50;
 
 const WHO = '{{ $labels.provider }}{{ with $labels.app }} ({{ . }}){{ end }} from {{ $labels.job }}';
 
@@ -282,6 +295,44 @@ const DEFINITIONS: Readonly<Record<Exclude<AlertName, 'PushErrorBudgetBurn'>, De
       'Notifications arrive late and senders may time out.',
     // The guard counts calls, not messages: a p99 needs calls behind it, and a batch of 500 is one call.
     expr: (config, t) => `${RECORDED.latency('p99')} > ${num(t)}\n${guard(config, RECORDED.requestsRate)}`,
+  },
+  PushConfirmedDeliveryLow: {
+    severity: 'warning',
+    // Receipts trail their sends by minutes (devices asleep or offline): a campaign's first minutes dip the ratio.
+    for: '30m',
+    threshold: { value: 0.5, ratio: true },
+    summary: 'Devices confirm far fewer {{ $labels.provider }} deliveries than usual.',
+    description: (t) =>
+      `Devices confirmed {{ $value | humanizePercentage }} of the messages ${WHO} had accepted in the last hour: under ${percent(t)} ` +
+      'of its usual ratio (the mean over the past day). The provider takes the messages but they do not arrive: a wrong APNs environment or ' +
+      'FCM project, expired tokens the provider still accepts, a payload the app drops, or a release that stopped posting receipts.',
+    // Silent without receipts: no receipt series (or one at 0) makes no usual ratio to fall below.
+    expr: (config, t) => {
+      const { now, usual } = CONFIRMED_DELIVERY_WINDOWS;
+      const ratio = RECORDED.confirmedDeliveryRatio;
+      const accepted = (fn: 'increase' | 'rate') =>
+        `sum by (${BY}) (${fn}(${MESSAGES}${matchers(config, 'outcome="accepted"')}[${now}]))`;
+      return (
+        `${ratio}\n< ${num(t)} * avg_over_time(${ratio}[${usual}])\n` +
+        `and ${ON}\n  avg_over_time(${ratio}[${usual}]) * ${accepted('increase')} >= ${CONFIRMED_MIN_RECEIPTS}\n` +
+        `and ${ON}\n  ${accepted('rate')} >= ${num(config.minMessagesPerSecond)}`
+      );
+    },
+  },
+  PushRecipientsOverSendCap: {
+    severity: 'warning',
+    for: '30m',
+    threshold: { value: OVER_SEND_CAP_SHARE, ratio: true },
+    summary: 'Too many recipients of {{ $labels.provider }} pushes are sent more than the cap.',
+    description: (t) =>
+      `{{ $value | humanizePercentage }} of the recipients ${WHO} pushed to in the last 24 hours received more pushes than ` +
+      `sendFrequency.cap (alert above ${percent(t)}). Over-sent users turn notifications off or uninstall: expect the ` +
+      'unregistered rate to climb in the days after. Find the group or campaign sending too often.',
+    // A snapshot per process (the estimate of its own sends), averaged over the job's processes; the recipient guard
+    // instead of a message rate, because a quiet hour after a blast is when the share is highest.
+    expr: (config, t) =>
+      `avg by (${BY}) (${METRIC_NAMES.recipientsOverSendCap}${matchers(config)}) > ${num(t)}\n` +
+      `and ${ON}\n  sum by (${BY}) (${METRIC_NAMES.recipientDailySends}_count${matchers(config)}) >= ${OVER_CAP_MIN_RECIPIENTS}`,
   },
 };
 

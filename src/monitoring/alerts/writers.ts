@@ -17,7 +17,7 @@ function isAlert(rule: Rule): rule is AlertingRule {
 }
 
 /** Rules as plain maps, keys in the order Prometheus documents them. */
-function plainGroups(groups: readonly RuleGroup[]): YamlValue[] {
+export function plainGroups(groups: readonly RuleGroup[]): YamlValue[] {
   return groups.map((group) => ({
     name: group.name,
     rules: group.rules.map(

@@ -21,10 +21,11 @@ export const DASHBOARD_UIDS = {
   overview: 'push-overview',
   providerHealth: 'push-provider-health',
   slo: 'push-slo-alerts',
+  delivery: 'push-delivery',
 } as const;
 export type DashboardKey = keyof typeof DASHBOARD_UIDS;
 
-/** The three dashboards find each other by this tag. */
+/** The dashboards find each other by this tag. */
 export const DASHBOARD_TAG = 'push-telemetry';
 
 /** Panel links to the runbooks of the alerts a panel is evidence for. */
@@ -76,13 +77,19 @@ function variables(config: ResolvedMonitoringConfig): Array<DatasourceVariableBu
       'provider',
       'Provider',
       labelValues(config, MESSAGES, 'provider', 'job=~"$job"'),
-      'Push providers (fcm, apns, webpush, expo, sns, custom).',
+      'Push providers (fcm, apns, webpush, expo, sns, onesignal, custom).',
     ),
     labelVariable(
       'app',
       'App',
       labelValues(config, MESSAGES, 'app', 'job=~"$job"', 'provider=~"$provider"'),
       'The app label of wrapped senders; All includes senders without one.',
+    ),
+    labelVariable(
+      'group',
+      'Group',
+      labelValues(config, MESSAGES, 'group', 'job=~"$job"', 'provider=~"$provider"', 'app=~"$app"'),
+      'The opt-in group label (new PushTelemetry({ groups })) of messages and call durations; empty without groups. All includes messages without a group.',
     ),
   ];
 }

@@ -4,16 +4,17 @@ import { DASHBOARD_UIDS, type DashboardKey } from './common.js';
 import { overviewDashboard } from './overview.js';
 import { providerHealthDashboard } from './provider-health.js';
 import { sloAlertsDashboard } from './slo-alerts.js';
+import { deliveryDashboard } from './delivery.js';
 
 export { DASHBOARD_TAG, DASHBOARD_UIDS } from './common.js';
 export type { DashboardKey } from './common.js';
 export type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 
-/** The three dashboards as Grafana JSON models, keyed like DASHBOARD_UIDS. */
+/** The dashboards as Grafana JSON models, keyed like DASHBOARD_UIDS. */
 export type GeneratedDashboards = Readonly<Record<DashboardKey, Dashboard>>;
 
 /**
- * Builds the Overview, Provider health and SLO & alerts dashboards from the config the alert generator shares.
+ * Builds the Overview, Provider health, SLO & alerts and Delivery dashboards from the config the alert generator shares.
  * Each result is a plain object: `JSON.stringify` it into a file for Grafana's import or file provisioning (the
  * file name `<uid>.json` is what dashboards/ uses).
  */
@@ -23,6 +24,7 @@ export function generateDashboards(config?: MonitoringConfig): GeneratedDashboar
     overview: asJson(overviewDashboard(resolved)),
     providerHealth: asJson(providerHealthDashboard(resolved)),
     slo: asJson(sloAlertsDashboard(resolved)),
+    delivery: asJson(deliveryDashboard(resolved)),
   };
 }
 

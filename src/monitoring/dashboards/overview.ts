@@ -1,7 +1,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { METRIC_NAMES } from '../../metrics/contract.js';
 import type { ResolvedMonitoringConfig } from '../config.js';
-import { AUDIENCE_ERRORS, errorTypesOf } from '../promql.js';
+import { AUDIENCE_ERRORS, errorTypesOf, OVER_SEND_CAP_SHARE } from '../promql.js';
 import { dashboardShell, percent, runbookLinks } from './common.js';
 import { PanelIds, stat, table, timeseries } from './panels.js';
 import { alerts, FAILED, gauge, heldVerdicts, latency, messageRatio, messages, sli } from './queries.js';
@@ -210,6 +210,52 @@ export function overviewDashboard(config: ResolvedMonitoringConfig): Dashboard {
             'Stale-token verdicts per second the surge guard held back from onInvalidToken, by provider and app: one call or one window said most of its recipients were gone, likelier a bad key or the wrong APNs environment than uninstalls. Anything above 0 waits for a person: telemetry.heldInvalidTokens(), then release() or discard().',
           targets: [{ expr: heldVerdicts(config, ['provider', 'app']), legend: '{{provider}} {{app}}' }],
           links: runbookLinks(config, 'PushInvalidTokensHeld'),
+        }),
+      )
+      // Over-sending shows up later as uninstalls: the share over the cap and the unregistered share on one axis.
+      .withPanel(
+        timeseries(ids, {
+          title: 'Recipients over the send cap, and unregistered',
+          unit: 'percentunit',
+          w: 12,
+          h: 8,
+          min: 0,
+          thresholdLines: [
+            ['transparent', null],
+            ['orange', config.alerts.PushRecipientsOverSendCap?.threshold ?? OVER_SEND_CAP_SHARE],
+          ],
+          description:
+            "Share of the last 24 hours' recipients sent more than sendFrequency.cap pushes (opt-in: empty without it), beside the share of messages refused as unregistered. Users who get too many notifications uninstall: a rising share over the cap is followed, days later, by a rising unregistered share. The dashed line is the PushRecipientsOverSendCap threshold.",
+          targets: [
+            {
+              expr: gauge(config, 'avg by (provider, app) ', METRIC_NAMES.recipientsOverSendCap),
+              legend: 'over cap {{provider}} {{app}}',
+            },
+            {
+              expr: messageRatio(config, ['provider', 'app'], [FAILED, 'error_type="unregistered"']),
+              legend: 'unregistered {{provider}} {{app}}',
+            },
+          ],
+          links: runbookLinks(config, 'PushRecipientsOverSendCap', 'PushInvalidTokenSurge'),
+        }),
+      )
+      .withPanel(
+        timeseries(ids, {
+          title: 'Failures by group',
+          unit: 'percentunit',
+          w: 12,
+          h: 8,
+          min: 0,
+          description:
+            "Share of each group's messages that failed, any cause (opt-in: new PushTelemetry({ groups }); one unnamed series without groups). One group up alone, say marketing with its stale tokens, points at what that group sends and to whom; all up together points at the provider or the sender.",
+          targets: [
+            { expr: messageRatio(config, ['group'], [FAILED]), legend: '{{group}}' },
+            {
+              expr: messageRatio(config, ['group'], [FAILED, 'error_type="unregistered"']),
+              legend: '{{group}} unregistered',
+            },
+          ],
+          links: runbookLinks(config, 'PushInvalidTokenSurge'),
         }),
       )
       .withPanel(

@@ -37,7 +37,7 @@ import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/ta
 import { PanelBuilder as TimeseriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
 /**
- * Panel helpers shared by the three dashboards. Each panel is declared as a spec (title, description, unit, size,
+ * Panel helpers shared by the dashboards. Each panel is declared as a spec (title, description, unit, size,
  * queries) and built here with the SDK, so every panel gets the datasource variable, an id, refIds and a visible
  * legend the same way: the SDK leaves ids and refIds unset and hides timeseries legends by default.
  */

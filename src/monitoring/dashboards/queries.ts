@@ -21,6 +21,12 @@ import {
 
 /** Every push_* selector carries these, so each panel follows the job, provider and app pickers. */
 export const VARIABLE_MATCHERS = ['job=~"$job"', 'provider=~"$provider"', 'app=~"$app"'] as const;
+/**
+ * The group picker, on the two metrics that carry the opt-in `group` label only. Its All (`.*`) also matches series
+ * without the label, so senders without groups, and Prometheus servers that never saw one, show as before.
+ */
+export const GROUP_MATCHER = 'group=~"$group"';
+const MESSAGE_MATCHERS = [...VARIABLE_MATCHERS, GROUP_MATCHER] as const;
 
 // An alert keeps only the labels its rule keeps: `|` lets one without job, provider or app show under any selection.
 const ALERT_MATCHERS = ['alertname=~"Push.+"', 'job=~"$job|"', 'provider=~"$provider|"', 'app=~"$app|"'];
@@ -40,7 +46,7 @@ export function rate(
 }
 
 export function messages(config: ResolvedMonitoringConfig, by: readonly string[], ...extra: string[]): string {
-  return rate(config, MESSAGES, by, ...extra);
+  return rate(config, MESSAGES, by, GROUP_MATCHER, ...extra);
 }
 
 /** Share of messages matching `part` among those matching `whole`; 0 rather than no series when nothing matched `part`. */
@@ -51,7 +57,7 @@ export function messageRatio(
   whole: readonly string[] = [],
   window = RATE_INTERVAL,
 ): string {
-  const of = (extra: readonly string[]) => sumRate(config, MESSAGES, by, window, ...VARIABLE_MATCHERS, ...extra);
+  const of = (extra: readonly string[]) => sumRate(config, MESSAGES, by, window, ...MESSAGE_MATCHERS, ...extra);
   return `(\n  ${of([...whole, ...part])}\n  or 0 * ${of(whole)}\n)\n/\n${of(whole)}`;
 }
 
@@ -66,16 +72,16 @@ export function budgetRemaining(config: ResolvedMonitoringConfig, by: readonly s
 }
 
 export function latency(config: ResolvedMonitoringConfig, quantile: number, by: readonly string[]): string {
-  return durationQuantile(config, quantile, by, RATE_INTERVAL, ...VARIABLE_MATCHERS);
+  return durationQuantile(config, quantile, by, RATE_INTERVAL, ...MESSAGE_MATCHERS);
 }
 
 /** Calls per second by `le`, for a heatmap of the duration histogram. */
 export function latencyBuckets(config: ResolvedMonitoringConfig): string {
-  return rate(config, `${DURATION}_bucket`, ['le']);
+  return rate(config, `${DURATION}_bucket`, ['le'], GROUP_MATCHER);
 }
 
 export function requests(config: ResolvedMonitoringConfig, by: readonly string[]): string {
-  return rate(config, `${DURATION}_count`, by);
+  return rate(config, `${DURATION}_count`, by, GROUP_MATCHER);
 }
 
 export function receipts(config: ResolvedMonitoringConfig, by: readonly string[]): string {

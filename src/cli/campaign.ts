@@ -1,0 +1,130 @@
+import type { PushTelemetry } from '../core/telemetry.js';
+import type { PushTelemetryOptions } from '../core/types.js';
+import type { Simulator } from '../simulator/index.js';
+import type { Notification } from './clients/index.js';
+import { fcmClient } from './clients/fcm.js';
+import type { Scenario } from './scenarios.js';
+
+/**
+ * The campaign-blast scenario's marketing sender: a small audience pushed to many times a minute through its own FCM
+ * client (group `marketing`), beside the demo's steady transactional traffic. Its recipients are tokens of their own
+ * (`fcm-mkt-…`), so the simulator can make exactly them uninstall.
+ */
+
+const TICK_MS = 100;
+const MAX_IN_FLIGHT = 200;
+export const CAMPAIGN_TOKEN_PREFIX = 'fcm-mkt-';
+
+export interface CampaignPlan {
+  /** Marketing pushes per second. */
+  readonly rate: number;
+  /** Recipients the campaign cycles through. */
+  readonly audience: number;
+}
+
+export type CampaignSend = (tokens: readonly string[], notification: Notification) => Promise<unknown>;
+
+export function campaignToken(i: number): string {
+  return `${CAMPAIGN_TOKEN_PREFIX}${String(i).padStart(4, '0')}`;
+}
+
+export class Campaign {
+  readonly #send: CampaignSend;
+  readonly #pending = new Set<Promise<unknown>>();
+  #plan: CampaignPlan | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #credit = 0;
+  #next = 0;
+  #inFlight = 0;
+  #sent = 0;
+
+  constructor(send: CampaignSend) {
+    this.#send = send;
+  }
+
+  /** The campaign running now, or none. */
+  set plan(plan: CampaignPlan | undefined) {
+    this.#plan = plan;
+    this.#credit = 0;
+    if (plan !== undefined) this.#timer ??= setInterval(() => this.#tick(), TICK_MS);
+  }
+
+  /** Marketing pushes handed to the SDK so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
+  #tick(): void {
+    const plan = this.#plan;
+    if (plan === undefined) return;
+    this.#credit += plan.rate * (TICK_MS / 1000);
+    const count = Math.floor(this.#credit);
+    if (count === 0) return;
+    this.#credit -= count;
+    if (this.#inFlight + count > MAX_IN_FLIGHT) return;
+    const tokens = Array.from({ length: count }, () => campaignToken(this.#next++ % plan.audience));
+    this.#inFlight += count;
+    this.#sent += count;
+    const call = this.#send(tokens, {
+      title: 'Flash sale',
+      body: 'Everything 20% off for the next hour',
+      data: { kind: 'marketing' },
+    })
+      .catch(() => undefined)
+      .finally(() => {
+        this.#inFlight -= count;
+        this.#pending.delete(call);
+      });
+    this.#pending.add(call);
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#plan = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#pending]),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+  }
+}
+
+/** What a scenario asks of the demo's telemetry: groups and send frequency, when it has a campaign. */
+export function strategyOptions(scenario: Scenario): PushTelemetryOptions {
+  return {
+    ...(scenario.groups !== undefined && { groups: scenario.groups }),
+    ...(scenario.sendFrequency !== undefined && { sendFrequency: scenario.sendFrequency }),
+  };
+}
+
+/** The steady traffic's group, when the scenario declares groups. */
+export function steadyGroup(scenario: Scenario): { readonly group?: string } {
+  return scenario.groups === undefined ? {} : { group: scenario.groups[0] };
+}
+
+/** The marketing sender of a scenario with a campaign: its own FCM client in the campaign's group; none otherwise. */
+export async function campaignFor(
+  simulator: Simulator,
+  telemetry: PushTelemetry,
+  scenario: Scenario,
+  timeoutMs: number,
+): Promise<{ readonly campaign: Campaign; close(): Promise<void> } | undefined> {
+  if (!scenario.phases.some((phase) => phase.campaign !== undefined)) return undefined;
+  const group = scenario.groups?.[1];
+  const client = await fcmClient({
+    telemetry,
+    timeoutMs,
+    fake: simulator.fake('fcm'),
+    ...(group !== undefined && { group }),
+  });
+  const campaign = new Campaign((tokens, notification) => client.send(tokens, notification));
+  return {
+    campaign,
+    async close() {
+      await campaign.stop(timeoutMs + 1_000);
+      await client.close();
+    },
+  };
+}
