@@ -1,6 +1,7 @@
 /// <reference types="node" preserve="true" />
 // Kept in the published .d.ts: TypeScript 7 loads @types/node (a dependency) only when a file asks for it.
 import type { Server as NetServer, Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import type { Http2SecureServer, ServerHttp2Session } from 'node:http2';
 import type { FaultPlan } from './faults.js';
 import type { TlsIdentity } from './tls.js';
@@ -38,6 +39,20 @@ export interface FakeProviderOptions {
 }
 
 /** Listens on host:port and resolves with the port actually bound. */
+/** A request body as UTF-8, read to its end; undefined when it is larger than `maxBytes` or the stream fails. */
+export function readBody(req: Readable, maxBytes: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size <= maxBytes ? Buffer.concat(chunks).toString('utf8') : undefined));
+    req.on('error', () => resolve(undefined));
+  });
+}
+
 export function listen(server: NetServer | Http2SecureServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);

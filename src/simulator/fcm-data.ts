@@ -1,6 +1,6 @@
 import { createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closer, listen } from './fake.js';
+import { closer, listen, readBody } from './fake.js';
 
 /**
  * A fake FCM Data API (`GET /v1beta1/projects/{project}/androidApps/{appId}/deliveryData`, pages and all) with a
@@ -69,19 +69,6 @@ function rpcError(res: ServerResponse, code: number, status: string, message: st
   );
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size <= MAX_BODY ? Buffer.concat(chunks).toString('utf8') : undefined));
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 function decodePart(part: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
@@ -127,7 +114,7 @@ export async function startFakeFcmData(options: FakeFcmDataOptions = {}): Promis
 
   async function token(req: IncomingMessage, res: ServerResponse): Promise<void> {
     stats.tokenRequests++;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY);
     const form = new URLSearchParams(body ?? '');
     if (form.get('grant_type') !== JWT_BEARER || form.get('assertion') === null) {
       json(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { closer, listen, newStats, type FakeProvider, type FakeProviderOptions } from './fake.js';
+import { closer, listen, newStats, readBody, type FakeProvider, type FakeProviderOptions } from './fake.js';
 import { delay, type Fault } from './faults.js';
 
 type Request = IncomingMessage | Http2ServerRequest;
@@ -105,19 +105,6 @@ function faultAnswer(fault: Exclude<Fault, 'hang' | 'reset'>): FcmAnswer {
   }
 }
 
-function readBody(req: Request): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size <= MAX_BODY ? Buffer.concat(chunks).toString('utf8') : undefined));
-    req.on('error', () => resolve(undefined));
-  });
-}
-
 /** The recipient a send request names: its token or installation ID, else its topic or condition (faults match on that). */
 function recipientOf(body: unknown): string | undefined {
   const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
@@ -161,7 +148,7 @@ export async function startFakeFcm(options: FakeProviderOptions): Promise<FakePr
 
   server.on('request', async (req: Request, res: Response) => {
     stats.requests++;
-    const text = await readBody(req);
+    const text = await readBody(req, MAX_BODY);
     const route = SEND_PATH.exec(req.url ?? '');
     if (req.method !== 'POST' || route === null) {
       answer(res, {

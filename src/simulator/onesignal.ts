@@ -26,8 +26,8 @@
  * Stats count recipients (one for a segment or filter send) as accepted or refused.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closer, listen, newStats, type FakeProvider, type FakeProviderOptions } from './fake.js';
+import { createServer, type ServerResponse } from 'node:http';
+import { closer, listen, newStats, readBody, type FakeProvider, type FakeProviderOptions } from './fake.js';
 import { delay, type Fault } from './faults.js';
 import { BoundedMap } from '../providers/bounded-map.js';
 
@@ -102,17 +102,6 @@ function targetsOf(notification: Record<string, unknown>): Target[] {
   return targets;
 }
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function answer(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
 }
@@ -175,7 +164,7 @@ export async function startFakeOneSignal(options: FakeProviderOptions): Promise<
     stats.requests++;
     void (async () => {
       const route = req.method === 'POST' ? req.url?.split('?', 1)[0] : undefined;
-      const text = await readBody(req);
+      const text = await readBody(req, MAX_BODY_BYTES);
       await delay(faults.latencyMs);
       if (route !== '/notifications' && route !== '/api/v1/notifications')
         return answer(res, 404, { errors: [`No route for ${req.method} ${req.url?.split('?', 1)[0]}`] });
