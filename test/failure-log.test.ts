@@ -21,6 +21,7 @@ import {
   SUPPRESSED_LOG_EVENT,
   type PinoCompatibleLogger,
   type PushTelemetryOptions,
+  type FailedMessage,
   type SettleResult,
 } from '../src/index.js';
 import { instrumentWebPush } from '../src/providers/webpush.js';
@@ -181,6 +182,27 @@ describe('failure log: pino', () => {
     assert.equal(lines[1]?.outcome, 'failure');
     assert.equal(lines[1]?.error_type, 'auth');
     assert.equal(lines[1]?.reason, 'key <token> rejected', 'the refused message’s token is cut out of its reason');
+  });
+
+  it('names the error type the span names: the most frequent, a tie going to the one that appears first', async () => {
+    const { logger, records } = pinoLogger();
+    const telemetry = new PushTelemetry({ logger });
+    const failed: FailedMessage[] = [
+      { errorType: 'rate_limited', reason: 'QuotaExceeded', token: 't-1-aaaaaaaa' },
+      { errorType: 'unregistered', reason: 'NotRegistered', token: 't-2-aaaaaaaa' },
+      { errorType: 'unregistered', reason: 'NotRegistered', token: 't-3-aaaaaaaa' },
+      { errorType: 'rate_limited', reason: 'QuotaExceeded', token: 't-4-aaaaaaaa' },
+    ];
+    const send = telemetry.wrapSender(async () => ({ accepted: 0, failed }), {
+      provider: 'expo',
+      countMessages: () => failed.length,
+      settle: (result: SettleResult) => result,
+    });
+    await send();
+    assert.deepEqual(
+      records().map((record) => [record.error_type, record.reason]),
+      [['rate_limited', 'QuotaExceeded']],
+    );
   });
 
   it('names the provider’s status and reason for a real SDK against a loopback push service', async () => {

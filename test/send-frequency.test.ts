@@ -79,6 +79,23 @@ describe('RecipientFrequency', () => {
     assert.equal(frequency.snapshot(6, emptySnapshot()).sum, 255);
   });
 
+  it('walks the sample once for back-to-back snapshots, and again after any push, take-back or new hour', () => {
+    const frequency = new RecipientFrequency(256, 1, KEYS[2]);
+    frequency.record('a', 5);
+    const first = frequency.snapshot(6, emptySnapshot());
+    assert.deepEqual(frequency.snapshot(7, emptySnapshot()), first, 'nothing changed: the same counts');
+    frequency.record('a', 8);
+    frequency.record('b', 9);
+    assert.deepEqual(
+      [frequency.snapshot(10, emptySnapshot())].map(({ count, sum, overCap }) => ({ count, sum, overCap })),
+      [{ count: 2, sum: 3, overCap: 1 }],
+      'a push after a snapshot shows in the next one',
+    );
+    frequency.unrecord('b', 11);
+    assert.equal(frequency.snapshot(12, emptySnapshot()).count, 1, 'and so does a take-back');
+    assert.equal(frequency.snapshot(25 * 3_600_000, emptySnapshot()).count, 0, 'and the window moving on');
+  });
+
   it('stays within its error bound over a million recipients, in the same bytes it started with', () => {
     const collect = gc();
     const capacity = 4096;

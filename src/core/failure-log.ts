@@ -241,11 +241,10 @@ export class SenderFailureLog {
     try {
       if (!log.active) return;
       const byType: Record<string, number> = {};
+      for (const type of failedTypes) byType[type] = (byType[type] ?? 0) + 1;
+      // The span's rule: the most frequent type, ties going to the one that appears first.
       let dominant = failedTypes[0] as ErrorType;
-      for (const type of failedTypes) {
-        byType[type] = (byType[type] ?? 0) + 1;
-        if ((byType[type] as number) > (byType[dominant] as number)) dominant = type;
-      }
+      for (const type of failedTypes) if ((byType[type] as number) > (byType[dominant] as number)) dominant = type;
       if (!log.admit(this, dominant)) return;
       const outcome = accepted > 0 ? 'partial' : 'failure';
       const fields: Record<string, unknown> = { ...this.fields, outcome, error_type: dominant, failed_by_type: byType };

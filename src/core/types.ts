@@ -75,7 +75,7 @@ export interface PushTelemetryOptions {
   readonly logger?: PinoCompatibleLogger;
   /**
    * Where the OpenTelemetry log record of each failed call goes. Default: the global logger provider registered with
-   * @opentelemetry/api-logs (NodeSDK registers one when given log record processors), looked up at each failure, and
+   * @opentelemetry/api-logs (NodeSDK registers one by default, exporting by OTLP), looked up at each failure, and
    * no records while none is registered. `false`: no OpenTelemetry log records.
    */
   readonly loggerProvider?: OtelLoggerProviderLike | false;

@@ -187,7 +187,14 @@ function succeed(
     const tokens = span !== undefined && rt.span.hashToken !== undefined ? tokensOf(rt, args) : undefined;
     if (span !== undefined) endSettledSpan(span, rt.span, { accepted, failed, messageId, tokens }, failedTypes);
     if (outcome !== OUTCOME_SUCCESS && rt.failureLog !== undefined)
-      rt.failureLog.callSettled(accepted, failed, failedTypes, seconds, span, () => tokens ?? tokensOf(rt, args));
+      rt.failureLog.callSettled(
+        accepted,
+        failed,
+        failedTypes,
+        seconds,
+        span,
+        () => tokens ?? recipients ?? tokensOf(rt, args),
+      );
     if (rt.onInvalidToken !== undefined) judgeInvalidTokens(rt, accepted + failed.length, failed, failedTypes, end);
     if (rt.frequency !== undefined && accepted > 0) countRecipients(rt.frequency, recipients, failed, end);
   } catch (error) {
@@ -321,7 +328,8 @@ export function instrumentSender<F extends PushSender>(fn: F, rt: SenderRuntime)
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
     // With send frequency on, the tokens hook runs once, here, for the count and for the recipients at settle time.
     const recipients = rt.frequency === undefined ? undefined : tokensOf(rt, args);
-    const count = recipients !== undefined && rt.countMessages === undefined ? recipients.length : countOf(rt, args);
+    const count =
+      rt.frequency !== undefined && rt.countMessages === undefined ? (recipients?.length ?? 1) : countOf(rt, args);
     const span = startSpan(rt, count);
     let manager: SpanContextCarrier | undefined;
     let active: Context | undefined;

@@ -62,6 +62,10 @@ export class RecipientFrequency {
   #size = 0;
   #level = 0;
   #hour = -1;
+  /** Bumped by every change to the counts, so a scrape that reads both families walks the sample once. */
+  #changes = 0;
+  #snapshotChanges = -1;
+  readonly #snapshot = emptySnapshot();
 
   constructor(capacity: number, cap: number, key?: readonly [number, number]) {
     this.capacity = capacity;
@@ -104,7 +108,10 @@ export class RecipientFrequency {
     }
     const slot = entry * SLOTS + (hour % SLOTS);
     const count = this.#counts[slot] as number;
-    if (count < MAX_COUNT) this.#counts[slot] = count + 1;
+    if (count < MAX_COUNT) {
+      this.#counts[slot] = count + 1;
+      this.#changes++;
+    }
   }
 
   /**
@@ -119,16 +126,32 @@ export class RecipientFrequency {
     if (entry < 0) return;
     const slot = entry * SLOTS + (this.#hour % SLOTS);
     const count = this.#counts[slot] as number;
-    if (count > 0) this.#counts[slot] = count - 1;
+    if (count > 0) {
+      this.#counts[slot] = count - 1;
+      this.#changes++;
+    }
   }
 
   /** Recipients by sends in the last 24 h at `nowMs`, scaled up from the sample, into `into` (reset first). */
   snapshot(nowMs: number, into: FrequencySnapshot): FrequencySnapshot {
+    if (this.#hour >= 0) this.#advance(Math.floor(nowMs / HOUR_MS));
+    const cached = this.#snapshot;
+    if (this.#snapshotChanges !== this.#changes) {
+      this.#count(cached);
+      this.#snapshotChanges = this.#changes;
+    }
+    into.buckets.set(cached.buckets);
+    into.count = cached.count;
+    into.sum = cached.sum;
+    into.overCap = cached.overCap;
+    return into;
+  }
+
+  #count(into: FrequencySnapshot): void {
     into.buckets.fill(0);
     into.count = 0;
     into.sum = 0;
     into.overCap = 0;
-    if (this.#hour >= 0) this.#advance(Math.floor(nowMs / HOUR_MS));
     const weight = 2 ** this.#level;
     const counts = this.#counts;
     for (let entry = 0; entry < this.#size; entry++) {
@@ -143,7 +166,6 @@ export class RecipientFrequency {
       into.sum += sends * weight;
       if (sends > this.cap) into.overCap += weight;
     }
-    return into;
   }
 
   #find(hi: number, lo: number): number {
@@ -180,6 +202,7 @@ export class RecipientFrequency {
 
   /** Moves to `hour`: clears the slots of the hours that left the window and drops recipients left with no sends. */
   #advance(hour: number): void {
+    if (hour === this.#hour) return;
     if (this.#hour < 0 || hour < this.#hour) {
       this.#hour = Math.max(hour, this.#hour);
       return;
@@ -213,6 +236,7 @@ export class RecipientFrequency {
       kept++;
     }
     this.#size = kept;
+    this.#changes++;
     this.#index.fill(0);
     for (let entry = 0; entry < kept; entry++) this.#place(entry);
   }
