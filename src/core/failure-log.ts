@@ -10,7 +10,7 @@ import { LogLimiter, type LogLimit } from './log-limiter.js';
 import type { ProblemLog } from './problems.js';
 import { redactMessage, redactReason } from './redact.js';
 import { readProperty, readString } from './read.js';
-import { errorOwner, type ErrorType } from './taxonomy.js';
+import { dominantErrorType, errorOwner, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, OtelLogAttributeValue, OtelLoggerProviderLike, PinoCompatibleLogger } from './types.js';
 import { systemAttributes, PUSH_ATTRIBUTES } from '../tracing/spans.js';
 import {
@@ -242,9 +242,7 @@ export class SenderFailureLog {
       if (!log.active) return;
       const byType: Record<string, number> = {};
       for (const type of failedTypes) byType[type] = (byType[type] ?? 0) + 1;
-      // The span's rule: the most frequent type, ties going to the one that appears first.
-      let dominant = failedTypes[0] as ErrorType;
-      for (const type of failedTypes) if ((byType[type] as number) > (byType[dominant] as number)) dominant = type;
+      const dominant = dominantErrorType(failedTypes);
       if (!log.admit(this, dominant)) return;
       const outcome = accepted > 0 ? 'partial' : 'failure';
       const fields: Record<string, unknown> = { ...this.fields, outcome, error_type: dominant, failed_by_type: byType };

@@ -48,6 +48,32 @@ export function errorTypeIndex(errorType: ErrorType): number {
   return ERROR_TYPE_INDEX.get(errorType) as number;
 }
 
+const TALLY = new Uint32Array(ERROR_TYPES.length);
+
+/**
+ * The error type that speaks for a call whose messages were refused: the most frequent, ties going to the one that
+ * appears first. Spans (`error.type`), the OTel duration attribute and the failure log all follow this one rule.
+ */
+export function dominantErrorTypeIndex(failedTypes: readonly ErrorType[]): number {
+  // Telemetry runs synchronously, so one scratch array serves every call.
+  TALLY.fill(0);
+  for (const type of failedTypes) {
+    const index = errorTypeIndex(type);
+    TALLY[index] = (TALLY[index] as number) + 1;
+  }
+  let dominant = errorTypeIndex(failedTypes[0] as ErrorType);
+  for (const type of failedTypes) {
+    const index = errorTypeIndex(type);
+    if ((TALLY[index] as number) > (TALLY[dominant] as number)) dominant = index;
+  }
+  return dominant;
+}
+
+/** dominantErrorTypeIndex, as the type itself. */
+export function dominantErrorType(failedTypes: readonly ErrorType[]): ErrorType {
+  return ERROR_TYPES[dominantErrorTypeIndex(failedTypes)] as ErrorType;
+}
+
 /** The owner of an error type; `unknown` for anything that is not one (never throws). */
 export function errorOwner(errorType: ErrorType): ErrorOwner {
   return isErrorType(errorType) ? OWNERS[errorType] : 'unknown';

@@ -1,6 +1,7 @@
 import type { Registry as PromClientRegistry, RegistryContentType } from 'prom-client';
 import { Counter, Histogram } from '../core/peers.js';
 import {
+  bucketIndex,
   DELIVERY_LATENCY_BUCKETS,
   DEVICE_RECEIPT_EVENTS,
   METRIC_HELP as HELP,
@@ -56,10 +57,7 @@ export class DeviceReceiptSeries {
     this.#seen = true;
     add(this.events, event, 1);
     if (latencySeconds === undefined) return;
-    let bucket = 0;
-    while (bucket < DELIVERY_LATENCY_BUCKETS.length && latencySeconds > (DELIVERY_LATENCY_BUCKETS[bucket] as number))
-      bucket++;
-    add(this.#buckets, bucket, 1);
+    add(this.#buckets, bucketIndex(DELIVERY_LATENCY_BUCKETS, latencySeconds), 1);
     this.#sum += latencySeconds;
     this.#count++;
   }

@@ -40,6 +40,16 @@ export const METRIC_HELP = {
     'Receipts the receipts endpoint refused, by reason (a fixed set; never a value from the request).',
 } as const;
 
+/**
+ * The bucket a value falls in: the first upper bound it does not exceed (Prometheus `le`, OTel explicit buckets), or
+ * `bounds.length` for +Inf. Every histogram of the contract counts with it.
+ */
+export function bucketIndex(bounds: readonly number[], value: number): number {
+  let bucket = 0;
+  while (bucket < bounds.length && value > (bounds[bucket] as number)) bucket++;
+  return bucket;
+}
+
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10] as const;
 export const REQUEST_OUTCOMES = ['success', 'partial', 'failure'] as const;
 /** push_recipient_daily_sends: pushes one recipient received in 24 h. */

@@ -1,6 +1,6 @@
 import { ERROR_TYPES, type ErrorType, errorTypeIndex } from '../core/taxonomy.js';
 import type { Exemplar, Labels, Sample } from './exposition-model.js';
-import { DURATION_BUCKETS, REQUEST_OUTCOMES } from './contract.js';
+import { bucketIndex, DURATION_BUCKETS, REQUEST_OUTCOMES } from './contract.js';
 import { SuccessClock } from './success-clock.js';
 import type { RecipientFrequency } from './recipient-frequency.js';
 
@@ -21,9 +21,7 @@ export const BUCKET_COUNT = DURATION_BUCKETS.length + 1;
 
 /** The bucket of a duration: the first upper bound it does not exceed (Prometheus `le` and OTel explicit buckets). */
 export function durationBucket(seconds: number): number {
-  let bucket = 0;
-  while (bucket < DURATION_BUCKETS.length && seconds > (DURATION_BUCKETS[bucket] as number)) bucket++;
-  return bucket;
+  return bucketIndex(DURATION_BUCKETS, seconds);
 }
 
 function senderLabels(provider: string, app: string | undefined): Labels {

@@ -7,7 +7,7 @@ import {
   METRIC_MESSAGING_CLIENT_OPERATION_DURATION,
   METRIC_MESSAGING_CLIENT_SENT_MESSAGES,
 } from '../tracing/semconv.js';
-import { ERROR_TYPES, errorTypeIndex, type ErrorType } from '../core/taxonomy.js';
+import { dominantErrorTypeIndex, ERROR_TYPES, errorTypeIndex, type ErrorType } from '../core/taxonomy.js';
 import { PUSH_ATTRIBUTES, systemAttributes } from '../tracing/spans.js';
 import { OUTCOME_PARTIAL, OUTCOME_SUCCESS, type OperationSeries } from './counter-store.js';
 
@@ -54,27 +54,9 @@ export const OTEL_METRIC_UNITS: Readonly<Record<OtelMetricKey, string>> = {
 /** Duration attribute sets per operation: success, partial, then failure by ERROR_TYPES order. */
 export const DURATION_SETS = 2 + ERROR_TYPES.length;
 
-const TALLY = new Uint32Array(ERROR_TYPES.length);
-
-/** The most frequent error type's index, ties going to the one that appears first: the span's `error.type` rule. */
-function dominantErrorType(failedTypes: readonly ErrorType[]): number {
-  // The send path is synchronous, so one scratch array serves every call.
-  TALLY.fill(0);
-  let dominant = errorTypeIndex(failedTypes[0] as ErrorType);
-  for (const type of failedTypes) {
-    const index = errorTypeIndex(type);
-    TALLY[index] = (TALLY[index] as number) + 1;
-  }
-  for (const type of failedTypes) {
-    const index = errorTypeIndex(type);
-    if ((TALLY[index] as number) > (TALLY[dominant] as number)) dominant = index;
-  }
-  return dominant;
-}
-
 /** The duration attribute set of a call that returned; error.type only when it failed as a whole. */
 export function settledDurationSet(outcome: number, failedTypes: readonly ErrorType[]): number {
-  return outcome === OUTCOME_SUCCESS ? 0 : outcome === OUTCOME_PARTIAL ? 1 : 2 + dominantErrorType(failedTypes);
+  return outcome === OUTCOME_SUCCESS ? 0 : outcome === OUTCOME_PARTIAL ? 1 : 2 + dominantErrorTypeIndex(failedTypes);
 }
 
 /** The duration attribute set of a call that threw or rejected. */

@@ -1,5 +1,5 @@
 import { HASHED, KeyedHash } from './keyed-hash.js';
-import { RECIPIENT_SENDS_BUCKETS } from './contract.js';
+import { bucketIndex, RECIPIENT_SENDS_BUCKETS } from './contract.js';
 
 /**
  * How many pushes each recipient received in the last 24 hours, per (provider, app), in memory fixed at construction
@@ -159,8 +159,7 @@ export class RecipientFrequency {
       for (let slot = entry * SLOTS, end = slot + SLOTS; slot < end; slot++) sends += counts[slot] as number;
       // Every push to it taken back (unrecord): no recipient until the next compaction drops it.
       if (sends === 0) continue;
-      let bucket = 0;
-      while (bucket < RECIPIENT_SENDS_BUCKETS.length && sends > (RECIPIENT_SENDS_BUCKETS[bucket] as number)) bucket++;
+      const bucket = bucketIndex(RECIPIENT_SENDS_BUCKETS, sends);
       into.buckets[bucket] = (into.buckets[bucket] as number) + weight;
       into.count += weight;
       into.sum += sends * weight;

@@ -25,7 +25,7 @@ import {
   MESSAGING_OPERATION_TYPE_VALUE_SEND,
   MESSAGING_SYSTEM_VALUE_AWS_SNS,
 } from './semconv.js';
-import type { ErrorType } from '../core/taxonomy.js';
+import { dominantErrorType, type ErrorType } from '../core/taxonomy.js';
 import type { FailedMessage } from '../core/types.js';
 import { redactMessage, redactReason } from '../core/redact.js';
 import { readString } from '../core/read.js';
@@ -176,11 +176,8 @@ export function endSettledSpan(
   if (failedCount > 0) {
     const byType = new Map<ErrorType, number>();
     for (const type of failedTypes) byType.set(type, (byType.get(type) ?? 0) + 1);
-    let dominant: ErrorType = failedTypes[0] as ErrorType;
-    for (const [type, count] of byType) {
-      span.setAttribute(PUSH_ATTRIBUTES.failedByType + type, count);
-      if (count > (byType.get(dominant) as number)) dominant = type;
-    }
+    for (const [type, count] of byType) span.setAttribute(PUSH_ATTRIBUTES.failedByType + type, count);
+    const dominant = dominantErrorType(failedTypes);
     const events = Math.min(failedCount, MAX_FAILURE_EVENTS);
     for (let i = 0; i < events; i++) {
       const message = call.failed[i] as FailedMessage;
