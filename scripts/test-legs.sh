@@ -15,20 +15,31 @@ sdk_versions() {
 }
 status=0
 summary=()
+# Each leg's output is kept too: the failure details of a leg that failed are printed again at the very end, where a
+# CI log cut to its tail still shows them.
+logs=.cache/test-logs
+mkdir -p "$logs"
+failures=()
 
 start=$(seconds)
 echo "== Node $(node --version | cut -c2-) leg ($(sdk_versions)) =="
-if [ $# -eq 0 ]; then npm run --silent test:suite; else node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"; fi
-rc=$?
+if [ $# -eq 0 ]; then npm run --silent test:suite; else node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"; fi 2>&1 | tee "$logs/node$(node --version | cut -d. -f1 | cut -c2-).log"
+rc=${PIPESTATUS[0]}
 summary+=("Node $(node --version | cut -c2-) leg: $([ $rc -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(($(seconds) - start)) s")
-[ $rc -eq 0 ] || status=1
+[ $rc -eq 0 ] || { status=1; failures+=("$logs/node$(node --version | cut -d. -f1 | cut -c2-).log"); }
 
 start=$(seconds)
-bash scripts/node24-leg.sh "$@"
-rc=$?
+bash scripts/node24-leg.sh "$@" 2>&1 | tee "$logs/node24.log"
+rc=${PIPESTATUS[0]}
 summary+=("Node 24 leg: $([ $rc -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(($(seconds) - start)) s")
-[ $rc -eq 0 ] || status=1
+[ $rc -eq 0 ] || { status=1; failures+=("$logs/node24.log"); }
 
+# The spec reporter ends a failed run with a "failing tests:" section (each test, its file and line, its error).
+for log in "${failures[@]}"; do
+  echo
+  echo "== failures again, from $log =="
+  if grep -q 'failing tests:' "$log"; then sed -n '/failing tests:/,$p' "$log" | head -n 300; else tail -n 60 "$log"; fi
+done
 echo
 printf '%s\n' "${summary[@]}"
 exit $status
