@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cert } from 'firebase-admin/app';
+import { AggregatorRegistry } from 'prom-client';
 import { PushTelemetry } from '../src/index.js';
 import {
   apnsDeliveryMetrics,
@@ -26,7 +27,7 @@ import {
   type FakeDeliveryDataRow,
   type FakeFcmData,
 } from '../src/simulator/index.js';
-import { scrape, valueOf, type Sample } from './helpers.js';
+import { parseExposition, scrape, valueOf, type Sample } from './helpers.js';
 
 /**
  * The delivery report importers against the simulator's fakes over real HTTP on 127.0.0.1: the FCM Data API with its
@@ -470,6 +471,31 @@ describe('startDeliveryReportPoller', () => {
     assert.ok(!samples.some((s) => Object.values(s.labels).some((v) => /script|Quota|Exceeded/.test(v))));
     // The contract's metrics are still there, beside the report gauges.
     assert.ok(samples.some((s) => s.name === 'push_telemetry_info'));
+  });
+
+  it('every worker of a cluster polling the same report: the primary shows it once, not summed', async () => {
+    // What startClusterMetricsServer's primary does with the workers' registries (prom-client's AggregatorRegistry).
+    const workers = [new PushTelemetry(), new PushTelemetry(), new PushTelemetry()];
+    for (const telemetry of workers) {
+      const poller = startDeliveryReportPoller({
+        telemetry,
+        runOnStart: false,
+        sources: [
+          apnsDeliveryMetrics({ app: BUNDLE, url: apnsExport.exportUrl(BUNDLE), auth: { bearer: apnsExport.token } }),
+        ],
+      });
+      await poller.runNow();
+      await poller.stop();
+    }
+    const aggregated = AggregatorRegistry.aggregate(
+      await Promise.all(workers.map((t) => t.registry.getMetricsAsJSON())),
+    );
+    const samples = parseExposition(await aggregated.metrics());
+    assert.deepEqual(ratios(samples, 'apns', BUNDLE), expectedApns());
+    assert.equal(
+      valueOf(samples, 'push_provider_delivery_report_timestamp_seconds', { provider: 'apns', app: BUNDLE }),
+      Date.parse(`${UTC_YESTERDAY}T00:00:00Z`) / 1000,
+    );
   });
 
   it('never overlaps runs, polls on its interval with jitter, and stop() waits for the run under way', async () => {

@@ -23,8 +23,14 @@ export class DeliveryReportMetrics {
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.#ratio = new Gauge({ name: NAMES.ratio, help: HELP.ratio, labelNames: [...LABELS.ratio], registers });
     // Several processes polling the same report agree on it: max, not sum, when a cluster aggregates them.
+    this.#ratio = new Gauge({
+      name: NAMES.ratio,
+      help: HELP.ratio,
+      labelNames: [...LABELS.ratio],
+      registers,
+      aggregator: 'max',
+    });
     this.#timestamp = new Gauge({
       name: NAMES.reportTimestamp,
       help: HELP.reportTimestamp,
