@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, it } from 'node:test';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { PushTelemetry, RECIPIENT_SENDS_BUCKETS } from '../src/index.js';
 import { emptySnapshot, frequencyBytes, RecipientFrequency } from '../src/metrics/recipient-frequency.js';
 import { HASHED, KeyedHash } from '../src/metrics/keyed-hash.js';
@@ -226,6 +227,11 @@ describe('sendFrequency on a PushTelemetry', () => {
     ];
     for (const [sendFrequency, message] of bad)
       assert.throws(() => new PushTelemetry({ sendFrequency: sendFrequency as never }), { name: 'TypeError', message });
+    // OTLP-only: the hash on every message would feed nothing.
+    assert.throws(
+      () => new PushTelemetry({ sendFrequency: { cap: 5 }, registry: false, meterProvider: new MeterProvider() }),
+      { name: 'TypeError', message: /options\.sendFrequency needs the Prometheus metrics/ },
+    );
     const first = new PushTelemetry({ sendFrequency: { cap: 5 } });
     first.wrapSender(async () => 1, { provider: 'fcm' });
     const second = new PushTelemetry({ registry: first.registry, sendFrequency: { cap: 9 } });

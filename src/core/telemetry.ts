@@ -232,6 +232,11 @@ export class PushTelemetry {
         'options.exemplars needs the Prometheus metrics: exemplars are served on /metrics, which options.registry: false turns off',
       );
     }
+    if (this.#sendFrequency !== undefined && registry === false) {
+      throw new TypeError(
+        'options.sendFrequency needs the Prometheus metrics: push_recipient_daily_sends is served on /metrics only, which options.registry: false turns off',
+      );
+    }
     this.#app = app === undefined ? undefined : checkApp(app);
     this.#hashToken = tokenHasher(tokenHash);
     this.#exemplars = exemplars;
