@@ -97,6 +97,14 @@ const SCENARIOS: Scenario[] = [
       sender('com.example.campaign', (t) => (t > 7 * H && t <= 7 * H + 5 * M ? 41 : 1), flat(0.7), 15 * M),
     ],
   },
+  {
+    // A bad release (wrong APNs environment, a payload the app drops) goes out by restarting the process: its
+    // receipt series start again at 0, as the receipts endpoint creates them, and stay there.
+    name: 'a release that breaks delivery, deployed by a restart',
+    duration: 12 * H,
+    restarted: (t) => t === COLLAPSE_AT,
+    senders: [sender('com.example.release', flat(2), (t) => (t > COLLAPSE_AT ? 0 : 0.8))],
+  },
 ];
 
 describe('PushConfirmedDeliveryLow under promtool', () => {
@@ -132,6 +140,22 @@ describe('PushConfirmedDeliveryLow under promtool', () => {
     t.diagnostic(`resolved ${Math.round((resolved - RECOVERY_AT) / M)} minutes after recovery`);
     assert.ok(resolved > RECOVERY_AT && resolved - RECOVERY_AT <= 60 * M, String(resolved));
     assert.equal(episode.evaluations, (episode.last - episode.first) / STEP + 1, 'it never flapped');
+  });
+
+  it('fires within 75 minutes of a restart that broke delivery, and stays firing while nothing is confirmed', async (t) => {
+    const result = await (results.get('a release that breaks delivery, deployed by a restart') as ReturnType<
+      typeof runScenario
+    >);
+    const found = firings(result, ALERT);
+    assert.deepEqual(
+      found.map((f) => f.labels.app),
+      ['com.example.release'],
+    );
+    const [episode] = found as [(typeof found)[number]];
+    t.diagnostic(`${ALERT} fired ${Math.round((episode.first - COLLAPSE_AT) / M)} minutes after the restart`);
+    assert.ok(episode.first > COLLAPSE_AT && episode.first - COLLAPSE_AT <= 75 * M, String(episode.first));
+    assert.equal(episode.evaluations, (episode.last - episode.first) / STEP + 1, 'it never flapped');
+    assert.ok(episode.last >= 12 * H - 4 * STEP, `still firing at the end: last ${episode.last}`);
   });
 
   it('stays silent through a night lull with fewer, later receipts', async () => {

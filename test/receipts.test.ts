@@ -9,6 +9,8 @@ import {
   createReceiptStamp,
   createReceiptsHandler,
   DELIVERY_LATENCY_BUCKETS,
+  DEVICE_RECEIPT_EVENTS,
+  KNOWN_PROVIDERS,
   PushTelemetry,
   RECEIPT_STAMP_KEY,
   RECEIPTS_PATH,
@@ -64,9 +66,20 @@ describe('POST /v1/receipts on startMetricsServer', () => {
 
   const scrape = () => metrics(server.url, { authorization: `Bearer ${bearerToken}` });
 
-  it('shows no device receipt series and every rejection reason at 0 before any receipt', async () => {
+  it('shows every allowed app × known provider × event at 0 before any receipt, no latency, every rejection reason at 0', async () => {
     const samples = await scrape();
-    assert.equal(samples.filter((s) => s.name === 'push_device_receipts_total').length, 0);
+    // At 0 from the start, so increase() counts a restarted process's first receipt, and an app whose devices
+    // confirm nothing shows 0 rather than no series.
+    const receipts = samples.filter((s) => s.name === 'push_device_receipts_total');
+    assert.deepEqual(
+      receipts.map(({ labels: { provider, app, event } }) => `${app} ${provider} ${event}`).sort(),
+      [APP, OTHER_APP]
+        .flatMap((app) =>
+          KNOWN_PROVIDERS.flatMap((provider) => DEVICE_RECEIPT_EVENTS.map((e) => `${app} ${provider} ${e}`)),
+        )
+        .sort(),
+    );
+    assert.ok(receipts.every((s) => s.value === 0));
     assert.equal(samples.filter((s) => s.name.startsWith('push_delivery_latency_seconds')).length, 0);
     const rejected = samples.filter((s) => s.name === 'push_device_receipts_rejected_total');
     assert.deepEqual(

@@ -18,7 +18,9 @@ type Registry = PromClientRegistry<RegistryContentType>;
  * The device receipt metrics of one prom-client registry, kept as the send path keeps its own
  * (metrics/counter-store.ts): counting touches preallocated slots, labels are built once per series, and prom-client
  * only reads the slots at scrape time. A series exists per (provider, app) the receipts handler has already checked
- * against its allow-lists, and shows on /metrics from its first receipt; the rejection reasons show from the start.
+ * against its allow-lists. Its event counts show at 0 from the start, so that increase() sees a restarted process's
+ * first receipt and a process whose devices confirm nothing reports 0, not an absent series; its latency histogram
+ * shows from its first delivery. The rejection reasons show from the start.
  */
 
 const BUCKET_COUNT = DELIVERY_LATENCY_BUCKETS.length + 1; // + the +Inf bucket
@@ -63,7 +65,6 @@ export class DeviceReceiptSeries {
   }
 
   eventSamples(into: Sample[]): void {
-    if (!this.#seen) return;
     for (let event = 0; event < DEVICE_RECEIPT_EVENTS.length; event++)
       into.push({ labels: this.#eventLabels[event] as Labels, value: this.events[event] as number });
   }

@@ -158,7 +158,7 @@ export function deliveryDashboard(config: ResolvedMonitoringConfig): Dashboard {
         h: 8,
         min: 0,
         noValue: noReceipts,
-        description: `Delivered receipts over accepted messages per app, against half its usual ratio, the mean of the recorded hourly ratio over the past day (the alert line): PushConfirmedDeliveryLow fires when the hourly ratio stays under that line for 30 minutes. Apps that send no receipts have neither line.`,
+        description: `Delivered receipts over accepted messages per app, against half its usual ratio, the mean of the recorded hourly ratio over the past day (the alert line): PushConfirmedDeliveryLow fires when the hourly ratio stays under that line for 30 minutes. Apps without receipts have neither line; a provider in the receipts endpoint's \`providers\` whose devices post none shows 0.`,
         targets: [
           { expr: conversion(config, 1, 2, ['job', 'provider', 'app']), legend: `now ${series}` },
           {
