@@ -208,8 +208,16 @@ const text = (m: Matcher) => `${m.name}${m.matchType}${JSON.stringify(m.value)}`
 
 describe('the AlertmanagerConfig', () => {
   it('routes and inhibits exactly as alerts/alertmanager.example.yml (update src/monitoring/kubernetes/routing.ts with it)', async () => {
-    const { 'alertmanagerconfig.yaml': manifest } = await readManifests(KUBERNETES_DIR);
-    const spec = (manifest as unknown as AlertmanagerConfigManifest).spec;
+    // The example has a page webhook; the shipped default has none (no placeholder URL to fail every page).
+    const webhookUrl = 'https://oncall-bridge.example.com/alertmanager';
+    const { spec } = (await kubernetesManifests({}, { receivers: { webhookUrl } })).alertmanagerConfig;
+    const { 'alertmanagerconfig.yaml': shipped } = await readManifests(KUBERNETES_DIR);
+    const shippedSpec = (shipped as unknown as AlertmanagerConfigManifest).spec;
+    assert.deepEqual(
+      shippedSpec.receivers.map((r) => r.name),
+      spec.receivers.map((r) => r.name).filter((name) => name !== 'oncall-webhook'),
+    );
+    assert.ok(!JSON.stringify(shippedSpec).includes('example.com'), 'no placeholder URL ships');
     const example = readExample() as ReturnType<typeof readExample> & {
       route: { routes: Array<{ matchers: string[]; receiver: string; repeat_interval?: string; continue?: boolean }> };
     };
@@ -282,7 +290,7 @@ describe('the AlertmanagerConfig', () => {
       .flatMap((group) => group.rules)
       .filter((r): r is AlertingRule => 'alert' in r);
     const expected = {
-      critical: ['push/push-telemetry/oncall-pagerduty', 'push/push-telemetry/oncall-webhook'],
+      critical: ['push/push-telemetry/oncall-pagerduty'],
       warning: ['push/push-telemetry/push-tickets'],
       info: ['push/push-telemetry/blackhole'],
     };
@@ -437,6 +445,7 @@ describe('kubernetesManifests(config, options)', () => {
       [{ interval: '15 seconds' }, /options.interval must be a Prometheus duration/],
       [{ targetNamespaces: 'apps' }, /options.targetNamespaces must be an array/],
       [{ receivers: { pagerduty: null, webhookUrl: null } }, /pages need somewhere to go/],
+      [{ receivers: { pagerduty: null } }, /pages need somewhere to go; keep pagerduty or give webhookUrl/],
       [{ receivers: { slack: { name: 'x' } } }, /options.receivers.slack.key must be a Secret key/],
       [{ receivers: { webhookUrl: 'ftp://x' } }, /options.receivers.webhookUrl must be an http\(s\) URL/],
       [{ bogus: 1 }, /unknown option "bogus"/],

@@ -79,7 +79,7 @@ export const KUBERNETES_SPEC: CommandSpec = {
     },
     'no-pagerduty': { type: 'boolean', description: 'page without PagerDuty (through --webhook-url only)' },
     'webhook-url': { type: 'string', value: 'URL', description: 'a webhook that gets every page too' },
-    'no-webhook': { type: 'boolean', description: 'no page webhook (PagerDuty only)' },
+    'no-webhook': { type: 'boolean', description: 'no page webhook (the default)' },
     'slack-secret': {
       type: 'string',
       value: 'SECRET/KEY',

@@ -6,7 +6,7 @@ import type { SecretKeySelector } from './types.js';
 export interface AlertmanagerReceiverOptions {
   /** Secret (in `namespace`) holding the PagerDuty Events API v2 routing key that pages; null for no PagerDuty. */
   readonly pagerduty?: SecretKeySelector | null;
-  /** A webhook that gets every page too (an incident bot, a second pager); null for none. */
+  /** A webhook that gets every page too (an incident bot, a second pager). Default none (null says so too). */
   readonly webhookUrl?: string | null;
   /** Secret (in `namespace`) holding the Slack incoming-webhook URL that tickets go to. */
   readonly slack?: SecretKeySelector;
@@ -125,12 +125,12 @@ function receivers(value: unknown): ResolvedKubernetesOptions['receivers'] {
           given.pagerduty ?? { name: DEFAULT_RECEIVER_SECRET, key: 'pagerduty-routing-key' },
           'options.receivers.pagerduty',
         );
-  const webhookUrl =
-    given.webhookUrl === null ? undefined : (given.webhookUrl ?? 'https://oncall-bridge.example.com/alertmanager');
+  // No default URL: a placeholder would fail every critical notification of a stock install.
+  const webhookUrl = given.webhookUrl ?? undefined;
   if (webhookUrl !== undefined && (typeof webhookUrl !== 'string' || !/^https?:\/\/[^\s/]+\S*$/.test(webhookUrl)))
     throw new TypeError(`options.receivers.webhookUrl must be an http(s) URL or null, got ${describe(webhookUrl)}`);
   if (pagerduty === undefined && webhookUrl === undefined)
-    throw new TypeError('options.receivers: pages need somewhere to go; keep pagerduty or webhookUrl (both are null)');
+    throw new TypeError('options.receivers: pages need somewhere to go; keep pagerduty or give webhookUrl');
   const slackChannel = given.slackChannel ?? '#push-notifications-tickets';
   if (typeof slackChannel !== 'string' || slackChannel.trim() === '')
     throw new TypeError(`options.receivers.slackChannel must be a channel name, got ${describe(slackChannel)}`);
