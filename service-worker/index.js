@@ -127,7 +127,9 @@ function checkOptions(options) {
   const known = ['endpoint', 'events', 'showNotification', 'render', 'timeoutMs', 'onError', 'scope'];
   for (const key of Object.keys(options))
     if (!known.includes(key))
-      throw new TypeError(`installPushTelemetry(options): unknown option ${JSON.stringify(key)}; known: ${known.join(', ')}`);
+      throw new TypeError(
+        `installPushTelemetry(options): unknown option ${JSON.stringify(key)}; known: ${known.join(', ')}`,
+      );
   const {
     endpoint,
     events = RECEIPT_EVENTS,
@@ -153,7 +155,9 @@ function checkOptions(options) {
     throw new TypeError(`options.showNotification must be true or false, got ${describe(showNotification)}`);
   if (typeof render !== 'function') throw new TypeError(`options.render must be a function, got ${describe(render)}`);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS)
-    throw new TypeError(`options.timeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS}, got ${describe(timeoutMs)}`);
+    throw new TypeError(
+      `options.timeoutMs must be a whole number from 1 to ${MAX_TIMEOUT_MS}, got ${describe(timeoutMs)}`,
+    );
   if (onError !== undefined && typeof onError !== 'function')
     throw new TypeError(`options.onError must be a function, got ${describe(onError)}`);
   if (!isObject(scope) || typeof scope.addEventListener !== 'function')

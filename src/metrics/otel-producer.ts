@@ -34,7 +34,7 @@ import { VERSION } from '../version.js';
  *
  * The literal enum values below are sdk-metrics' (an optional peer, so never imported at run time):
  * AggregationTemporality.CUMULATIVE = 1, DataPointType HISTOGRAM = 0, GAUGE = 2, SUM = 3, and the API's
- * ValueType.DOUBLE = 1. test/otel-producer.test.ts checks them against the real SDK.
+ * ValueType.DOUBLE = 1. test/otel-metrics.test.ts checks them against the real SDK.
  */
 
 /** One data point, as sdk-metrics' `DataPoint<T>`. */
