@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import https from 'node:https';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +12,9 @@ import {
   SimpleLogRecordProcessor,
   type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
+import apn from '@parse/node-apn';
 import fc from 'fast-check';
+import { ApnsError, Notification as Apns2Notification } from 'apns2';
 import { pino } from 'pino';
 import webpush from 'web-push';
 import {
@@ -24,11 +27,18 @@ import {
   type FailedMessage,
   type SettleResult,
 } from '../src/index.js';
+import { instrumentApns } from '../src/providers/apns.js';
+import { instrumentApns2, type Apns2ClientLike } from '../src/providers/apns2.js';
+import { instrumentFcm, type FcmMessagingLike } from '../src/providers/fcm.js';
+import { instrumentOneSignal } from '../src/providers/onesignal.js';
 import { instrumentWebPush } from '../src/providers/webpush.js';
+import { startFakeApns } from '../src/simulator/apns.js';
 import type { FakeProvider } from '../src/simulator/fake.js';
 import { FaultPlan } from '../src/simulator/faults.js';
+import { startFakeOneSignal } from '../src/simulator/onesignal.js';
 import { loopbackIdentity } from '../src/simulator/tls.js';
 import { startFakeWebPush, webPushSubscription } from '../src/simulator/webpush.js';
+import { notificationTo, oneSignalClient } from './onesignal-client.js';
 import { createTracing, httpError, type Tracing } from './helpers.js';
 
 type Line = Record<string, unknown>;
@@ -249,6 +259,341 @@ describe('failure log: pino', () => {
     const send = telemetry.wrapSender(async () => 'id', { provider: 'fcm' });
     for (let i = 0; i < 100; i++) await send();
     assert.equal(lines.length, 0);
+  });
+});
+
+/** A record with the fields that change from run to run (time, host, duration, trace) set aside. */
+function stable(record: Line | undefined): Line {
+  assert.ok(record, 'a record was written');
+  const { time, pid, hostname, duration_ms, trace_id, span_id, trace_flags, ...rest } = record;
+  assert.equal(typeof duration_ms, 'number');
+  return rest;
+}
+
+/**
+ * An error as firebase-admin 14 makes it (FirebaseError in lib/utils/error.js): `code`, `httpResponse` with the HTTP
+ * status, the request error as `cause`, and no `name` of its own, so it reads as "Error". firebase-admin 13's carries
+ * no status at all.
+ */
+class FirebaseMessagingError14 extends Error {
+  readonly code: string;
+  readonly httpResponse: { status: number; headers: Record<string, string>; data: object };
+  readonly codePrefix = 'messaging';
+  constructor(code: string, status: number, message: string) {
+    super(message);
+    this.code = `messaging/${code}`;
+    this.httpResponse = { status, headers: { 'content-type': 'application/json' }, data: { error: { code: status } } };
+    this.cause = Object.assign(new Error(`Server responded with status ${status}.`), { response: { status } });
+  }
+}
+
+/** A firebase-admin Messaging whose calls answer what the test gives them. */
+function fcmMessaging(answer: { send?: () => Promise<string>; sendEach?: () => Promise<unknown> }): FcmMessagingLike {
+  const never = (): Promise<never> => Promise.reject(new Error('not used in this test'));
+  return {
+    send: answer.send ?? never,
+    sendEach: answer.sendEach ?? never,
+    sendEachForMulticast: never,
+  };
+}
+
+describe('failure log: the HTTP status of each provider', () => {
+  it('OneSignal: the status of a real ApiException (its numeric code), against the simulator', async () => {
+    const fake = await startFakeOneSignal({
+      host: '127.0.0.1',
+      port: 0,
+      identity: await loopbackIdentity(),
+      faults: new FaultPlan({ rules: [{ match: 'busy-*', fault: 'rate_limited' }] }),
+    });
+    try {
+      const { logger, records } = pinoLogger();
+      const telemetry = new PushTelemetry({ logger, app: 'com.example.app' });
+      const client = instrumentOneSignal(oneSignalClient(fake.url), telemetry);
+      const error = await rejection(client.createNotification(notificationTo(['busy-1'])));
+      assert.equal((error as { code?: unknown }).code, 429, 'the SDK put the status in its numeric code');
+      assert.equal((error as { statusCode?: unknown }).statusCode, undefined, 'and nowhere the default looks');
+      assert.deepEqual(stable(records()[0]), {
+        level: 40,
+        event: FAILURE_LOG_EVENT,
+        provider: 'onesignal',
+        app: 'com.example.app',
+        operation: 'create_notification',
+        outcome: 'failure',
+        error_type: 'rate_limited',
+        reason: '429',
+        status: 429,
+        error_class: 'Error',
+        messages: 1,
+        messages_failed: 1,
+        msg: 'push call failed',
+      });
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('FCM: the status firebase-admin 14 keeps in httpResponse.status, for a rejected send (the sample in docs/logging.md)', async () => {
+    const { logger, records } = pinoLogger();
+    const telemetry = new PushTelemetry({ logger: logger.child({ component: 'push' }), app: 'com.example.app' });
+    const error = new FirebaseMessagingError14(
+      'third-party-auth-error',
+      401,
+      'Auth error from APNS or Web Push Service',
+    );
+    const messaging = instrumentFcm(fcmMessaging({ send: () => Promise.reject(error) }), telemetry);
+    assert.equal(await rejection(messaging.send({ token: 'device-token-1' } as never)), error);
+    assert.deepEqual(stable(records()[0]), {
+      level: 50,
+      component: 'push',
+      event: FAILURE_LOG_EVENT,
+      provider: 'fcm',
+      app: 'com.example.app',
+      operation: 'send',
+      outcome: 'failure',
+      error_type: 'auth',
+      reason: 'messaging/third-party-auth-error',
+      status: 401,
+      error_class: 'Error',
+      messages: 1,
+      messages_failed: 1,
+      msg: 'push call failed',
+    });
+  });
+
+  it('FCM: the status of the refused message that speaks for a sendEach batch; the error type still goes by code', async () => {
+    const { logger, records } = pinoLogger();
+    const telemetry = new PushTelemetry({ logger });
+    const gone = new FirebaseMessagingError14(
+      'registration-token-not-registered',
+      404,
+      'Requested entity was not found.',
+    );
+    // INVALID_ARGUMENT is a 400 for a bad token: by status it would be payload_invalid, by code and text it is not.
+    const bad = new FirebaseMessagingError14(
+      'invalid-argument',
+      400,
+      'The registration token is not a valid FCM registration token',
+    );
+    const response = {
+      successCount: 1,
+      failureCount: 3,
+      responses: [
+        { success: true, messageId: 'projects/p/messages/1' },
+        { success: false, error: bad },
+        { success: false, error: gone },
+        { success: false, error: gone },
+      ],
+    };
+    const messaging = instrumentFcm(fcmMessaging({ sendEach: async () => response }), telemetry);
+    await messaging.sendEach(['t-ok', 't-bad', 't-gone-1', 't-gone-2'].map((token) => ({ token })) as never);
+    const record = records()[0];
+    assert.equal(record?.outcome, 'partial');
+    assert.deepEqual(record?.failed_by_type, { invalid_token: 1, unregistered: 2 });
+    assert.equal(record?.error_type, 'unregistered');
+    assert.equal(record?.reason, 'messaging/registration-token-not-registered');
+    assert.equal(record?.status, 404, 'the first message of the dominant type speaks, not the first refused');
+  });
+
+  it('APNs (node-apn): a partial failure names the 410 of the first Unregistered device, against the simulator', async () => {
+    const fake = await startFakeApns({
+      host: '127.0.0.1',
+      port: 0,
+      identity: await loopbackIdentity(),
+      faults: new FaultPlan({
+        rules: [
+          { match: 'busy-*', fault: 'rate_limited' },
+          { match: 'gone-*', fault: 'unregistered' },
+        ],
+      }),
+    });
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const raw = new apn.Provider({
+      token: {
+        key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        keyId: 'KEY1234567',
+        teamId: 'TEAM123456',
+      },
+      address: '127.0.0.1',
+      port: fake.port,
+      rejectUnauthorized: false,
+      connectionRetryLimit: 0,
+      requestTimeout: 2000,
+    });
+    try {
+      const { logger, records } = pinoLogger();
+      const otel = otelLogs();
+      const telemetry = new PushTelemetry({
+        logger: logger.child({ component: 'push' }),
+        loggerProvider: otel.provider,
+        app: 'com.example.app',
+      });
+      const provider = instrumentApns(raw, telemetry);
+      const notification = new apn.Notification({ alert: 'Your order shipped' });
+      notification.topic = 'com.example.app';
+      const result = await provider.send(notification, ['ok-1', 'busy-1', 'gone-1', 'gone-2', 'ok-2']);
+      assert.equal(result.sent.length, 2);
+      // The second sample line in docs/logging.md.
+      assert.deepEqual(stable(records()[0]), {
+        level: 30,
+        component: 'push',
+        event: FAILURE_LOG_EVENT,
+        provider: 'apns',
+        app: 'com.example.app',
+        operation: 'send',
+        outcome: 'partial',
+        error_type: 'unregistered',
+        failed_by_type: { rate_limited: 1, unregistered: 2 },
+        reason: 'Unregistered',
+        status: 410,
+        messages: 5,
+        messages_failed: 3,
+        msg: 'push call partly failed',
+      });
+      assert.equal(otel.records()[0]?.attributes[LOG_ATTRIBUTES.status], 410);
+    } finally {
+      raw.shutdown();
+      await fake.close();
+    }
+  });
+
+  it('APNs (apns2): sendMany names the statusCode of the SDK’s own ApnsError', async () => {
+    const { logger, records } = pinoLogger();
+    const telemetry = new PushTelemetry({ logger });
+    const notifications = ['ok-1', 'busy-1', 'busy-2'].map((token) => new Apns2Notification(token, { alert: 'hi' }));
+    const refused = (notification: Apns2Notification) => ({
+      error: new ApnsError({ statusCode: 429, notification, response: { reason: 'TooManyRequests', timestamp: 0 } }),
+    });
+    const client: Apns2ClientLike = {
+      send: async (notification) => notification,
+      sendMany: async (list) => [
+        list[0],
+        refused(notifications[1] as Apns2Notification),
+        refused(notifications[2] as Apns2Notification),
+      ],
+    };
+    await instrumentApns2(client, telemetry).sendMany(notifications);
+    const record = records()[0];
+    assert.deepEqual(
+      [record?.outcome, record?.error_type, record?.reason, record?.status],
+      ['partial', 'rate_limited', 'TooManyRequests', 429],
+    );
+  });
+
+  it('a settle result’s status is written only when it is an HTTP status', async () => {
+    const { logger, records } = pinoLogger();
+    const telemetry = new PushTelemetry({ logger });
+    const send = telemetry.wrapSender(async (failed: FailedMessage[]) => ({ accepted: 0, failed }), {
+      provider: 'custom',
+      countMessages: ([failed]) => failed.length,
+      settle: (result: SettleResult) => result,
+    });
+    await send([{ errorType: 'unregistered', status: 410 }]);
+    await send([{ errorType: 'rate_limited', status: 42 }]);
+    await send([
+      { errorType: 'auth', status: '401' as never },
+      { errorType: 'auth', status: 403 },
+    ]);
+    assert.deepEqual(
+      records().map((r) => [r.error_type, r.status]),
+      [
+        ['unregistered', 410],
+        ['rate_limited', undefined],
+        ['auth', 401],
+      ],
+    );
+  });
+});
+
+describe('failure log: the status hook', () => {
+  it('reads the status where the sender keeps it, and answers nothing for a non-status', async () => {
+    const { logger, records } = pinoLogger();
+    const otel = otelLogs();
+    const telemetry = new PushTelemetry({ logger, loggerProvider: otel.provider });
+    const seen: unknown[] = [];
+    const send = telemetry.wrapSender(async (error: unknown) => Promise.reject(error), {
+      provider: 'custom',
+      status: (error) => {
+        seen.push(error);
+        return (error as { meta?: { http?: number } }).meta?.http;
+      },
+    });
+    const custom = Object.assign(new Error('bad gateway'), { meta: { http: 502 } });
+    await rejection(send(custom));
+    await rejection(send(Object.assign(new Error('odd'), { meta: { http: 42 }, statusCode: 503 })));
+    assert.deepEqual(
+      records().map((r) => [r.error_type, r.status]),
+      [
+        ['unknown', 502],
+        ['provider_unavailable', undefined],
+      ],
+      'the hook decides the status, not the default; classification keeps its own',
+    );
+    assert.equal(otel.records()[0]?.attributes[LOG_ATTRIBUTES.status], 502);
+    assert.equal(seen[0], custom, 'the hook is given the sender’s own error');
+  });
+
+  it('a hook that throws leaves the record without a status, and the send and its error untouched', async () => {
+    const { logger, records } = pinoLogger();
+    const telemetry = new PushTelemetry({ logger });
+    const own = httpError(503);
+    const send = telemetry.wrapSender(async () => Promise.reject(own), {
+      provider: 'custom',
+      status: () => {
+        throw new Error('status hook broke');
+      },
+    });
+    assert.equal(await rejection(send()), own);
+    const record = records()[0];
+    assert.equal(record?.error_type, 'provider_unavailable');
+    assert.equal(record?.reason, '503');
+    assert.ok(record !== undefined && !('status' in record), 'no status, not even the default one');
+    assert.deepEqual(
+      telemetry.health().problems.map((p) => [p.kind, p.count]),
+      [['status', 1]],
+    );
+    const ok = telemetry.wrapSender(async () => 'sent', {
+      provider: 'custom',
+      status: () => {
+        throw new Error('never asked');
+      },
+    });
+    assert.equal(await ok(), 'sent', 'a successful send never asks for a status');
+    assert.equal(telemetry.health().problems.length, 1);
+  });
+
+  it('is asked only when a record is written: not past the rate limit, not without a sink', async () => {
+    let asked = 0;
+    const status = (): number => {
+      asked++;
+      return 503;
+    };
+    const { logger } = pinoLogger();
+    const limited = new PushTelemetry({ logger, logRateLimit: { burst: 2, intervalSeconds: 3600 } });
+    const send = limited.wrapSender(
+      () => {
+        throw httpError(503);
+      },
+      { provider: 'custom', status },
+    );
+    for (let i = 0; i < 10; i++) assert.throws(() => send());
+    assert.equal(asked, 2);
+    const silent = new PushTelemetry({ loggerProvider: false });
+    const quiet = silent.wrapSender(
+      () => {
+        throw httpError(503);
+      },
+      { provider: 'custom', status },
+    );
+    assert.throws(() => quiet());
+    assert.equal(asked, 2);
+  });
+
+  it('must be a function', () => {
+    const telemetry = new PushTelemetry();
+    assert.throws(() => telemetry.wrapSender(async () => 'x', { provider: 'custom', status: 500 as never }), {
+      name: 'TypeError',
+      message: 'options.status must be a function, got number 500',
+    });
   });
 });
 

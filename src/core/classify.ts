@@ -82,7 +82,9 @@ export function httpStatusOf(error: unknown): number | undefined {
     toHttpStatus(readProperty(error, 'status')) ??
     toHttpStatus(readProperty(response, 'status')) ??
     toHttpStatus(readProperty(response, 'statusCode')) ??
-    toHttpStatus(readProperty(metadata, 'httpStatusCode'))
+    toHttpStatus(readProperty(metadata, 'httpStatusCode')) ??
+    // firebase-admin 14's FirebaseError (13's carries no status at all).
+    toHttpStatus(readProperty(readProperty(error, 'httpResponse'), 'status'))
   );
 }
 

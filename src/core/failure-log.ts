@@ -5,11 +5,10 @@
  */
 import type { Context, Span, SpanContext } from '@opentelemetry/api';
 import { context as contextApi, ROOT_CONTEXT, trace } from './peers.js';
-import { httpStatusOf } from './classify.js';
 import { LogLimiter, type LogLimit } from './log-limiter.js';
 import type { ProblemLog } from './problems.js';
 import { redactMessage, redactReason } from './redact.js';
-import { readProperty, readString } from './read.js';
+import { readProperty, readString, toHttpStatus } from './read.js';
 import { dominantErrorType, errorOwner, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, OtelLogAttributeValue, OtelLoggerProviderLike, PinoCompatibleLogger } from './types.js';
 import { systemAttributes, PUSH_ATTRIBUTES } from '../tracing/spans.js';
@@ -205,6 +204,7 @@ export class SenderFailureLog {
     seconds: number,
     span: Span | undefined,
     tokensOf: () => readonly string[] | undefined,
+    statusOf: () => number | undefined,
   ): void {
     const log = this.#log;
     try {
@@ -213,7 +213,8 @@ export class SenderFailureLog {
       const fields: Record<string, unknown> = { ...this.fields, outcome: 'failure', error_type: errorType };
       const attributes: Record<string, OtelLogAttributeValue> = { ...this.attributes, [ATTR_ERROR_TYPE]: errorType };
       if (reason !== undefined) attributes[PUSH_ATTRIBUTES.reason] = fields.reason = redactReason(reason, tokens);
-      const status = httpStatusOf(error);
+      // Asked only here, past the rate limit: the status lands in the log and nowhere else.
+      const status = statusOf();
       if (status !== undefined) attributes[LOG_ATTRIBUTES.status] = fields.status = status;
       const name = readString(error, 'name');
       if (name !== undefined) attributes[LOG_ATTRIBUTES.errorClass] = fields.error_class = redactReason(name, tokens);
@@ -256,6 +257,8 @@ export class SenderFailureLog {
         const cut = token === undefined ? tokens() : [token, ...(tokens() ?? [])];
         attributes[PUSH_ATTRIBUTES.reason] = fields.reason = redactReason(reason, cut);
       }
+      const status = toHttpStatus(readProperty(first, 'status'));
+      if (status !== undefined) attributes[LOG_ATTRIBUTES.status] = fields.status = status;
       const message = outcome === 'partial' ? 'push call partly failed' : 'push call failed';
       const total = accepted + failedTypes.length;
       log.write(

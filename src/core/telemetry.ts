@@ -68,6 +68,7 @@ const TELEMETRY_OPTIONS = [
 const WRAP_HOOKS = [
   'classify',
   'reason',
+  'status',
   'countMessages',
   'tokens',
   'settle',
@@ -309,6 +310,7 @@ export class PushTelemetry {
       problems: this.#problems,
       classify: options.classify,
       reason: options.reason,
+      status: options.status,
       countMessages: options.countMessages as SenderRuntime['countMessages'],
       tokens: options.tokens as SenderRuntime['tokens'],
       settle: options.settle as SenderRuntime['settle'],

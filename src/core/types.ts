@@ -180,6 +180,11 @@ export interface FailedMessage {
   readonly reason?: string;
   /** The recipient's token, for `onInvalidToken` and the opt-in token hash; never recorded raw. */
   readonly token?: string;
+  /**
+   * The HTTP status the provider refused this message with (APNs' 410 for a gone device), for the failure log's
+   * `status` when this message speaks for the call. Leave it out when the refusal came in a 200's body.
+   */
+  readonly status?: number;
 }
 
 /** Per-message outcome of a call that resolved: how many messages the provider took and which it refused. */
@@ -215,6 +220,12 @@ export interface WrapSenderOptions<F extends PushSender> {
   readonly classify?: (error: unknown) => ErrorType;
   /** The provider's raw code for an error, for `push.provider.reason`. Default: the error's string `code`, HTTP status or name. */
   readonly reason?: (error: unknown) => string | undefined;
+  /**
+   * The HTTP status of an error, for the failure log's `status`. Default: where common clients put it (`statusCode`,
+   * `status`, `response.status`, `response.statusCode`, `$metadata.httpStatusCode`, `httpResponse.status`). Called
+   * only when a failure record is written; a throw or anything but a status from 100 to 599 means no `status`.
+   */
+  readonly status?: (error: unknown) => number | undefined;
   /** Recipient messages in one call. Default: the length of `tokens(args)` when given, else 1. */
   readonly countMessages?: (args: SenderArgs<F>) => number;
   /** The device tokens a call sends to, for `onInvalidToken` and the token hash when the whole call fails. */

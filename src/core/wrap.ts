@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
 import type { Context, Span } from '@opentelemetry/api';
 import { trace, TraceFlags } from './peers.js';
-import { classifyError, reasonOf } from './classify.js';
+import { classifyError, httpStatusOf, reasonOf } from './classify.js';
 import { isInvalidTokenType, judgeInvalidTokens, type TokenSource } from './invalid-tokens.js';
 import {
   OUTCOME_FAILURE,
@@ -23,7 +23,7 @@ import {
 } from '../tracing/spans.js';
 import { isErrorType, type ErrorType } from './taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult } from './types.js';
-import { readProperty } from './read.js';
+import { readProperty, toHttpStatus } from './read.js';
 import type { Exemplar } from '../metrics/exposition-model.js';
 import type { GroupSeries } from './groups.js';
 import type { RecipientFrequency } from '../metrics/recipient-frequency.js';
@@ -39,6 +39,7 @@ export interface SenderRuntime extends TokenSource {
   readonly exemplars: boolean;
   readonly classify: ((error: unknown) => ErrorType) | undefined;
   readonly reason: ((error: unknown) => string | undefined) | undefined;
+  readonly status: ((error: unknown) => number | undefined) | undefined;
   readonly countMessages: ((args: Args) => number) | undefined;
   readonly tokens: ((args: Args) => readonly string[]) | undefined;
   readonly settle: ((result: unknown, args: Args) => SettleResult) | undefined;
@@ -132,6 +133,12 @@ function classifyWith(rt: SenderRuntime, error: unknown): ErrorType {
     if (isErrorType(type)) return type;
   }
   return classifyError(error);
+}
+
+/** The failure log's `status` of a thrown error: the hook's answer when there is a hook, and none when it throws. */
+function statusOf(rt: SenderRuntime, error: unknown): number | undefined {
+  if (rt.status === undefined) return httpStatusOf(error);
+  return toHttpStatus(hook(rt, 'status', rt.status, error, [], undefined));
 }
 
 function exemplarOf(span: Span | undefined, seconds: number): Exemplar | undefined {
@@ -231,7 +238,16 @@ function fail(
       endFailedSpan(span, rt.span, error, errorType, typeof reason === 'string' ? reason : undefined, count, tokens);
     if (rt.failureLog !== undefined) {
       const code = typeof reason === 'string' ? reason : undefined;
-      rt.failureLog.callFailed(error, errorType, code, count, seconds, span, () => tokens ?? tokensOf(rt, args));
+      rt.failureLog.callFailed(
+        error,
+        errorType,
+        code,
+        count,
+        seconds,
+        span,
+        () => tokens ?? tokensOf(rt, args),
+        () => statusOf(rt, error),
+      );
     }
     if (rt.onInvalidToken !== undefined) {
       // Only a single-recipient call's answer is evidence about its recipient (Web Push's 404/410 for a subscription).

@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../core/classify.js';
 import type { PushTelemetry } from '../core/telemetry.js';
 import type { FailedMessage, PushSender, SettleResult } from '../core/types.js';
 import { readProperty, readString } from '../core/read.js';
@@ -51,10 +52,13 @@ function settleResponses(result: unknown): SettleResult {
     const reason = apnsReasonOf(entry);
     // Broadcast failures name a bundle id, not a device: no token, so no onInvalidToken for them.
     const token = readString(entry, 'device');
+    // node-apn's `(timeout)`, `(aborted)` and `(error)` stand-ins are no status.
+    const status = httpStatusOf(entry);
     return {
       errorType: classifyApnsError(entry),
       ...(reason !== undefined && { reason }),
       ...(token !== undefined && { token }),
+      ...(status !== undefined && { status }),
     };
   });
   const messageId = sent.length === 1 ? readString(sent[0], 'apns-id') : undefined;

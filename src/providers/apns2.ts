@@ -1,3 +1,4 @@
+import { httpStatusOf } from '../core/classify.js';
 import type { PushTelemetry } from '../core/telemetry.js';
 import type { FailedMessage, SettleResult } from '../core/types.js';
 import { readProperty, readString } from '../core/read.js';
@@ -55,10 +56,12 @@ function settleMany(results: readonly unknown[], args: SendManyArgs): SettleResu
     if (error === undefined) return;
     const reason = apnsReasonOf(error);
     const token = tokenOf(sent[i]) ?? tokenOf(readProperty(error, 'notification'));
+    const status = httpStatusOf(error);
     failed.push({
       errorType: classifyApnsError(error),
       ...(reason !== undefined && { reason }),
       ...(token !== undefined && { token }),
+      ...(status !== undefined && { status }),
     });
   });
   return { accepted: results.length - failed.length, failed };

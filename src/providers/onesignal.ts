@@ -280,6 +280,8 @@ export function instrumentOneSignal<T extends OneSignalApiLike>(
     ...(onInvalidTokensHeld !== undefined && { onInvalidTokensHeld }),
     classify: classifyOneSignalError,
     reason: oneSignalReason,
+    // The default reads no `code`: a numeric code is an HTTP status only on an ApiException.
+    status: statusOf,
     countMessages: ([notification]: readonly unknown[]) => messageCount(notification),
     tokens: allRecipientIds,
   };
