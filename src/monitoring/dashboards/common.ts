@@ -58,7 +58,10 @@ function labelVariable(name: string, label: string, query: string, description: 
   );
 }
 
-function variables(config: ResolvedMonitoringConfig): Array<DatasourceVariableBuilder | QueryVariableBuilder> {
+function variables(
+  config: ResolvedMonitoringConfig,
+  group: boolean,
+): Array<DatasourceVariableBuilder | QueryVariableBuilder> {
   const datasource = new DatasourceVariableBuilder('datasource')
     .label('Data source')
     .type('prometheus')
@@ -85,12 +88,16 @@ function variables(config: ResolvedMonitoringConfig): Array<DatasourceVariableBu
       labelValues(config, MESSAGES, 'app', 'job=~"$job"', 'provider=~"$provider"'),
       'The app label of wrapped senders; All includes senders without one.',
     ),
-    labelVariable(
-      'group',
-      'Group',
-      labelValues(config, MESSAGES, 'group', 'job=~"$job"', 'provider=~"$provider"', 'app=~"$app"'),
-      'The opt-in group label (new PushTelemetry({ groups })) of messages and call durations; empty without groups. All includes messages without a group.',
-    ),
+    ...(group
+      ? [
+          labelVariable(
+            'group',
+            'Group',
+            labelValues(config, MESSAGES, 'group', 'job=~"$job"', 'provider=~"$provider"', 'app=~"$app"'),
+            'The opt-in group label (new PushTelemetry({ groups })) of messages and call durations; empty without groups. All includes messages without a group.',
+          ),
+        ]
+      : []),
   ];
 }
 
@@ -125,12 +132,16 @@ function alertAnnotation(): AnnotationQueryBuilder {
     .useValueForTime(false);
 }
 
-/** The frame every dashboard shares: title, uid, variables, links, alert annotations, time settings. */
+/**
+ * The frame every dashboard shares: title, uid, variables, links, alert annotations, time settings. `group: false`
+ * leaves out the group picker, for a dashboard none of whose queries can filter by the group label.
+ */
 export function dashboardShell(
   config: ResolvedMonitoringConfig,
   key: DashboardKey,
   name: string,
   description: string,
+  { group = true }: { readonly group?: boolean } = {},
 ): DashboardBuilder {
   return new DashboardBuilder([config.titlePrefix, name].filter((part) => part !== '').join(' / '))
     .uid(DASHBOARD_UIDS[key])
@@ -139,7 +150,7 @@ export function dashboardShell(
     .time({ from: 'now-6h', to: 'now' })
     .refresh('1m')
     .tooltip(DashboardCursorSync.Crosshair)
-    .variables(variables(config))
+    .variables(variables(config, group))
     .annotation(alertAnnotation())
     .links(links(config));
 }

@@ -60,6 +60,8 @@ export function deliveryDashboard(config: ResolvedMonitoringConfig): Dashboard {
     'delivery',
     'Delivery',
     'What happens after the provider accepts: the funnel sent, accepted, delivered, displayed, opened from device receipts, how long delivery takes, and the drop reasons in the providers\u2019 own daily reports.',
+    // Receipts and the providers' reports carry no group label: a group picker here would filter nothing.
+    { group: false },
   )
     .withPanel(
       stat(ids, {
