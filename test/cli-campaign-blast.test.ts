@@ -1,21 +1,38 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { PushTelemetry } from '../src/index.js';
-import { campaignFor, steadyGroup, strategyOptions } from '../src/cli/campaign.js';
-import { createClients, type DemoClients } from '../src/cli/clients/index.js';
-import { SCENARIOS, Timeline, type Scenario } from '../src/cli/scenarios.js';
+import type { PushTelemetry } from '../src/index.js';
+import {
+  campaignFor,
+  campaignToken,
+  CompressedDayFrequency,
+  demoTelemetry,
+  steadyGroup,
+  type CampaignPlan,
+} from '../src/cli/campaign.js';
+import { createClients, DEMO_PROVIDERS, type DemoClients } from '../src/cli/clients/index.js';
+import { DEMO_APP } from '../src/cli/clients/types.js';
+import { campaignAt, SCENARIOS, steadyAudience, Timeline, type Phase, type Scenario } from '../src/cli/scenarios.js';
 import { TokenStore } from '../src/cli/tokens.js';
+import { DEFAULT_SAMPLE_SIZE } from '../src/core/send-frequency.js';
+import { OVER_CAP_MIN_RECIPIENTS } from '../src/monitoring/alerts/rules.js';
+import { OVER_SEND_CAP_SHARE } from '../src/monitoring/promql.js';
 import { Traffic } from '../src/cli/traffic.js';
+import { storeFor } from '../src/metrics/prom-client-binding.js';
+import { emptySnapshot, type FrequencySnapshot } from '../src/metrics/recipient-frequency.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
 import { scrape, valueOf, type Sample } from './helpers.js';
 
 /**
  * The demo's campaign-blast scenario played in process with the demo's own parts (real SDKs through the simulator,
- * its traffic loop, timeline and marketing sender), its phases compressed from minutes to seconds.
+ * its telemetry, traffic loop, timeline and marketing sender), its phases compressed from minutes to seconds; then its
+ * send-frequency design played over simulated hours at rates from the CLI's lowest to its highest.
  */
 
+const M = 60_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const PHASES_AT = [0, 500, 3_000, 5_500, 8_000];
+/** The send-frequency day, compressed with the phases: the blast's pushes have all left it 6 s after it ends. */
+const TEST_DAY_MS = 6_000;
 
 function sum(samples: readonly Sample[], where: (labels: Readonly<Record<string, string>>) => boolean): number {
   return samples
@@ -41,9 +58,9 @@ describe("the demo's campaign-blast scenario, compressed to seconds", () => {
       phases: scenario.phases.map((phase, i) => ({ ...phase, at: PHASES_AT[i] as number })),
     };
     simulator = await startSimulator({ providers: ['fcm', 'apns', 'webpush', 'expo', 'sns'] });
-    // The cap scaled with the time: in 8 s each of the 20 marketing recipients gets about 7 pushes, each of the 200
-    // transactional ones about 1 (the demo's 60 is for minutes).
-    telemetry = new PushTelemetry(strategyOptions({ ...scenario, sendFrequency: { cap: 3 } }));
+    // The cap and the day scaled with the phases: in a 6 s day each of the 20 marketing recipients gets about 6
+    // pushes, each of the 200 transactional ones under 1.
+    telemetry = demoTelemetry({ ...scenario, sendFrequency: { cap: 3, dayMs: TEST_DAY_MS } });
     clients = await createClients(simulator, { telemetry, timeoutMs: 2_000, ...steadyGroup(scenario) });
     marketing = await campaignFor(simulator, telemetry, scenario, 2_000);
     assert.ok(marketing);
@@ -56,8 +73,8 @@ describe("the demo's campaign-blast scenario, compressed to seconds", () => {
     timeline.advance(0);
     traffic.start();
     driver = setInterval(() => timeline.advance(Date.now() - start), 20);
-    // One scrape at the end of each blast phase, and one after the campaign.
-    for (const at of [2_900, 5_400, 7_900, 8_600]) {
+    // One scrape at the end of each blast phase, one after the campaign, and one once its day has passed.
+    for (const at of [2_900, 5_400, 7_900, 8_600, 8_000 + TEST_DAY_MS + 600]) {
       await sleep(Math.max(0, at - (Date.now() - start)));
       snapshots.push((await scrape(telemetry)).samples);
     }
@@ -80,7 +97,7 @@ describe("the demo's campaign-blast scenario, compressed to seconds", () => {
       (shares[0] as number) < (shares[1] as number) && (shares[1] as number) < (shares[2] as number),
       `climbing: ${shares.join(', ')}`,
     );
-    const last = snapshots.at(-1) as Sample[];
+    const last = snapshots[3] as Sample[];
     assert.ok(sum(last, (l) => l.group === 'transactional' && l.outcome === 'accepted') > 0);
     assert.equal(
       sum(last, (l) => l.group === 'transactional' && l.outcome === 'failed'),
@@ -95,7 +112,10 @@ describe("the demo's campaign-blast scenario, compressed to seconds", () => {
   });
 
   it("puts FCM's recipients over the send cap past PushRecipientsOverSendCap's threshold, and no other provider's", () => {
-    const last = snapshots.at(-1) as Sample[];
+    // The demo's telemetry counts into the compressed-day samples it put on every provider.
+    for (const provider of DEMO_PROVIDERS)
+      assert.ok(storeFor(telemetry.registry).sender(provider, DEMO_APP).frequency instanceof CompressedDayFrequency);
+    const last = snapshots[3] as Sample[];
     const labels = last.find((s) => s.name === 'push_recipients_over_send_cap_ratio' && s.labels.provider === 'fcm')
       ?.labels as Record<string, string>;
     assert.ok(labels, 'FCM has the share');
@@ -109,5 +129,146 @@ describe("the demo's campaign-blast scenario, compressed to seconds", () => {
     assert.ok(recipients >= 100, `${recipients} recipients (the alert's guard is 100)`);
     for (const sample of last.filter((s) => s.name === 'push_recipients_over_send_cap_ratio'))
       if (sample.labels.provider !== 'fcm') assert.equal(sample.value, 0, sample.labels.provider);
+  });
+
+  it('forgets the blast once its day has passed: nobody is over the cap while the steady traffic goes on', () => {
+    const later = snapshots[4] as Sample[];
+    const fcm = { provider: 'fcm', app: DEMO_APP };
+    assert.equal(valueOf(later, 'push_recipients_over_send_cap_ratio', fcm), 0);
+    const recipients = valueOf(later, 'push_recipient_daily_sends_count', fcm) as number;
+    assert.ok(recipients >= 100, `${recipients} steady recipients still counted in the day`);
+  });
+});
+
+describe("campaign-blast's send frequency over simulated hours, at any --rate", () => {
+  const scenario = SCENARIOS.find((s) => s.name === 'campaign-blast') as Scenario;
+  const frequency = scenario.sendFrequency;
+  const loopMs = scenario.loopMs as number;
+  const blastStart = scenario.phases.find((phase) => phase.campaign !== undefined)?.at as number;
+  const blastOver = scenario.phases.find((phase) => phase.at > blastStart && phase.campaign === undefined)
+    ?.at as number;
+  const TICK_MS = 100;
+  const CHECK_EVERY_MS = 5_000;
+  // performance.now() when the demo's traffic starts; any value, so the sample's hours need not line up with the loop.
+  const T0 = 4_321_987;
+
+  /** mulberry32: repeatable uninstalls. */
+  function seeded(seed: number): () => number {
+    let state = seed >>> 0;
+    return () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  const phaseAt = (offset: number): Phase =>
+    [...scenario.phases].reverse().find((phase) => phase.at <= offset) ?? (scenario.phases[0] as Phase);
+  const firing = (snapshot: FrequencySnapshot) =>
+    snapshot.count >= OVER_CAP_MIN_RECIPIENTS && snapshot.overCap / snapshot.count > OVER_SEND_CAP_SHARE;
+
+  interface Verdicts {
+    /** Per loop: whether the alert's condition held at every check of the blast's last two minutes. */
+    readonly firedLate: boolean[];
+    /** Per loop: whether it was false, with nobody over the cap, at every check from 40 s after the blast to the next. */
+    readonly quietBetween: boolean[];
+    /** The most any steady recipient's day held, on average per recipient, and the most over the cap (must be 0). */
+    steadyMean: number;
+    /** Whether the alert's condition held at any check. */
+    everFired: boolean;
+    steadyOver: number;
+    audience: number;
+  }
+
+  /**
+   * The demo's FCM traffic at `rate`, as Traffic and Campaign send it (every 100 ms what the rate accrued, tokens
+   * round-robin from the TokenStore and the campaign's audience), into the sample the demo's telemetry uses, with the
+   * simulator's uninstalls taken out as the telemetry takes refused pushes out.
+   */
+  function play(rate: number, totalMs: number): Verdicts {
+    assert.ok(frequency, 'the scenario counts sends per recipient');
+    const steady = steadyAudience(scenario, rate);
+    const tokens = new TokenStore(steady);
+    const all = new CompressedDayFrequency(DEFAULT_SAMPLE_SIZE, frequency.cap, frequency.dayMs);
+    const steadyOnly = new CompressedDayFrequency(DEFAULT_SAMPLE_SIZE, frequency.cap, frequency.dayMs);
+    const out: Verdicts = {
+      firedLate: [],
+      quietBetween: [],
+      steadyMean: 0,
+      everFired: false,
+      steadyOver: 0,
+      audience: 0,
+    };
+    let steadyCredit = 0;
+    let campaignCredit = 0;
+    // The simulator refuses each push to an uninstalled share at random, not the same recipients every round.
+    const random = seeded(rate * 1000);
+    let next = 0;
+    const snapshot = emptySnapshot();
+    for (let t = 0; t < totalMs; t += TICK_MS) {
+      const loop = Math.floor(t / loopMs);
+      const offset = t % loopMs;
+      const phase = phaseAt(offset);
+      const now = T0 + t;
+      steadyCredit += (rate / DEMO_PROVIDERS.length) * (TICK_MS / 1000);
+      for (const token of tokens.take('fcm', Math.floor(steadyCredit))) {
+        all.record(token, now);
+        steadyOnly.record(token, now);
+      }
+      steadyCredit %= 1;
+      if (phase.campaign !== undefined) {
+        const plan: CampaignPlan = campaignAt(phase.campaign, steady);
+        out.audience = plan.audience;
+        const uninstalled = phase.faults.fcm?.[0]?.rate ?? 0;
+        campaignCredit += plan.rate * (TICK_MS / 1000);
+        for (let n = Math.floor(campaignCredit); n > 0; n--) {
+          const token = campaignToken(next++ % plan.audience);
+          if (random() >= uninstalled) all.record(token, now);
+        }
+        campaignCredit %= 1;
+      }
+      if (t % CHECK_EVERY_MS !== 0) continue;
+      const steadyDay = steadyOnly.snapshot(now, snapshot);
+      out.steadyOver = Math.max(out.steadyOver, steadyDay.overCap);
+      if (steadyDay.count > 0) out.steadyMean = Math.max(out.steadyMean, steadyDay.sum / steadyDay.count);
+      const day = all.snapshot(now, snapshot);
+      out.everFired ||= firing(day);
+      if (offset >= blastStart + M && offset < blastOver)
+        out.firedLate[loop] = (out.firedLate[loop] ?? true) && firing(day);
+      // Between a blast and the next: from 40 s after it ends to the next one's start, in the loop after.
+      const since = offset >= blastOver + 40_000 ? loop : offset < blastStart && loop > 0 ? loop - 1 : undefined;
+      if (since !== undefined)
+        out.quietBetween[since] = (out.quietBetween[since] ?? true) && !firing(day) && day.overCap === 0;
+    }
+    return out;
+  }
+
+  for (const [rate, hours] of [
+    [50, 4],
+    [10, 2],
+    [500, 1],
+    [5000, 0.15],
+  ] as const)
+    it(`at --rate ${rate} for ${hours} h: only the campaign's recipients pass the cap, and the alert fires in every blast and resolves before the next`, () => {
+      const verdicts = play(rate, hours * 3_600_000);
+      const loops = Math.floor((hours * 3_600_000) / loopMs);
+      assert.equal(verdicts.steadyOver, 0, 'no steady recipient over the cap');
+      assert.ok(
+        verdicts.steadyMean <= (frequency?.cap as number) / 4 + 0.5,
+        `steady recipients get ${verdicts.steadyMean.toFixed(1)} pushes a day on average, cap ${frequency?.cap}`,
+      );
+      assert.ok(verdicts.firedLate.length >= loops, `${verdicts.firedLate.length} blasts in ${hours} h`);
+      assert.ok(verdicts.firedLate.every(Boolean), `fired in every blast: ${verdicts.firedLate}`);
+      assert.ok(verdicts.quietBetween.length >= loops - 1);
+      assert.ok(verdicts.quietBetween.every(Boolean), `resolved between blasts: ${verdicts.quietBetween}`);
+      assert.ok(verdicts.audience >= 20, `${verdicts.audience} campaign recipients`);
+    });
+
+  it('at --rate 0.1 (too few recipients for the alert): still nobody but the campaign over the cap, and no alert', () => {
+    const verdicts = play(0.1, 2 * 3_600_000);
+    assert.equal(verdicts.steadyOver, 0);
+    assert.equal(verdicts.everFired, false, 'the alert needs 100 recipients in the day');
   });
 });

@@ -1,8 +1,12 @@
-import type { PushTelemetry } from '../core/telemetry.js';
+import { DEFAULT_SAMPLE_SIZE } from '../core/send-frequency.js';
+import { PushTelemetry } from '../core/telemetry.js';
 import type { PushTelemetryOptions } from '../core/types.js';
+import { storeFor } from '../metrics/prom-client-binding.js';
+import { RecipientFrequency, type FrequencySnapshot } from '../metrics/recipient-frequency.js';
 import type { Simulator } from '../simulator/index.js';
-import type { Notification } from './clients/index.js';
+import { DEMO_PROVIDERS, type Notification } from './clients/index.js';
 import { fcmClient } from './clients/fcm.js';
+import { DEMO_APP } from './clients/types.js';
 import type { Scenario } from './scenarios.js';
 
 /**
@@ -95,8 +99,56 @@ export class Campaign {
 export function strategyOptions(scenario: Scenario): PushTelemetryOptions {
   return {
     ...(scenario.groups !== undefined && { groups: scenario.groups }),
-    ...(scenario.sendFrequency !== undefined && { sendFrequency: scenario.sendFrequency }),
+    ...(scenario.sendFrequency !== undefined && { sendFrequency: { cap: scenario.sendFrequency.cap } }),
   };
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+/**
+ * A send-frequency sample whose 24 hours pass in `dayMs`: its clock runs DAY_MS / dayMs times faster. The demo
+ * compresses incidents from hours to minutes; a real day would keep a blast's recipients over the cap for a day.
+ */
+export class CompressedDayFrequency extends RecipientFrequency {
+  readonly #speed: number;
+
+  constructor(capacity: number, cap: number, dayMs: number) {
+    super(capacity, cap);
+    if (!(dayMs > 0 && dayMs <= DAY_MS)) throw new RangeError(`dayMs must be from 1 to ${DAY_MS} ms, got ${dayMs}`);
+    this.#speed = DAY_MS / dayMs;
+  }
+
+  override record(token: string, nowMs: number): void {
+    super.record(token, nowMs * this.#speed);
+  }
+
+  override unrecord(token: string, nowMs: number): void {
+    super.unrecord(token, nowMs * this.#speed);
+  }
+
+  override snapshot(nowMs: number, into: FrequencySnapshot): FrequencySnapshot {
+    return super.snapshot(nowMs * this.#speed, into);
+  }
+}
+
+/**
+ * The demo's telemetry for a scenario. With sendFrequency, every demo sender's sample counts over the scenario's
+ * compressed day: it is put on the (provider, app) before any sender is wrapped, and the wrapped senders adopt it
+ * (a sample already on a registry is shared when its cap and size match the instance's).
+ */
+export function demoTelemetry(scenario: Scenario): PushTelemetry {
+  const telemetry = new PushTelemetry(strategyOptions(scenario));
+  const frequency = scenario.sendFrequency;
+  if (frequency !== undefined) {
+    const store = storeFor(telemetry.registry);
+    for (const provider of DEMO_PROVIDERS)
+      store.sender(provider, DEMO_APP).frequency = new CompressedDayFrequency(
+        DEFAULT_SAMPLE_SIZE,
+        frequency.cap,
+        frequency.dayMs,
+      );
+  }
+  return telemetry;
 }
 
 /** The steady traffic's group, when the scenario declares groups. */

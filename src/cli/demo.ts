@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { PushTelemetry } from '../core/telemetry.js';
+import type { PushTelemetry } from '../core/telemetry.js';
 import { RECEIPTS_PATH } from '../delivery/receipts-handler.js';
 import { DeviceFleet } from '../simulator/devices.js';
 import { startSimulator, type Simulator } from '../simulator/index.js';
@@ -21,10 +21,18 @@ import { Lifecycle } from './lifecycle.js';
 import { LiveStats } from './live-stats.js';
 import { LiveView } from './live-view.js';
 import { monitoringBinaries, startMonitoring, type Monitoring } from './monitoring.js';
-import { describeRules, SCENARIO_NAMES, SCENARIOS, Timeline, type Scenario } from './scenarios.js';
+import {
+  campaignAt,
+  describeRules,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  steadyAudience,
+  Timeline,
+  type Scenario,
+} from './scenarios.js';
 import { startSenderService, type SendFunction, type SenderService } from './sender-service.js';
 import { TokenStore } from './tokens.js';
-import { campaignFor, steadyGroup, strategyOptions, type Campaign } from './campaign.js';
+import { campaignFor, demoTelemetry, steadyGroup, type Campaign } from './campaign.js';
 import { Traffic } from './traffic.js';
 
 export const DEMO_SPEC: CommandSpec = {
@@ -134,6 +142,12 @@ function quietSdkWarnings(): void {
   }) as typeof process.emitWarning;
 }
 
+/** The demo's fake devices, posting their receipts to the sender service at `serviceUrl`. */
+export function demoDevices(serviceUrl: string): DeviceFleet {
+  // Providers hold a push for an offline device up to its TTL; two minutes, so a long outage loses some for good.
+  return new DeviceFleet({ endpoint: `${serviceUrl}${RECEIPTS_PATH}`, ttlMs: 2 * 60_000 });
+}
+
 interface Started {
   readonly simulator: Simulator;
   readonly telemetry: PushTelemetry;
@@ -158,8 +172,8 @@ async function startParts(
 ): Promise<Started> {
   const simulator = await startSimulator({ providers: DEMO_PROVIDERS });
   life.defer(() => simulator.close());
-  const telemetry = new PushTelemetry(strategyOptions(scenario));
-  const tokens = new TokenStore();
+  const telemetry = demoTelemetry(scenario);
+  const tokens = new TokenStore(steadyAudience(scenario, options.rate));
   // onInvalidToken does what it does in a real sender: the token leaves the store (and a new install replaces it).
   const onInvalidToken = (provider: DemoProvider, token: string) => tokens.prune(provider, token);
   const clients = await createClients(
@@ -181,8 +195,7 @@ async function startParts(
     say,
   );
   life.defer(() => service.close());
-  // Providers hold a push for an offline device up to its TTL; two minutes, so a long outage loses some for good.
-  const fleet = new DeviceFleet({ endpoint: `${service.url}${RECEIPTS_PATH}`, ttlMs: 2 * 60_000 });
+  const fleet = demoDevices(service.url);
   devices = fleet;
   life.defer(() => fleet.close());
   say(`metrics: ${service.url}/metrics`);
@@ -229,7 +242,8 @@ async function play(
   const timeline = new Timeline(scenario, simulator, (phase) => {
     traffic.paused = phase.stalled === true;
     devices.offline = phase.devicesOffline ?? 0;
-    if (parts.campaign !== undefined) parts.campaign.plan = phase.campaign;
+    if (parts.campaign !== undefined)
+      parts.campaign.plan = phase.campaign && campaignAt(phase.campaign, steadyAudience(scenario, options.rate));
     view.event(`phase: ${phase.label}`);
   });
   const stats = new LiveStats(telemetry);

@@ -36,8 +36,11 @@ export interface Scenario {
    * demo otherwise keeps windows as shipped and caps only `for:`).
    */
   readonly alertWindowScale?: number;
-  /** The demo's telemetry estimates pushes per recipient (PushTelemetry's sendFrequency) with this cap. */
-  readonly sendFrequency?: { readonly cap: number };
+  /**
+   * The demo's telemetry estimates pushes per recipient (PushTelemetry's sendFrequency) with this cap, over a day
+   * compressed to `dayMs` as the scenario's incidents are (campaign.ts, demoTelemetry).
+   */
+  readonly sendFrequency?: { readonly cap: number; readonly dayMs: number };
   /** The demo's telemetry declares these groups: the steady traffic is the first, the campaign the second. */
   readonly groups?: readonly [transactional: string, marketing: string];
 }
@@ -173,24 +176,54 @@ function clockText(ms: number): string {
 }
 
 /**
- * Pushes per recipient in the demo's compressed day. The steady traffic gives each of its 200 FCM recipients about 3
- * pushes a minute at the default 50 messages/s, so it stays under this for 20 minutes; the blast gives each of its 20
- * recipients 90 a minute.
+ * The send-frequency sample's 24 hours pass in one minute here (each hourly slot 2.5 s): with a real day, a recipient
+ * over the cap stays over it for 24 h, so on a demo left running the blast's audience never left the cap and the
+ * steady recipients, pushed all day, joined it. With a day a minute, the blast's recipients are over the cap while it
+ * runs and fall back under about half a minute after it stops, before the next blast (70 s later) starts.
  */
-const DEMO_SEND_CAP = 60;
+const DEMO_DAY_MS = M;
+/** Pushes per recipient in that day. The blast gives each of its recipients 90 (54 once 40% of them have uninstalled). */
+const DEMO_SEND_CAP = 30;
+/** Steady recipients per provider at the default rate, and the most any one of them gets in a day: a quarter of the cap. */
+const STEADY_AUDIENCE = 200;
+const STEADY_SHARE_OF_CAP = 1 / 4;
+/** At the default rate: 30 pushes/s to 20 recipients, 90 a minute each, beside 200 steady FCM recipients (9% of them). */
 const BLAST: CampaignPlan = { rate: 30, audience: 20 };
+
+/**
+ * Steady (transactional) recipients per provider the demo's traffic cycles through at `rate` messages/s: 200, or, in a
+ * scenario counting sends per recipient, enough that no steady recipient gets more than a quarter of the cap in a day
+ * whatever the rate, so only a campaign puts anyone over it.
+ */
+export function steadyAudience(scenario: Scenario, rate: number): number {
+  const frequency = scenario.sendFrequency;
+  if (frequency === undefined) return STEADY_AUDIENCE;
+  const perProviderDaily = (rate / DEMO_PROVIDERS.length) * (frequency.dayMs / S);
+  return Math.max(STEADY_AUDIENCE, Math.ceil(perProviderDaily / (frequency.cap * STEADY_SHARE_OF_CAP)));
+}
+
+/**
+ * A phase's campaign (written for the 200 steady recipients of the default rate) grown with the steady audience: its
+ * recipients stay the same share of the day's recipients, each pushed as often, so the share over the cap is the same
+ * at any rate.
+ */
+export function campaignAt(plan: CampaignPlan, steady: number): CampaignPlan {
+  const scale = steady / STEADY_AUDIENCE;
+  return { rate: plan.rate * scale, audience: Math.max(1, Math.round(plan.audience * scale)) };
+}
 
 /**
  * A marketing blast: a second sender (group `marketing`) pushes a small FCM audience far past the cap while the
  * steady traffic (group `transactional`) goes on. The over-sent users uninstall more and more (unregistered on their
- * tokens only, climbing), the share of recipients over the cap crosses PushRecipientsOverSendCap's threshold, and the
- * transactional pushes stay healthy throughout.
+ * tokens only, climbing), the share of recipients over the cap crosses PushRecipientsOverSendCap's threshold about
+ * 20 s into the blast, and the transactional pushes stay healthy throughout. After the blast its recipients' day
+ * passes and the share falls to 0: the alert resolves before the next blast.
  */
 function campaignBlast(): Scenario {
   const uninstalls = (rate: number) =>
     ({ fcm: [{ fault: 'unregistered', match: `${CAMPAIGN_TOKEN_PREFIX}*`, rate }] }) as const;
   const blast = (share: number) =>
-    `campaign blast: marketing pushes ${BLAST.rate}/s to ${BLAST.audience} FCM users (90 a minute each); ${share}% of them uninstalled by now`;
+    `campaign blast: marketing pushes 1 FCM user in 11 90 times a minute (cap ${DEMO_SEND_CAP} in the demo's one-minute day); ${share}% of them uninstalled by now`;
   return {
     name: 'campaign-blast',
     summary:
@@ -202,12 +235,12 @@ function campaignBlast(): Scenario {
       { at: WARM_UP + 2 * M, label: blast(40), faults: uninstalls(0.4), campaign: BLAST },
       {
         at: WARM_UP + INCIDENT,
-        label: 'campaign over; its recipients stay over the cap for the rest of the day',
+        label: "campaign over; its recipients fall back under the cap as the demo's one-minute day passes",
         faults: {},
       },
     ],
     loopMs: WARM_UP + INCIDENT + M,
-    sendFrequency: { cap: DEMO_SEND_CAP },
+    sendFrequency: { cap: DEMO_SEND_CAP, dayMs: DEMO_DAY_MS },
     groups: ['transactional', 'marketing'],
   };
 }
