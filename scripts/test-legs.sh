@@ -23,16 +23,16 @@ failures=()
 
 start=$(seconds)
 echo "== Node $(node --version | cut -c2-) leg ($(sdk_versions)) =="
-if [ $# -eq 0 ]; then npm run --silent test:suite; else node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"; fi 2>&1 | tee "$logs/node$(node --version | cut -d. -f1 | cut -c2-).log"
+if [ $# -eq 0 ]; then npm run --silent test:suite; else node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"; fi 2>&1 | tee "$logs/first-leg.log"
 rc=${PIPESTATUS[0]}
 summary+=("Node $(node --version | cut -c2-) leg: $([ $rc -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(($(seconds) - start)) s")
-[ $rc -eq 0 ] || { status=1; failures+=("$logs/node$(node --version | cut -d. -f1 | cut -c2-).log"); }
+[ $rc -eq 0 ] || { status=1; failures+=("$logs/first-leg.log"); }
 
 start=$(seconds)
-bash scripts/node24-leg.sh "$@" 2>&1 | tee "$logs/node24.log"
+bash scripts/node24-leg.sh "$@" 2>&1 | tee "$logs/node24-leg.log"
 rc=${PIPESTATUS[0]}
 summary+=("Node 24 leg: $([ $rc -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(($(seconds) - start)) s")
-[ $rc -eq 0 ] || { status=1; failures+=("$logs/node24.log"); }
+[ $rc -eq 0 ] || { status=1; failures+=("$logs/node24-leg.log"); }
 
 # The spec reporter ends a failed run with a "failing tests:" section (each test, its file and line, its error).
 for log in "${failures[@]}"; do

@@ -89,4 +89,33 @@ describe('error messages in the problem log and diag', () => {
       diag.disable();
     }
   });
+
+  it("cuts the call's tokens out of the message of a classify, reason or status hook that throws on a failed call", async () => {
+    const telemetry = new PushTelemetry({
+      recordErrorMessages: true,
+      logger: { error: () => {}, warn: () => {}, info: () => {} },
+    });
+    const throwing = (hook: string) => () => {
+      throw new Error(`${hook} choked on ${TOKEN}`);
+    };
+    const send = telemetry.wrapSender(
+      async (_token: string) => {
+        throw new ProviderError(`rejected ${TOKEN}`);
+      },
+      {
+        provider: 'custom',
+        tokens: ([token]) => [token],
+        classify: throwing('classify'),
+        reason: throwing('reason'),
+        status: throwing('status'),
+      },
+    );
+    await assert.rejects(send(TOKEN), ProviderError);
+    const problems = telemetry.health().problems;
+    assert.deepEqual(problems.map((p) => p.kind).sort(), ['classify', 'reason', 'status']);
+    for (const problem of problems) {
+      assert.match(problem.lastError, new RegExp(`^Error: ${problem.kind} choked on <token>$`));
+      assert.ok(!problem.lastError.includes(TOKEN), problem.lastError);
+    }
+  });
 });

@@ -82,10 +82,16 @@ export function httpStatusOf(error: unknown): number | undefined {
     toHttpStatus(readProperty(error, 'status')) ??
     toHttpStatus(readProperty(response, 'status')) ??
     toHttpStatus(readProperty(response, 'statusCode')) ??
-    toHttpStatus(readProperty(metadata, 'httpStatusCode')) ??
-    // firebase-admin 14's FirebaseError (13's carries no status at all).
-    toHttpStatus(readProperty(readProperty(error, 'httpResponse'), 'status'))
+    toHttpStatus(readProperty(metadata, 'httpStatusCode'))
   );
+}
+
+/**
+ * The HTTP status the failure log records: httpStatusOf's, else firebase-admin 14's `httpResponse.status` (13's
+ * errors carry none). Classification never reads the latter: FCM's error_type goes by firebase-admin's code alone.
+ */
+export function loggedStatusOf(error: unknown): number | undefined {
+  return httpStatusOf(error) ?? toHttpStatus(readProperty(readProperty(error, 'httpResponse'), 'status'));
 }
 
 function classifyAt(error: unknown, depth: number): ErrorType {

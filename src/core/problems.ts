@@ -4,8 +4,8 @@ import { readString } from './read.js';
 
 export interface TelemetryProblem {
   /**
-   * What failed: `classify`, `settle`, `countMessages`, `tokens`, `onInvalidToken`, `tracing`, `metrics`, `collect`,
-   * `logger` or `loggerProvider` (the failure log's sinks).
+   * What failed: a sender's hook (`classify`, `reason`, `status`, `group`, `settle`, `countMessages`, `tokens`,
+   * `onInvalidToken`), `tracing`, `metrics`, `collect`, or `logger` or `loggerProvider` (the failure log's sinks).
    */
   readonly kind: string;
   /** How many times it has failed since the process started. */

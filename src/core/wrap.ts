@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { types } from 'node:util';
 import type { Context, Span } from '@opentelemetry/api';
 import { trace, TraceFlags } from './peers.js';
-import { classifyError, httpStatusOf, reasonOf } from './classify.js';
+import { classifyError, loggedStatusOf, reasonOf } from './classify.js';
 import { isInvalidTokenType, judgeInvalidTokens, type TokenSource } from './invalid-tokens.js';
 import {
   OUTCOME_FAILURE,
@@ -127,18 +127,19 @@ function countRecipients(
   }
 }
 
-function classifyWith(rt: SenderRuntime, error: unknown): ErrorType {
+// The hooks below get the call's args only so that a throw's message is scrubbed of the call's tokens.
+function classifyWith(rt: SenderRuntime, error: unknown, args: Args): ErrorType {
   if (rt.classify !== undefined) {
-    const type = hook(rt, 'classify', (e: unknown) => rt.classify?.(e), error, [], undefined);
+    const type = hook(rt, 'classify', (e: unknown) => rt.classify?.(e), error, args, undefined);
     if (isErrorType(type)) return type;
   }
   return classifyError(error);
 }
 
 /** The failure log's `status` of a thrown error: the hook's answer when there is a hook, and none when it throws. */
-function statusOf(rt: SenderRuntime, error: unknown): number | undefined {
-  if (rt.status === undefined) return httpStatusOf(error);
-  return toHttpStatus(hook(rt, 'status', rt.status, error, [], undefined));
+function statusOf(rt: SenderRuntime, error: unknown, args: Args): number | undefined {
+  if (rt.status === undefined) return loggedStatusOf(error);
+  return toHttpStatus(hook(rt, 'status', (e: unknown) => rt.status?.(e), error, args, undefined));
 }
 
 function exemplarOf(span: Span | undefined, seconds: number): Exemplar | undefined {
@@ -220,7 +221,7 @@ function fail(
   const end = performance.now();
   try {
     rt.sender.inFlight--;
-    let errorType = classifyWith(rt, error);
+    let errorType = classifyWith(rt, error, args);
     // A call with several recipients that fails as a whole says nothing about any one of them: a 404 or 410 there
     // is a wrong URL, project or environment, the sender's to fix, and must never prune a token store.
     if (count > 1 && isInvalidTokenType(errorType)) errorType = 'config';
@@ -230,7 +231,10 @@ function fail(
     operation.observe(OUTCOME_FAILURE, seconds, rt.exemplars ? exemplarOf(span, seconds) : undefined);
     const sinks = operation.durationSinks;
     for (let i = 0; i < sinks.length; i++) (sinks[i] as DurationSink).failed(errorType, seconds);
-    const reason = rt.reason === undefined ? reasonOf(error) : hook(rt, 'reason', rt.reason, error, [], undefined);
+    const reason =
+      rt.reason === undefined
+        ? reasonOf(error)
+        : hook(rt, 'reason', (e: unknown) => rt.reason?.(e), error, args, undefined);
     // Tokens are read for the span too, to cut them out of the SDK's error message.
     const tokens = span !== undefined || rt.onInvalidToken !== undefined ? tokensOf(rt, args) : undefined;
     // The reason is bounded only after the tokens are cut out of it, or a token at the cut would survive in part.
@@ -246,7 +250,7 @@ function fail(
         seconds,
         span,
         () => tokens ?? tokensOf(rt, args),
-        () => statusOf(rt, error),
+        () => statusOf(rt, error, args),
       );
     }
     if (rt.onInvalidToken !== undefined) {

@@ -1,4 +1,4 @@
-import { classifyError, httpStatusOf } from '../core/classify.js';
+import { classifyError, loggedStatusOf } from '../core/classify.js';
 import type { PushTelemetry } from '../core/telemetry.js';
 import type { ErrorType } from '../core/taxonomy.js';
 import type { FailedMessage, PushSender, SettleResult, WrapSenderOptions } from '../core/types.js';
@@ -119,7 +119,7 @@ const deviceTokens: IndexedTokens = ([tokens]) => (typeof tokens === 'string' ? 
 function failure(error: unknown, token: string | undefined): FailedMessage {
   const reason = readString(telling(error), 'code');
   // firebase-admin 14 keeps each refused message's HTTP status (httpResponse.status); 13 drops it.
-  const status = httpStatusOf(error);
+  const status = loggedStatusOf(error);
   return {
     errorType: classifyFcmError(error),
     ...(reason !== undefined && { reason }),

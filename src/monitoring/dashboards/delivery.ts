@@ -23,14 +23,22 @@ const STAGES = [
 /** Outcomes of the providers' reports that say where messages went (the delay ones overlap them, so apart). */
 const DELAY_OUTCOMES = 'delivered_no_delay|delayed_.*';
 
+/**
+ * A stage's rate per `by`. The receipts endpoint shows every allowed (provider, app) at 0 from the start, so the
+ * device stages keep only what posted a receipt in the past day: a provider whose devices post none has no line.
+ */
 function stage(config: ResolvedMonitoringConfig, index: number, by: readonly string[]): string {
   const { metric, match } = STAGES[index] as (typeof STAGES)[number];
-  return rate(config, metric, by, ...match);
+  const perSecond = rate(config, metric, by, ...match);
+  if (metric !== RECEIPTS) return perSecond;
+  const grouping = by.length > 0 ? ` by (${by.join(', ')})` : '';
+  const posted = `sum${grouping} (increase(${RECEIPTS}${matchers(config, ...VARIABLE_MATCHERS)}[1d])) > 0`;
+  return `(${perSecond}\nand on (${by.join(', ')})\n${posted})`;
 }
 
-/** Stage `to` over stage `from`, per `by`: no series where the later stage has none (an app without receipts). */
+/** Stage `to` over stage `from`, per `by`: no series where the later stage has none, or the earlier one was 0. */
 function conversion(config: ResolvedMonitoringConfig, from: number, to: number, by: readonly string[]): string {
-  return `${stage(config, to, by)}\n/\n${stage(config, from, by)}`;
+  return `${stage(config, to, by)}\n/\n(${stage(config, from, by)} > 0)`;
 }
 
 function latency(config: ResolvedMonitoringConfig, quantile: number, by: readonly string[]): string {
@@ -160,7 +168,7 @@ export function deliveryDashboard(config: ResolvedMonitoringConfig): Dashboard {
         h: 8,
         min: 0,
         noValue: noReceipts,
-        description: `Delivered receipts over accepted messages per app, against half its usual ratio, the mean of the recorded hourly ratio over the past day (the alert line): PushConfirmedDeliveryLow fires when the hourly ratio stays under that line for 30 minutes. Apps without receipts have neither line; a provider in the receipts endpoint's \`providers\` whose devices post none shows 0.`,
+        description: `Delivered receipts over accepted messages per app, against half its usual ratio, the mean of the recorded hourly ratio over the past day (the alert line): PushConfirmedDeliveryLow fires when the hourly ratio stays under that line for 30 minutes. Apps without receipts in the past day have neither line.`,
         targets: [
           { expr: conversion(config, 1, 2, ['job', 'provider', 'app']), legend: `now ${series}` },
           {
