@@ -20,7 +20,7 @@ import { Traffic } from '../src/cli/traffic.js';
 import { storeFor } from '../src/metrics/prom-client-binding.js';
 import { emptySnapshot, type FrequencySnapshot } from '../src/metrics/recipient-frequency.js';
 import { startSimulator, type Simulator } from '../src/simulator/index.js';
-import { scrape, valueOf, type Sample } from './helpers.js';
+import { scrape, seeded, valueOf, type Sample } from './helpers.js';
 
 /**
  * The demo's campaign-blast scenario played in process with the demo's own parts (real SDKs through the simulator,
@@ -151,18 +151,6 @@ describe("campaign-blast's send frequency over simulated hours, at any --rate", 
   const CHECK_EVERY_MS = 5_000;
   // performance.now() when the demo's traffic starts; any value, so the sample's hours need not line up with the loop.
   const T0 = 4_321_987;
-
-  /** mulberry32: repeatable uninstalls. */
-  function seeded(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
 
   const phaseAt = (offset: number): Phase =>
     [...scenario.phases].reverse().find((phase) => phase.at <= offset) ?? (scenario.phases[0] as Phase);

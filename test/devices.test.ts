@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createReceiptStamp, PushTelemetry, startMetricsServer, type MetricsServer } from '../src/index.js';
 import { DeviceFleet, type DeviceFleetOptions } from '../src/simulator/index.js';
-import { closedPort, parseExposition, valueOf, type Sample } from './helpers.js';
+import { closedPort, parseExposition, seeded, valueOf, type Sample } from './helpers.js';
 
 /**
  * The fake devices against a real receipts endpoint (startMetricsServer with receipts): what they post is what
@@ -11,18 +11,6 @@ import { closedPort, parseExposition, valueOf, type Sample } from './helpers.js'
 
 const APP = 'com.example.devices';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** mulberry32: a small seeded generator, so a share asserted here is the same every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INSTANT = { medianMs: 0, sigma: 0 };
 
