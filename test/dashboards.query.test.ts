@@ -309,6 +309,16 @@ describe('every dashboard query against a real Prometheus', () => {
     assert.ok((completed.webpush as number) > 0 && (completed.expo as number) > 0, JSON.stringify(completed));
   });
 
+  it('shows refused receipts (they carry only a reason) whatever provider and app are picked', async () => {
+    const refused = everyTarget([dashboards.delivery]).filter((t) => t.panel.startsWith('Receipts refused'));
+    assert.equal(refused.length, 2);
+    for (const located of refused)
+      for (const picked of [ALL, { ...ALL, provider: 'expo', app: APP }, { ...ALL, provider: 'webpush' }]) {
+        const values = await evaluate(located, picked);
+        assert.ok(values.length > 0 && values.some((value) => value > 0), `${located.panel} ${JSON.stringify(picked)}`);
+      }
+  });
+
   it("filters by app: Expo's app alone, and a made-up app gives nothing", async () => {
     const overview = everyTarget([dashboards.overview]).find((t) => t.panel === 'Messages by outcome') as Located;
     assert.ok((await evaluate(overview, { ...ALL, app: APP })).length > 0);

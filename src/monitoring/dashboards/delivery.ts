@@ -1,7 +1,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DELIVERY_REPORT_METRIC_NAMES as REPORTS, METRIC_NAMES } from '../../metrics/contract.js';
 import type { ResolvedMonitoringConfig } from '../config.js';
-import { CONFIRMED_DELIVERY_WINDOWS, matchers, MESSAGES, RECORDED } from '../promql.js';
+import { CONFIRMED_DELIVERY_WINDOWS, matchers, MESSAGES, RATE_INTERVAL, RECORDED, sumRate } from '../promql.js';
 import { dashboardShell, runbookLinks } from './common.js';
 import { PanelIds, stat, timeseries } from './panels.js';
 import { rate, VARIABLE_MATCHERS } from './queries.js';
@@ -39,6 +39,15 @@ function stage(config: ResolvedMonitoringConfig, index: number, by: readonly str
 /** Stage `to` over stage `from`, per `by`: no series where the later stage has none, or the earlier one was 0. */
 function conversion(config: ResolvedMonitoringConfig, from: number, to: number, by: readonly string[]): string {
   return `${stage(config, to, by)}\n/\n(${stage(config, from, by)} > 0)`;
+}
+
+/**
+ * Receipts refused per second. They carry only a reason (a refused receipt names no trusted provider or app), so the
+ * provider and app pickers also match their empty labels, as the alert annotation's do: any selection shows them.
+ */
+function refused(config: ResolvedMonitoringConfig, by: readonly string[]): string {
+  const pickers = ['job=~"$job"', 'provider=~"$provider|"', 'app=~"$app|"'];
+  return sumRate(config, METRIC_NAMES.deviceReceiptsRejected, by, RATE_INTERVAL, ...pickers);
 }
 
 function latency(config: ResolvedMonitoringConfig, quantile: number, by: readonly string[]): string {
@@ -126,8 +135,8 @@ export function deliveryDashboard(config: ResolvedMonitoringConfig): Dashboard {
           ['orange', 0.01],
         ],
         description:
-          'Receipts the receipts endpoint refused per second (malformed, unknown app, bad signature, stale…). These carry only a reason, so they show under All providers and apps only. Rising with delivery falling: the receipts path broke, not delivery.',
-        targets: [{ expr: rate(config, METRIC_NAMES.deviceReceiptsRejected, []), legend: 'refused/s' }],
+          'Receipts the receipts endpoint refused per second (malformed, unknown app, bad signature, stale…). These carry only a reason: they follow the job picker and show whatever provider and app are picked. Rising with delivery falling: the receipts path broke, not delivery.',
+        targets: [{ expr: refused(config, []), legend: 'refused/s' }],
       }),
     )
     .withPanel(
@@ -260,8 +269,8 @@ export function deliveryDashboard(config: ResolvedMonitoringConfig): Dashboard {
         stack: true,
         noValue: 'No receipts refused',
         description:
-          'Receipts the endpoint refused per second, by reason: malformed or too large bodies, an app or provider not allow-listed, a bad signature (a secret rotated on one side only), stale or future sentAt. Shown under All providers and apps only.',
-        targets: [{ expr: rate(config, METRIC_NAMES.deviceReceiptsRejected, ['reason']), legend: '{{reason}}' }],
+          'Receipts the endpoint refused per second, by reason: malformed or too large bodies, an app or provider not allow-listed, a bad signature (a secret rotated on one side only), stale or future sentAt. They carry only a reason, so they show whatever provider and app are picked.',
+        targets: [{ expr: refused(config, ['reason']), legend: '{{reason}}' }],
       }),
     )
     .build();
