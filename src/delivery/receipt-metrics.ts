@@ -20,7 +20,7 @@ type Registry = PromClientRegistry<RegistryContentType>;
  * only reads the slots at scrape time. A series exists per (provider, app) the receipts handler has already checked
  * against its allow-lists. Its event counts show at 0 from the start, so that increase() sees a restarted process's
  * first receipt and a process whose devices confirm nothing reports 0, not an absent series; its latency histogram
- * shows from its first delivery. The rejection reasons show from the start.
+ * shows from its first receipt (only deliveries observe). The rejection reasons show from the start.
  */
 
 const BUCKET_COUNT = DELIVERY_LATENCY_BUCKETS.length + 1; // + the +Inf bucket
